@@ -1,0 +1,566 @@
+"""The simulation loop: customers' purchases played forward week by week.
+
+For each customer alive in week ``w`` (vectorised over a block of customers):
+
+1. the scheme (if launched) gives multipliers on rate, dropout and ticket;
+2. potential purchases ``K = F^{-1}_Poisson(u1; lam * rate)``;
+3. dropout: the customer leaves at the first purchase where the summed hazards
+   ``-log(1 - p * dropout)`` pass his Exp(1) *hazard budget* -- with constant ``p``
+   this is exactly "drop out with probability ``p`` after each purchase" (BG/NBD),
+   and it lets a scheme change ``p`` from week to week;
+4. spend of the purchases made: ``Gamma(n * spend_p, rate=nu) * ticket`` by inversion
+   of ``u2`` (the sum of ``n`` Gamma-Gamma tickets);
+5. the scheme settles discounts, rewards and its ledger.
+
+Blocks are independent, so they run in any order or in parallel; every random
+number is keyed by (seed, purpose, granule, week, slot) (see
+:mod:`loyalty_sim.randomness`) and sums are formed per granule, so the result is
+identical whatever the block size or number of workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import multiprocessing as mp
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .population import SEGMENTS, Population, Traits
+from .randomness import GRANULE, WeeklyUniforms, stream
+from .sampling import gamma_wilson_hilferty, poisson_quantile
+from .schemes.base import Effects, Settlement
+
+#: Weekly totals every run records (per granule, then summed in granule order).
+BASE_METRICS: tuple[str, ...] = (
+    "alive_start", "new_customers", "purchasers", "transactions", "gross_sales",
+    "discount", "revenue", "reward_retail", "reward_cost", "dropouts",
+)
+
+#: Columns of the transaction log (DESIGN.md section 6).
+LOG_COLUMNS: tuple[str, ...] = (
+    "customer_id", "week", "time", "timestamp", "amount", "discount", "category",
+    "points_earned", "points_redeemed", "reward_cost",
+)
+
+DEFAULT_BLOCK = 16 * GRANULE
+DEFAULT_START_DATE = "2026-01-05"
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Settings of one run.
+
+    Parameters
+    ----------
+    weeks : int
+        Horizon in weeks (>= 1).
+    seed : int
+        Seed of the weekly random streams (the population has its own seed).
+    launch_week : int
+        Week the scheme starts (0 = from the start).
+    output : {"aggregate", "log"}
+        ``"log"`` also returns the full transaction log.
+    block_size : int
+        Customers per block, a multiple of ``GRANULE`` (memory use scales with it).
+    workers : int
+        Processes running blocks in parallel (1 = in this process).
+    windows : sequence of int, optional
+        Week edges of the per-customer windows (default: ``[0, launch_week, weeks]``).
+    start_date : str
+        Calendar date of week 0, for the log's ``timestamp`` column.
+    """
+
+    weeks: int
+    seed: int = 0
+    launch_week: int = 0
+    output: str = "aggregate"
+    block_size: int = DEFAULT_BLOCK
+    workers: int = 1
+    windows: tuple[int, ...] | None = None
+    start_date: str = DEFAULT_START_DATE
+
+    def __post_init__(self) -> None:
+        from .population import _check_count
+
+        object.__setattr__(self, "weeks", _check_count("weeks", self.weeks, minimum=1))
+        object.__setattr__(self, "seed", _check_count("seed", self.seed, minimum=0))
+        object.__setattr__(self, "launch_week", _check_count("launch_week", self.launch_week, minimum=0))
+        if self.launch_week >= self.weeks and self.launch_week != 0:
+            raise ConfigError(f"must be < weeks ({self.weeks}), got {self.launch_week}", field="launch_week")
+        if self.output not in ("aggregate", "log"):
+            raise ConfigError(f"expected 'aggregate' or 'log', got {self.output!r}", field="output")
+        bs = _check_count("block_size", self.block_size, minimum=1)
+        if bs % GRANULE:
+            raise ConfigError(f"must be a multiple of {GRANULE} (the random-stream granule), got {bs}",
+                              field="block_size")
+        object.__setattr__(self, "workers", _check_count("workers", self.workers, minimum=1))
+        edges = self.windows
+        if edges is None:
+            edges = (0, self.launch_week, self.weeks) if 0 < self.launch_week < self.weeks else (0, self.weeks)
+        edges = tuple(int(e) for e in edges)
+        if edges[0] != 0 or edges[-1] != self.weeks or any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ConfigError(f"must rise strictly from 0 to weeks={self.weeks}, got {list(edges)}",
+                              field="windows")
+        object.__setattr__(self, "windows", edges)
+        try:
+            pd.Timestamp(self.start_date)
+        except (ValueError, TypeError):
+            raise ConfigError(f"expected a date like 2026-01-05, got {self.start_date!r}",
+                              field="start_date") from None
+
+
+@dataclass
+class SimulationResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    weekly : DataFrame
+        One row per week: ``alive_start`` (customers who had not dropped out at the
+        start of the week, simulation truth), ``new_customers``, ``purchasers``,
+        ``transactions``, ``gross_sales`` (full price), ``discount``, ``revenue``
+        (paid, = gross - discount), ``reward_retail``/``reward_cost`` (free goods),
+        ``dropouts`` and the scheme's ledger columns.
+    customers : DataFrame
+        One row per customer: totals over the horizon and per window.
+    transactions : DataFrame or None
+        The transaction log (``output="log"`` only).
+    config : dict
+        Population parameters, scheme configuration and run settings.
+    """
+
+    weekly: pd.DataFrame
+    customers: pd.DataFrame
+    transactions: pd.DataFrame | None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures (JSON-able): customers, alive at end, transactions, revenue, rates."""
+        w, c = self.weekly, self.customers
+        weeks = len(w)
+        customer_weeks = float(w["alive_start"].sum())
+        return {
+            "scheme": self.config.get("scheme", {}).get("name", "baseline"),
+            "preset": self.config.get("population", {}).get("name"),
+            "weeks": weeks,
+            "customers": int(len(c)),
+            "initial_customers": int(self.config.get("size", 0)),
+            "active_at_end": int((c["dropout_week"] < 0).sum()),
+            "transactions": int(w["transactions"].sum()),
+            "revenue": round(float(w["revenue"].sum()), 2),
+            "mean_purchases_per_customer_week": float(w["transactions"].sum() / customer_weeks) if customer_weeks else 0.0,
+            "mean_spend_per_customer_week": float(w["revenue"].sum() / customer_weeks) if customer_weeks else 0.0,
+            "seed": self.config.get("seed"),
+        }
+
+
+class BlockContext:
+    """What a scheme runtime sees of its block of customers.
+
+    Attributes
+    ----------
+    traits : Traits
+        Traits of the block's customers.
+    start : int
+        Index of the block's first customer in the population.
+    weeks, launch_week, seed : int
+    params : PopulationParams
+    """
+
+    def __init__(self, population: Population, traits: Traits, start: int, config: SimulationConfig):
+        self.traits = traits
+        self.start = start
+        self.params = population.params
+        self.weeks = config.weeks
+        self.launch_week = config.launch_week
+        self.seed = config.seed
+        self.n = len(traits)
+        self.first_granule = start // GRANULE
+        self.n_granules = -(-self.n // GRANULE)
+        self.granule_of = (np.arange(self.n) // GRANULE).astype(np.int32)
+        self._streams: dict[str, list[WeeklyUniforms]] = {}
+
+    def uniforms(self, purpose: str, week: int) -> np.ndarray:
+        """Seeded uniforms for every customer of the block in ``week`` (common to all scenarios)."""
+        gens = self._streams.get(purpose)
+        if gens is None:
+            gens = [WeeklyUniforms(self.seed, purpose, self.first_granule + g) for g in range(self.n_granules)]
+            self._streams[purpose] = gens
+        out = np.empty(self.n_granules * GRANULE)
+        for g, gen in enumerate(gens):
+            gen.get(week, out=out[g * GRANULE:(g + 1) * GRANULE].reshape(1, GRANULE))
+        return out[: self.n]
+
+    def granule_sum(self, idx: np.ndarray, values: np.ndarray | float) -> np.ndarray:
+        """Sum ``values`` (aligned with positions ``idx``) per granule of the block."""
+        if np.isscalar(values):
+            values = np.full(len(idx), float(values))
+        return np.bincount(self.granule_of[idx], weights=values, minlength=self.n_granules)
+
+
+def simulate(population: Population, scheme: Any = None, *, weeks: int | None = None, seed: int = 0,
+             launch_week: int = 0, output: str = "aggregate", block_size: int = DEFAULT_BLOCK,
+             workers: int = 1, windows: Sequence[int] | None = None, progress: bool = False,
+             start_date: str = DEFAULT_START_DATE) -> SimulationResult:
+    """Simulate a population over a horizon, with or without a scheme.
+
+    Parameters
+    ----------
+    population : Population
+        The customers (their traits and arrival schedule).
+    scheme : Scheme, optional
+        The scheme (or combination) to apply from ``launch_week``; None = baseline.
+    weeks : int, optional
+        Horizon; defaults to the population's.
+    seed : int
+        Seed of the weekly random numbers; use the same seed for a scheme and its
+        baseline (common random numbers).
+    launch_week, output, block_size, workers, windows, start_date
+        See :class:`SimulationConfig`.
+    progress : bool
+        Show a progress bar over blocks.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    if not isinstance(population, Population):
+        raise ConfigError(f"expected a Population, got {type(population).__name__}", field="population")
+    weeks = population.weeks if weeks is None else weeks
+    cfg = SimulationConfig(weeks=weeks, seed=seed, launch_week=launch_week, output=output,
+                           block_size=block_size, workers=workers,
+                           windows=tuple(windows) if windows is not None else None, start_date=start_date)
+    if cfg.weeks > population.weeks:
+        raise ConfigError(f"the population covers {population.weeks} weeks, cannot simulate {cfg.weeks}",
+                          field="weeks")
+    starts = list(range(0, population.n_customers, cfg.block_size))
+    tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers)) for s in starts]
+    results = _run_blocks(tasks, cfg.workers, progress)
+    return _assemble(population, scheme, cfg, results)
+
+
+def _run_blocks(tasks: list[tuple], workers: int, progress: bool) -> list["_BlockResult"]:
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), desc="simulating", unit="block")
+    out: list[_BlockResult] = []
+    if workers == 1 or len(tasks) == 1:
+        for t in tasks:
+            out.append(_simulate_block(*t))
+            if bar is not None:
+                bar.update()
+    else:
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+            for r in pool.map(_simulate_block_star, tasks):
+                out.append(r)
+                if bar is not None:
+                    bar.update()
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def _simulate_block_star(task: tuple) -> "_BlockResult":
+    return _simulate_block(*task)
+
+
+@dataclass
+class _BlockResult:
+    start: int
+    weekly: dict[str, np.ndarray]  # metric -> (n_granules, weeks)
+    customers: dict[str, np.ndarray]
+    log: list[pd.DataFrame] | None
+
+
+def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
+                    start: int, stop: int) -> _BlockResult:
+    traits = population.traits(start, stop)
+    ctx = BlockContext(population, traits, start, cfg)
+    prm = population.params
+    n, weeks, ng = ctx.n, cfg.weeks, ctx.n_granules
+    runtime = scheme.start(ctx) if scheme is not None else None
+
+    # per-customer state
+    remaining = traits.hazard_budget.copy()
+    alive = np.zeros(n, dtype=bool)
+    h0 = -np.log1p(-np.minimum(traits.p, 1 - 1e-12))
+    inv_nu = 1.0 / traits.nu
+    acq = traits.acquisition_week
+    order = np.argsort(acq, kind="stable")
+    arrive_edges = np.searchsorted(acq[order], np.arange(weeks + 1))
+
+    # horizon totals are the sums of the per-window totals (added up once, at the end)
+    cust = {
+        "discount": np.zeros(n), "reward_cost": np.zeros(n),
+        "first_purchase_week": np.full(n, -1, dtype=np.int32),
+        "last_purchase_week": np.full(n, -1, dtype=np.int32),
+        "dropout_week": np.full(n, -1, dtype=np.int32),
+    }
+    n_win = len(cfg.windows) - 1
+    win_tx = np.zeros((n_win, n), dtype=np.int64)
+    win_rev = np.zeros((n_win, n))
+    week_window = np.searchsorted(np.asarray(cfg.windows), np.arange(weeks), side="right") - 1
+
+    weekly: dict[str, np.ndarray] = {m: np.zeros((ng, weeks)) for m in BASE_METRICS}
+    ledger: dict[str, np.ndarray] = {}
+    logs: list[pd.DataFrame] | None = [] if cfg.output == "log" else None
+
+    streams = [WeeklyUniforms(cfg.seed, "purchases", ctx.first_granule + g, width=2) for g in range(ng)]
+    u_buf = np.empty((ng, 2, GRANULE))  # per granule: a row of count uniforms, a row of spend uniforms
+    u_flat = u_buf.reshape(-1)
+    granule_first_week = np.array([acq[g * GRANULE:(g + 1) * GRANULE].min() for g in range(ng)])
+    gran = ctx.granule_of
+
+    for w in range(weeks):
+        new = order[arrive_edges[w]:arrive_edges[w + 1]]
+        if new.size:
+            alive[new] = True
+            weekly["new_customers"][:, w] = np.bincount(gran[new], minlength=ng)
+        idx = np.flatnonzero(alive)
+        launched = runtime is not None and w >= cfg.launch_week
+        if idx.size == 0:
+            if launched:
+                _book_ledger(ledger, runtime.settle(w, idx, np.zeros(0, np.int64), np.zeros(0)), w, ng, weeks)
+            continue
+        gi = gran[idx]
+        weekly["alive_start"][:, w] = np.bincount(gi, minlength=ng)
+        live_granules = np.flatnonzero(np.bincount(gi, minlength=ng))
+        for g in live_granules:
+            if w >= granule_first_week[g]:
+                streams[g].get(w, out=u_buf[g])
+        flat = idx + gi.astype(np.int64) * GRANULE  # position of (granule, row 0, slot) in u_buf
+        u_count = u_flat[flat]
+        u_spend = u_flat[flat + GRANULE]
+
+        eff = runtime.effects(w, idx) if launched else None
+        lam = traits.lam[idx]
+        h = h0[idx]
+        if eff is not None:
+            lam = lam * eff.rate
+            if not _is_one(eff.dropout):
+                h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout, 1 - 1e-12))
+        k = poisson_quantile(u_count, lam)
+        rem = remaining[idx]
+        with np.errstate(divide="ignore"):
+            k_death = np.where(h > 0, np.ceil(rem / np.where(h > 0, h, 1.0)), np.inf)
+        died = k >= k_death
+        made = np.where(died, k_death, k).astype(np.int64)
+        remaining[idx] = rem - made * h
+
+        buyers = made > 0
+        gross = np.zeros(idx.size)
+        if buyers.any():
+            shape = made[buyers] * prm.spend_p
+            gross[buyers] = gamma_wilson_hilferty(shape, u_spend[buyers]) * inv_nu[idx[buyers]]
+            if eff is not None and not _is_one(eff.ticket):
+                gross *= eff.ticket
+        if eff is not None and not _is_zero(eff.discount):
+            till_discount = gross * eff.discount
+        else:
+            till_discount = 0.0
+        settle = runtime.settle(w, idx, made, gross) if launched else None
+        discount = till_discount + (settle.discount if settle is not None else 0.0)
+        revenue = gross - discount
+
+        weekly["purchasers"][:, w] = np.bincount(gi, weights=buyers, minlength=ng)
+        weekly["transactions"][:, w] = np.bincount(gi, weights=made, minlength=ng)
+        weekly["gross_sales"][:, w] = np.bincount(gi, weights=gross, minlength=ng)
+        if np.isscalar(discount):
+            weekly["revenue"][:, w] = weekly["gross_sales"][:, w]
+        else:
+            weekly["discount"][:, w] = np.bincount(gi, weights=discount, minlength=ng)
+            weekly["revenue"][:, w] = np.bincount(gi, weights=revenue, minlength=ng)
+        weekly["dropouts"][:, w] = np.bincount(gi, weights=died, minlength=ng)
+        if settle is not None:
+            for key, attr in (("reward_retail", "reward_retail"), ("reward_cost", "reward_cost")):
+                val = getattr(settle, attr)
+                if not _is_zero(val):
+                    weekly[key][:, w] = np.bincount(gi, weights=np.broadcast_to(val, idx.shape), minlength=ng)
+            _book_ledger(ledger, settle, w, ng, weeks)
+            if not _is_zero(settle.reward_cost):
+                cust["reward_cost"][idx] += settle.reward_cost
+
+        if not (np.isscalar(discount) or settle is None and eff is None):
+            cust["discount"][idx] += discount
+        bidx = idx[buyers]
+        first = cust["first_purchase_week"]
+        first[bidx[first[bidx] < 0]] = w
+        cust["last_purchase_week"][bidx] = w
+        cust["dropout_week"][idx[died]] = w
+        win_tx[week_window[w], idx] += made
+        win_rev[week_window[w], idx] += revenue
+        alive[idx[died]] = False
+
+        if logs is not None and buyers.any():
+            logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, buyers))
+
+    cust["transactions"] = win_tx.sum(axis=0)
+    cust["revenue"] = win_rev.sum(axis=0)
+    cust["gross_sales"] = cust["revenue"] + cust["discount"]
+    if n_win > 1:
+        for j in range(n_win):
+            lo, hi = cfg.windows[j], cfg.windows[j + 1]
+            cust[f"transactions_w{lo}_{hi}"] = win_tx[j]
+            cust[f"revenue_w{lo}_{hi}"] = win_rev[j]
+    if runtime is not None and hasattr(runtime, "customer_state"):
+        for key, val in runtime.customer_state().items():
+            cust[key] = val
+    weekly.update(ledger)
+    return _BlockResult(start=start, weekly=weekly, customers=cust, log=logs)
+
+
+def _is_one(x: Any) -> bool:
+    return np.isscalar(x) and float(x) == 1.0
+
+
+def _is_zero(x: Any) -> bool:
+    return np.isscalar(x) and float(x) == 0.0
+
+
+def _book_ledger(ledger: dict[str, np.ndarray], settle: Settlement, w: int, ng: int, weeks: int) -> None:
+    for key, per_granule in settle.ledger.items():
+        arr = ledger.get(key)
+        if arr is None:
+            arr = ledger[key] = np.zeros((ng, weeks))
+        arr[:, w] = per_granule
+
+
+def _week_log(ctx: BlockContext, cfg: SimulationConfig, w: int, idx: np.ndarray, k: np.ndarray,
+              made: np.ndarray, gross: np.ndarray, discount: np.ndarray, settle: Settlement | None,
+              buyers: np.ndarray) -> pd.DataFrame:
+    """Transactions of one week: times within the week, ticket split, categories."""
+    traits, prm = ctx.traits, ctx.params
+    b_pos = np.flatnonzero(buyers)
+    b_idx = idx[b_pos]
+    n_pot = k[b_pos]
+    n_made = made[b_pos]
+    rows_pot = np.repeat(np.arange(b_pos.size), n_pot)
+    # one generator per granule-week, so the log does not depend on the block size
+    g_of = ctx.granule_of[b_idx]
+    times = np.empty(rows_pot.size)
+    cat_u = np.empty(int(n_made.sum()))
+    tick = np.empty(int(n_made.sum()))
+    starts_pot = np.concatenate([[0], np.cumsum(n_pot)[:-1]])
+    starts_made = np.concatenate([[0], np.cumsum(n_made)[:-1]])
+    # idx is sorted, so each granule's buyers (and their rows) are contiguous
+    g_bounds = np.searchsorted(g_of, np.arange(ctx.n_granules + 1))
+    end_pot = starts_pot + n_pot
+    end_made = starts_made + n_made
+    for g in range(ctx.n_granules):
+        lo, hi = g_bounds[g], g_bounds[g + 1]
+        if lo == hi:
+            continue
+        rng = np.random.Generator(stream(cfg.seed, "log", ctx.first_granule + g, w))
+        p0, p1 = starts_pot[lo], end_pot[hi - 1]
+        m0, m1 = starts_made[lo], end_made[hi - 1]
+        times[p0:p1] = rng.random(p1 - p0)
+        cat_u[m0:m1] = rng.random(m1 - m0)
+        tick[m0:m1] = rng.standard_gamma(prm.spend_p, size=m1 - m0)
+    # sort arrival times within each customer; keep the first `made` (a dropout ends the week early)
+    order = np.lexsort((times, rows_pot))
+    times = times[order]
+    rank = np.arange(rows_pot.size) - starts_pot[rows_pot]
+    keep = rank < n_made[rows_pot]
+    t_in_week = times[keep]
+    rows = rows_pot[keep]
+    # split the week's gross spend into tickets with Dirichlet(spend_p) weights (exact Gamma-Gamma tickets)
+    tot = np.bincount(rows, weights=tick, minlength=b_pos.size)
+    share = tick / tot[rows]
+    gross_b = gross[b_pos][rows] * share
+    disc_b = np.broadcast_to(discount, idx.shape)[b_pos][rows] * share
+    amount = gross_b - disc_b
+    # categories from affinities, after a life event the old category is replaced by the new one
+    aff = traits.affinity[b_idx][rows]
+    cum = np.cumsum(aff, axis=1)
+    cat = (cat_u[:, None] * cum[:, -1:] > cum).sum(axis=1)
+    cat = np.minimum(cat, len(prm.categories) - 1)
+    if prm.life_events:
+        ev = traits.life_event[b_idx][rows]
+        ev_week = traits.life_event_week[b_idx][rows]
+        cats = prm.categories
+        for e_i, ev_def in enumerate(prm.life_events):
+            switch = (ev == e_i) & (ev_week >= 0) & (w >= ev_week) & (cat == cats.index(ev_def.from_category))
+            cat[switch] = cats.index(ev_def.to_category)
+    last_of_customer = np.r_[rows[1:] != rows[:-1], True]
+
+    def per_tx(val: Any, *, split: bool) -> np.ndarray:
+        if settle is None or _is_zero(val):
+            return np.zeros(rows.size)
+        v = np.broadcast_to(val, idx.shape)[b_pos][rows]
+        return v * share if split else np.where(last_of_customer, v, 0.0)
+
+    time = w + t_in_week
+    return pd.DataFrame({
+        "customer_id": traits.customer_id[b_idx][rows],
+        "week": np.full(rows.size, w, dtype=np.int32),
+        "time": time,
+        "timestamp": pd.Timestamp(cfg.start_date) + pd.to_timedelta(time * 7, unit="D"),
+        "amount": amount,
+        "discount": disc_b,
+        "category": pd.Categorical.from_codes(cat, prm.categories),
+        "points_earned": per_tx(settle.points_earned if settle else 0.0, split=True),
+        "points_redeemed": per_tx(settle.points_redeemed if settle else 0.0, split=False),
+        "reward_cost": per_tx(settle.reward_cost if settle else 0.0, split=False),
+    })
+
+
+def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
+              results: list[_BlockResult]) -> SimulationResult:
+    results = sorted(results, key=lambda r: r.start)
+    keys = list(dict.fromkeys(k for r in results for k in r.weekly))
+    weekly = {}
+    for key in keys:
+        stacked = np.concatenate([r.weekly.get(key, np.zeros((1, cfg.weeks))) if key in r.weekly
+                                  else np.zeros((r.weekly["revenue"].shape[0], cfg.weeks)) for r in results])
+        weekly[key] = stacked.sum(axis=0)
+    weekly_df = pd.DataFrame(weekly, index=pd.RangeIndex(cfg.weeks, name="week"))
+    for col in ("alive_start", "new_customers", "purchasers", "transactions", "dropouts"):
+        weekly_df[col] = weekly_df[col].round().astype(np.int64)
+    cust_keys = list(dict.fromkeys(k for r in results for k in r.customers))
+    cust = {k: np.concatenate([r.customers[k] for r in results]) for k in cust_keys}
+    traits_all = population.acquisition_week
+    customers = pd.DataFrame({"customer_id": np.arange(population.n_customers, dtype=np.int64),
+                              "acquisition_week": traits_all})
+    seg = np.concatenate([population.traits(r.start, r.start + len(r.customers["transactions"])).segment
+                          for r in results])
+    customers["segment"] = pd.Categorical.from_codes(seg, SEGMENTS)
+    for k, v in cust.items():
+        customers[k] = v
+    log = None
+    if cfg.output == "log":
+        frames = [f for r in results for f in (r.log or [])]
+        log = (pd.concat(frames, ignore_index=True) if frames else _empty_log(population))
+        log = log.sort_values(["week", "customer_id", "time"], kind="stable").reset_index(drop=True)
+    config = {
+        "population": population.params.to_dict(),
+        "size": population.size,
+        "population_seed": population.seed,
+        "scheme": _scheme_config(scheme),
+        **{k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("workers", "block_size")},
+    }
+    return SimulationResult(weekly=weekly_df, customers=customers, transactions=log, config=config)
+
+
+def _scheme_config(scheme: Any) -> dict[str, Any]:
+    if scheme is None:
+        return {"name": "baseline"}
+    if hasattr(scheme, "to_dict"):
+        return scheme.to_dict()
+    return {"name": getattr(scheme, "name", type(scheme).__name__)}
+
+
+def _empty_log(population: Population) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in LOG_COLUMNS}).assign(
+        customer_id=pd.Series(dtype=np.int64), week=pd.Series(dtype=np.int32),
+        timestamp=pd.Series(dtype="datetime64[ns]"),
+        category=pd.Categorical([], categories=population.params.categories))

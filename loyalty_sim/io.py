@@ -1,0 +1,134 @@
+"""Files in and out: atomic writes, spreadsheet-safe CSV, YAML loading.
+
+Input files are only ever opened for reading. Every output is written to a
+temporary file in the destination folder and renamed into place, so a crash
+never leaves a half-written file that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+import yaml
+
+from .errors import ConfigError
+
+#: Leading characters a spreadsheet may interpret as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination. Its folder is created if missing.
+
+    Yields
+    ------
+    Path
+        Where to write. Removed if the block raises.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def escape_spreadsheet_cell(value: Any) -> Any:
+    """Prefix text that a spreadsheet would run as a formula with a quote.
+
+    Numbers are left alone (a negative number is data, not a formula); only
+    strings starting with ``= + - @`` (or tab / carriage return) are escaped.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` whose text cells and labels cannot run as formulas."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(escape_spreadsheet_cell).astype(object)
+    out.columns = [escape_spreadsheet_cell(str(c)) for c in out.columns]
+    if not isinstance(out.index, pd.RangeIndex):
+        out.index = out.index.map(lambda v: escape_spreadsheet_cell(v) if isinstance(v, str) else v)
+    return out
+
+
+def write_csv_safe(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
+    """Write ``frame`` as CSV, spreadsheet-safe and atomically."""
+    with atomic_path(path) as tmp:
+        spreadsheet_safe(frame).to_csv(tmp, index=index)
+    return Path(path)
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``frame`` to ``.csv`` (spreadsheet-safe) or ``.parquet`` by extension, atomically."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return write_csv_safe(frame, path)
+    if suffix in (".parquet", ".pq"):
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return Path(path)
+    raise ConfigError(f"unsupported output extension '{suffix}'; expected .csv or .parquet",
+                      field="out", source=str(path))
+
+
+def load_yaml(path: str | os.PathLike) -> Any:
+    """Read a YAML file, turning parse errors into a `ConfigError` naming the file and line."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("file not found", source=str(p))
+    try:
+        with p.open("r", encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(p)) from None

@@ -1,0 +1,516 @@
+"""Synthetic customers: latent traits, presets and the arrival schedule.
+
+A customer is a BG/NBD buy-till-you-die process (Fader, Hardie & Lee 2005):
+purchase rate ``lam ~ Gamma(r, alpha)`` per week and, after each purchase,
+dropout with probability ``p ~ Beta(a, b)``. Each customer has a stable mean
+ticket from the Gamma-Gamma spend model (Fader, Hardie & Lee 2005b): ticket
+``~ Gamma(spend_p, rate=nu)`` with ``nu ~ Gamma(spend_q, rate=spend_gamma)``.
+On top come a behavioural segment, category affinities, life events, e-mail
+propensities and an acquisition week.
+
+Traits are drawn lazily, one fixed-size *granule* of customers at a time, from a
+random stream keyed by ``(seed, "traits", granule)``. The same customer therefore
+has the same traits whatever the block size or number of workers.
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+easy way: an alternative to the Pareto/NBD model. Marketing Science 24(2), 275-284.
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005b). RFM and CLV: using iso-value
+curves for customer base analysis. Journal of Marketing Research 42(4), 415-430.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.special import roots_jacobi
+
+from .errors import ConfigError
+from .randomness import GRANULE, stream
+
+#: Behavioural segments, in code order (the ``segment`` trait stores the index).
+SEGMENTS: tuple[str, ...] = ("price_sensitive", "service_sensitive", "habitual")
+
+#: Folder holding the preset YAML files (``data/presets`` at the repository root).
+PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
+
+_TRAITS = "traits"
+
+
+def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected a number, got {value!r}", field=name) from None
+    if not math.isfinite(v) or (v < 0 if allow_zero else v <= 0):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"must be a finite number {bound}, got {value!r}", field=name)
+    return v
+
+
+def _check_probability(name: str, value: float) -> float:
+    v = _check_positive(name, value, allow_zero=True)
+    if v > 1:
+        raise ConfigError(f"must be a probability in [0, 1], got {value!r}", field=name)
+    return v
+
+
+def _check_mix(name: str, mix: Mapping[str, float], keys: tuple[str, ...] | None = None) -> dict[str, float]:
+    if not isinstance(mix, Mapping) or not mix:
+        raise ConfigError(f"expected a mapping of name -> share, got {mix!r}", field=name)
+    if keys is not None:
+        unknown = sorted(set(mix) - set(keys))
+        if unknown:
+            raise ConfigError(f"unknown keys {unknown}; expected some of {list(keys)}", field=name)
+    out = {str(k): _check_probability(f"{name}.{k}", v) for k, v in mix.items()}
+    total = sum(out.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"shares must sum to 1, they sum to {total:.6g}", field=name)
+    return out
+
+
+@dataclass(frozen=True)
+class LifeEvent:
+    """A change of needs: buyers of ``from_category`` later buy ``to_category``.
+
+    Parameters
+    ----------
+    name : str
+        Label, e.g. ``"new_baby"``.
+    from_category, to_category : str
+        Catalogue categories before and after the event.
+    share : float
+        Fraction of customers who go through the event during the horizon.
+    delay_weeks : float
+        Weeks between the start of the event (buying ``from_category``) and the
+        switch to ``to_category`` (prenatal vitamins to baby products: about 30).
+    """
+
+    name: str
+    from_category: str
+    to_category: str
+    share: float
+    delay_weeks: float
+
+    def __post_init__(self) -> None:
+        _check_probability(f"life_events.{self.name}.share", self.share)
+        _check_positive(f"life_events.{self.name}.delay_weeks", self.delay_weeks, allow_zero=True)
+
+
+@dataclass(frozen=True)
+class PopulationParams:
+    """Every parameter of the customer model, with units.
+
+    Parameters
+    ----------
+    r, alpha : float
+        Purchase rate ``lam ~ Gamma(shape=r, rate=alpha)``; ``alpha`` in weeks,
+        so the mean rate is ``r / alpha`` purchases per week.
+    a, b : float
+        Dropout probability after each purchase ``p ~ Beta(a, b)`` (dimensionless).
+    spend_p, spend_q, spend_gamma : float
+        Gamma-Gamma spend model: ticket ``~ Gamma(spend_p, rate=nu)``,
+        ``nu ~ Gamma(spend_q, rate=spend_gamma)``; ``spend_gamma`` in currency.
+        Mean ticket ``spend_p * spend_gamma / (spend_q - 1)`` (currency).
+    segment_mix : dict
+        Share of each segment in :data:`SEGMENTS`; sums to 1.
+    catalogue : dict
+        Category -> mean share of a customer's purchases; sums to 1.
+    affinity_concentration : float
+        Dirichlet concentration of individual category affinities around the
+        catalogue shares (small = customers specialise).
+    life_events : tuple of LifeEvent
+        Changes of needs that make targeted offers meaningful.
+    email_opt_in : float
+        Share of customers who accept marketing e-mail.
+    email_open_rate, email_click_rate : float
+        Mean per-e-mail open probability, and click probability given an open.
+    email_concentration : float
+        Beta concentration of the individual open/click propensities.
+    arrivals : str or float
+        ``"steady"`` (new customers replace expected baseline dropouts so the
+        alive base stays level), ``"none"`` (closed cohort) or a number of new
+        customers per week as a fraction of the initial base.
+    name : str
+        Preset name, for reports.
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    spend_p: float
+    spend_q: float
+    spend_gamma: float
+    segment_mix: Mapping[str, float] = field(default_factory=lambda: {
+        "price_sensitive": 0.4, "service_sensitive": 0.3, "habitual": 0.3})
+    catalogue: Mapping[str, float] = field(default_factory=lambda: {"general": 1.0})
+    affinity_concentration: float = 5.0
+    life_events: tuple[LifeEvent, ...] = ()
+    email_opt_in: float = 0.4
+    email_open_rate: float = 0.157
+    email_click_rate: float = 0.127
+    email_concentration: float = 4.0
+    arrivals: str | float = "steady"
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        for f in ("r", "alpha", "a", "b", "spend_p", "spend_q", "spend_gamma",
+                  "affinity_concentration", "email_concentration"):
+            object.__setattr__(self, f, _check_positive(f, getattr(self, f)))
+        if self.spend_q <= 1:
+            raise ConfigError(f"must be > 1 for the mean ticket to exist, got {self.spend_q}",
+                              field="spend_q")
+        object.__setattr__(self, "segment_mix", _check_mix("segment_mix", self.segment_mix, SEGMENTS))
+        object.__setattr__(self, "catalogue", _check_mix("catalogue", self.catalogue))
+        for f in ("email_opt_in", "email_open_rate", "email_click_rate"):
+            object.__setattr__(self, f, _check_probability(f, getattr(self, f)))
+        events = tuple(e if isinstance(e, LifeEvent) else LifeEvent(**e) for e in self.life_events)
+        for e in events:
+            for side in ("from_category", "to_category"):
+                if getattr(e, side) not in self.catalogue:
+                    raise ConfigError(f"'{getattr(e, side)}' is not in the catalogue {list(self.catalogue)}",
+                                      field=f"life_events.{e.name}.{side}")
+        if sum(e.share for e in events) > 1:
+            raise ConfigError("life-event shares sum to more than 1", field="life_events")
+        object.__setattr__(self, "life_events", events)
+        if isinstance(self.arrivals, str):
+            if self.arrivals not in ("steady", "none"):
+                raise ConfigError(f"expected 'steady', 'none' or a rate >= 0, got {self.arrivals!r}",
+                                  field="arrivals")
+        else:
+            object.__setattr__(self, "arrivals", _check_positive("arrivals", self.arrivals, allow_zero=True))
+
+    # ----------------------------------------------------------------- derived
+    @property
+    def mean_rate(self) -> float:
+        """Mean purchase rate, purchases per week."""
+        return self.r / self.alpha
+
+    @property
+    def mean_dropout(self) -> float:
+        """Mean dropout probability per purchase."""
+        return self.a / (self.a + self.b)
+
+    @property
+    def mean_ticket(self) -> float:
+        """Expected ticket (currency) under the Gamma-Gamma model."""
+        return self.spend_p * self.spend_gamma / (self.spend_q - 1.0)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Catalogue categories in order."""
+        return tuple(self.catalogue)
+
+    def replace(self, **changes: Any) -> "PopulationParams":
+        """Return a copy with some fields changed (validated again)."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown population parameters {unknown}", field=unknown[0])
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, written into every output."""
+        d = dataclasses.asdict(self)
+        d["segment_mix"] = dict(self.segment_mix)
+        d["catalogue"] = dict(self.catalogue)
+        return d
+
+    # --------------------------------------------------------- closed forms
+    def survival(self, t: np.ndarray | float) -> np.ndarray:
+        """P(a new customer is still alive ``t`` weeks after acquisition).
+
+        ``E[exp(-lam * p * t)] = E_p[(alpha / (alpha + p t))^r]``, integrated over
+        ``p ~ Beta(a, b)`` by Gauss-Jacobi quadrature.
+        """
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        x, w = roots_jacobi(96, self.b - 1.0, self.a - 1.0)
+        p = (1.0 + x) / 2.0
+        w = w / w.sum()
+        vals = (self.alpha / (self.alpha + np.outer(t, p))) ** self.r
+        return vals @ w
+
+
+def load_preset(name: str, **overrides: Any) -> PopulationParams:
+    """Read ``data/presets/NAME.yaml`` into :class:`PopulationParams`.
+
+    Parameters
+    ----------
+    name : str
+        Preset name; :func:`available_presets` lists them.
+    **overrides
+        Fields to change after loading.
+
+    Raises
+    ------
+    ConfigError
+        Unknown preset (the message lists the available ones) or invalid field.
+    """
+    from .io import load_yaml
+
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset '{name}'; available presets: {', '.join(available_presets())}",
+                          field="preset")
+    raw = load_yaml(path)
+    try:
+        return params_from_mapping(raw, source=str(path)).replace(**overrides)
+    except ConfigError as exc:
+        if exc.source is None:
+            raise ConfigError(str(exc), source=str(path)) from None
+        raise
+
+
+def available_presets() -> list[str]:
+    """Names of the presets shipped in ``data/presets``."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def params_from_mapping(raw: Mapping[str, Any], *, source: str | None = None) -> PopulationParams:
+    """Build :class:`PopulationParams` from a preset mapping.
+
+    Each field may be a bare value or ``{value: ..., unit: ..., source: ...}``.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError("a preset must be a mapping of fields", source=source)
+    known = {f.name for f in dataclasses.fields(PopulationParams)}
+    kwargs: dict[str, Any] = {}
+    for key, entry in raw.items():
+        if key in ("description", "notes"):
+            continue
+        if key not in known:
+            raise ConfigError(f"unknown field; expected one of {sorted(known)}", field=key, source=source)
+        value = entry["value"] if isinstance(entry, Mapping) and "value" in entry else entry
+        if key == "life_events":
+            value = tuple(LifeEvent(**e) for e in (value or []))
+        kwargs[key] = value
+    try:
+        return PopulationParams(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(str(exc), source=source) from None
+    except ConfigError as exc:
+        raise ConfigError(str(exc).split(": ", 1)[-1], field=exc.field, source=source) from None
+
+
+def arrival_schedule(params: PopulationParams, size: int, weeks: int) -> np.ndarray:
+    """New customers arriving at the start of each week ``1 .. weeks-1`` (index 0 is the initial base).
+
+    ``"steady"`` solves the renewal equation ``size = size S(w) + sum_c A_c S(w-c)``
+    for the arrivals ``A_c`` so that the expected number of alive customers stays at
+    ``size`` in the baseline; counts are rounded on the cumulative sum so no drift builds up.
+    """
+    out = np.zeros(weeks, dtype=np.int64)
+    out[0] = size
+    if weeks <= 1 or params.arrivals == "none":
+        return out
+    if not isinstance(params.arrivals, str):
+        cum = np.round(np.arange(1, weeks) * params.arrivals * size)
+        out[1:] = np.diff(np.concatenate([[0.0], cum])).astype(np.int64)
+        return out
+    surv = params.survival(np.arange(weeks))
+    arr = np.zeros(weeks)
+    for w in range(1, weeks):
+        alive = size * surv[w] + np.dot(arr[1:w], surv[w - 1:0:-1])
+        arr[w] = max(size - alive, 0.0)
+    cum = np.round(np.cumsum(arr[1:]))
+    out[1:] = np.diff(np.concatenate([[0.0], cum])).astype(np.int64)
+    return out
+
+
+@dataclass(frozen=True)
+class Traits:
+    """Latent traits of a contiguous range of customers (one array per trait).
+
+    Attributes
+    ----------
+    customer_id : ndarray of int64
+    acquisition_week : ndarray of int32
+    lam : purchase rate per week
+    p : dropout probability per purchase
+    hazard_budget : Exp(1) draw; the customer drops out when the summed per-purchase
+        hazards ``-log(1 - p)`` exceed it (exactly BG/NBD when ``p`` is constant)
+    nu : Gamma-Gamma rate; mean ticket is ``spend_p / nu``
+    segment : index into :data:`SEGMENTS`
+    affinity : (n, n_categories) category shares
+    life_event : index into ``params.life_events`` or -1
+    life_event_week : week the customer switches to the event's ``to_category`` (or -1)
+    email_opt_in, email_open, email_click : e-mail consent and propensities
+    """
+
+    customer_id: np.ndarray
+    acquisition_week: np.ndarray
+    lam: np.ndarray
+    p: np.ndarray
+    hazard_budget: np.ndarray
+    nu: np.ndarray
+    segment: np.ndarray
+    affinity: np.ndarray
+    life_event: np.ndarray
+    life_event_week: np.ndarray
+    email_opt_in: np.ndarray
+    email_open: np.ndarray
+    email_click: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.customer_id)
+
+    def take(self, idx: np.ndarray) -> "Traits":
+        """Traits of a subset (positions ``idx``)."""
+        return Traits(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+
+    @staticmethod
+    def concat(parts: list["Traits"]) -> "Traits":
+        """Stack several trait blocks."""
+        return Traits(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                         for f in dataclasses.fields(Traits)})
+
+
+class Population:
+    """A seeded synthetic customer base, materialised lazily by granule.
+
+    Parameters
+    ----------
+    params : PopulationParams or str
+        Parameters, or a preset name.
+    size : int
+        Customers alive at week 0.
+    weeks : int
+        Horizon in weeks (the arrival schedule covers it).
+    seed : int
+        Seed of the traits; the same seed gives the same customers.
+
+    Examples
+    --------
+    >>> pop = Population("coffee_shop", size=1000, weeks=52, seed=1)
+    >>> pop.n_customers >= 1000
+    True
+    """
+
+    def __init__(self, params: PopulationParams | str, size: int, weeks: int, seed: int = 0):
+        if isinstance(params, str):
+            params = load_preset(params)
+        if not isinstance(params, PopulationParams):
+            raise ConfigError(f"expected PopulationParams or a preset name, got {type(params).__name__}",
+                              field="params")
+        self.params = params
+        self.size = _check_count("size", size, minimum=1)
+        self.weeks = _check_count("weeks", weeks, minimum=1)
+        self.seed = _check_count("seed", seed, minimum=0)
+        self.arrivals = arrival_schedule(params, self.size, self.weeks)
+        self.acquisition_week = np.repeat(np.arange(self.weeks, dtype=np.int32), self.arrivals)
+        self.n_customers = int(self.arrivals.sum())
+
+    @classmethod
+    def from_params(cls, size: int, weeks: int, seed: int = 0, **params: Any) -> "Population":
+        """Build a population from explicit parameters (keywords of :class:`PopulationParams`)."""
+        return cls(PopulationParams(**params), size=size, weeks=weeks, seed=seed)
+
+    def __repr__(self) -> str:
+        return (f"Population(params={self.params.name!r}, size={self.size}, weeks={self.weeks}, "
+                f"seed={self.seed}, n_customers={self.n_customers})")
+
+    @property
+    def n_granules(self) -> int:
+        """Number of random-stream granules covering the customers."""
+        return -(-self.n_customers // GRANULE)
+
+    def traits(self, start: int = 0, stop: int | None = None) -> Traits:
+        """Traits of customers ``start .. stop-1`` (granule-aligned ranges are fastest)."""
+        stop = self.n_customers if stop is None else min(stop, self.n_customers)
+        g0, g1 = start // GRANULE, -(-stop // GRANULE)
+        parts = [self._granule_traits(g) for g in range(g0, g1)]
+        block = Traits.concat(parts) if len(parts) != 1 else parts[0]
+        off = start - g0 * GRANULE
+        return block.take(slice(off, off + (stop - start)))
+
+    def _granule_traits(self, g: int) -> Traits:
+        prm = self.params
+        lo, hi = g * GRANULE, min((g + 1) * GRANULE, self.n_customers)
+        n = hi - lo
+        rng = np.random.Generator(stream(self.seed, _TRAITS, g))
+        lam = rng.gamma(prm.r, 1.0 / prm.alpha, size=n)
+        p = rng.beta(prm.a, prm.b, size=n)
+        hazard = rng.standard_exponential(size=n)
+        nu = rng.gamma(prm.spend_q, 1.0 / prm.spend_gamma, size=n)
+        seg_p = np.array([prm.segment_mix.get(s, 0.0) for s in SEGMENTS])
+        segment = np.searchsorted(np.cumsum(seg_p), rng.random(n) * seg_p.sum(), side="right")
+        segment = np.minimum(segment, len(SEGMENTS) - 1).astype(np.int8)
+        shares = np.array(list(prm.catalogue.values()))
+        affinity = _dirichlet_rows(rng, shares, prm.affinity_concentration, n)
+        life_event = np.full(n, -1, dtype=np.int8)
+        life_week = np.full(n, -1, dtype=np.int32)
+        if prm.life_events:
+            cut = np.cumsum([e.share for e in prm.life_events])
+            draw = rng.random(n)
+            which = np.searchsorted(cut, draw, side="right")
+            start = rng.random(n) * self.weeks
+            cats = prm.categories
+            for k, ev in enumerate(prm.life_events):
+                m = which == k
+                life_event[m] = k
+                life_week[m] = np.floor(start[m] + ev.delay_weeks).astype(np.int32)
+                # before the switch the customer buys the event's first category heavily
+                fi = cats.index(ev.from_category)
+                affinity[m, fi] += 0.5
+                affinity[m] /= affinity[m].sum(axis=1, keepdims=True)
+        opt_in = rng.random(n) < prm.email_opt_in
+        email_open = _beta_mean(rng, prm.email_open_rate, prm.email_concentration, n)
+        email_click = _beta_mean(rng, prm.email_click_rate, prm.email_concentration, n)
+        return Traits(
+            customer_id=np.arange(lo, hi, dtype=np.int64),
+            acquisition_week=self.acquisition_week[lo:hi],
+            lam=lam, p=p, hazard_budget=hazard, nu=nu, segment=segment,
+            affinity=affinity.astype(np.float32), life_event=life_event, life_event_week=life_week,
+            email_opt_in=opt_in, email_open=email_open.astype(np.float32),
+            email_click=email_click.astype(np.float32),
+        )
+
+    def customers(self) -> pd.DataFrame:
+        """All customers' traits as a DataFrame (one row per customer; affinities as columns)."""
+        t = self.traits()
+        frame = pd.DataFrame({
+            "customer_id": t.customer_id, "acquisition_week": t.acquisition_week,
+            "purchase_rate": t.lam, "dropout_probability": t.p,
+            "mean_ticket": self.params.spend_p / t.nu,
+            "segment": pd.Categorical.from_codes(t.segment, SEGMENTS),
+            "life_event": pd.Categorical.from_codes(
+                t.life_event.astype(int), [e.name for e in self.params.life_events]) if self.params.life_events
+            else pd.Categorical.from_codes(np.full(len(t), -1), ["none"]),
+            "email_opt_in": t.email_opt_in, "email_open": t.email_open, "email_click": t.email_click,
+        })
+        for j, c in enumerate(self.params.categories):
+            frame[f"affinity_{c}"] = t.affinity[:, j]
+        return frame
+
+
+def _dirichlet_rows(rng: np.random.Generator, shares: np.ndarray, concentration: float, n: int) -> np.ndarray:
+    if len(shares) == 1:
+        return np.ones((n, 1))
+    g = rng.standard_gamma(np.maximum(shares * concentration, 1e-3), size=(n, len(shares)))
+    s = g.sum(axis=1, keepdims=True)
+    s[s == 0] = 1.0
+    return g / s
+
+
+def _beta_mean(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:
+    if mean <= 0 or mean >= 1:
+        return np.full(n, mean)
+    return rng.beta(mean * concentration, (1 - mean) * concentration, size=n)
+
+
+def _check_count(name: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ConfigError(f"expected an integer >= {minimum}, got {value!r}", field=name)
+    if value < minimum:
+        raise ConfigError(f"must be >= {minimum}, got {value}", field=name)
+    return int(value)

@@ -1,0 +1,55 @@
+"""Command line: ``loyalty-sim simulate``."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from loyalty_sim.cli import main
+
+
+def test_simulate_json_has_the_summary_keys(capsys):
+    assert main(["simulate", "--customers", "2000", "--weeks", "12", "--seed", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("customers", "active_at_end", "transactions", "revenue",
+                "mean_purchases_per_customer_week", "mean_spend_per_customer_week"):
+        assert key in out
+    assert out["customers"] >= 2000 and out["transactions"] > 0 and out["revenue"] > 0
+    # the same seed gives the same numbers
+    main(["simulate", "--customers", "2000", "--weeks", "12", "--seed", "3", "--json"])
+    assert json.loads(capsys.readouterr().out) == out
+
+
+def test_simulate_table_output(capsys):
+    assert main(["simulate", "--customers", "500", "--weeks", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "transactions" in text and "revenue" in text
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_simulate_writes_the_log(tmp_path, capsys, ext):
+    out = tmp_path / f"log.{ext}"
+    assert main(["simulate", "--customers", "500", "--weeks", "6", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    log = pd.read_csv(out) if ext == "csv" else pd.read_parquet(out)
+    assert len(log) == summary["transactions"]
+    assert log["amount"].sum() == pytest.approx(summary["revenue"], abs=0.01)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left behind
+
+
+def test_bad_preset_and_bad_numbers_exit_with_a_clear_error(capsys):
+    assert main(["simulate", "--preset", "bakery"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown preset 'bakery'" in err and "coffee_shop" in err
+    assert main(["simulate", "--weeks", "0"]) == 2
+    assert "'weeks'" in capsys.readouterr().err
+    assert main(["simulate", "--customers", "-3"]) == 2
+    assert "'size'" in capsys.readouterr().err
+
+
+def test_bad_output_extension_is_rejected_before_anything_is_written(tmp_path, capsys):
+    assert main(["simulate", "--customers", "100", "--weeks", "2", "--out", str(tmp_path / "log.xlsx")]) == 2
+    assert ".csv or .parquet" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

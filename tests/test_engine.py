@@ -1,0 +1,135 @@
+"""Engine: the simulated process against BG/NBD and Gamma-Gamma closed forms, and reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from loyalty_sim import ConfigError, Population, load_preset, simulate
+from loyalty_sim.randomness import GRANULE
+
+from .oracles import bgnbd_mean, bgnbd_pmf
+
+CDNOW = load_preset("online_retail", arrivals="none")
+
+
+@pytest.fixture(scope="module")
+def cdnow_cohort():
+    """A closed BG/NBD cohort of 200,000 customers with the published CDNOW parameters."""
+    pop = Population(CDNOW, size=200_000, weeks=52, seed=11)
+    return simulate(pop, seed=12, windows=(0, 13, 26, 39, 52))
+
+
+@pytest.mark.parametrize("t", [13, 26, 39, 52])
+def test_mean_purchases_match_bgnbd_closed_form(cdnow_cohort, t):
+    cols = [c for c in cdnow_cohort.customers if c.startswith("transactions_w")]
+    upto = [c for c in cols if int(c.split("_")[-1]) <= t]
+    sim = cdnow_cohort.customers[upto].sum(axis=1).mean()
+    exact = bgnbd_mean(CDNOW.r, CDNOW.alpha, CDNOW.a, CDNOW.b, t)
+    assert sim == pytest.approx(exact, rel=0.02)
+
+
+def test_purchase_count_distribution_matches_bgnbd_pmf(cdnow_cohort):
+    counts = cdnow_cohort.customers[[c for c in cdnow_cohort.customers if c.startswith("transactions_w")
+                                     and int(c.split("_")[-1]) <= 39]].sum(axis=1).to_numpy()
+    x = np.arange(10)
+    p = bgnbd_pmf(CDNOW.r, CDNOW.alpha, CDNOW.a, CDNOW.b, 39, x)
+    expected = np.append(p, 1 - p.sum()) * len(counts)
+    observed = np.append(np.bincount(np.minimum(counts, 10), minlength=11)[:10], (counts >= 10).sum())
+    assert expected.min() > 5
+    chi2 = stats.chisquare(observed, expected)
+    assert chi2.pvalue > 0.001, (observed, expected.round())
+
+
+def test_dropout_matches_bgnbd_survival(cdnow_cohort):
+    alive_end = (cdnow_cohort.customers["dropout_week"] < 0).mean()
+    assert alive_end == pytest.approx(CDNOW.survival(52)[0], abs=0.005)
+
+
+def test_mean_ticket_matches_gamma_gamma():
+    prm = load_preset("coffee_shop", arrivals="none")
+    res = simulate(Population(prm, size=100_000, weeks=8, seed=1), seed=2, output="log")
+    tx = res.transactions
+    expected = prm.spend_p * prm.spend_gamma / (prm.spend_q - 1)
+    se = tx["amount"].std() / np.sqrt(len(tx)) * 20  # tickets are clustered by customer: inflate the SE
+    assert abs(tx["amount"].mean() - expected) < max(se, 0.01 * expected)
+    # within a customer, tickets are Gamma(spend_p): CV = 1/sqrt(spend_p)
+    g = tx.groupby("customer_id")["amount"]
+    cv = (g.std() / g.mean())[g.count() >= 10]
+    assert np.sqrt((cv ** 2).mean()) == pytest.approx(1 / np.sqrt(prm.spend_p), rel=0.05)
+    # the log adds up to the weekly totals
+    assert np.allclose(tx.groupby("week")["amount"].sum().to_numpy(), res.weekly["revenue"].to_numpy())
+    assert int(res.weekly["transactions"].sum()) == len(tx)
+
+
+def test_transaction_categories_follow_the_catalogue():
+    prm = load_preset("coffee_shop", arrivals="none")
+    tx = simulate(Population(prm, size=20_000, weeks=10, seed=4), seed=5, output="log").transactions
+    shares = tx["category"].value_counts(normalize=True)
+    for cat, share in prm.catalogue.items():
+        assert shares[cat] == pytest.approx(share, abs=0.02)
+
+
+def test_life_event_moves_purchases_to_the_new_category():
+    prm = load_preset("grocery", arrivals="none", life_events=(
+        {"name": "new_baby", "from_category": "prenatal", "to_category": "baby", "share": 0.5, "delay_weeks": 5},))
+    pop = Population(prm, size=8000, weeks=40, seed=3)
+    tx = simulate(pop, seed=3, output="log").transactions
+    traits = pop.customers()
+    ev = traits.loc[traits["life_event"] == "new_baby", "customer_id"]
+    t = tx[tx["customer_id"].isin(ev)].merge(pop.customers()[["customer_id"]], on="customer_id")
+    week_of = dict(zip(pop.traits().customer_id, pop.traits().life_event_week))
+    after = t[t["week"] >= t["customer_id"].map(week_of)]
+    before = t[t["week"] < t["customer_id"].map(week_of)]
+    assert (after["category"] == "prenatal").sum() == 0
+    assert (before["category"] == "prenatal").mean() > 0.05
+
+
+def test_identical_whatever_the_block_size_and_workers():
+    pop = Population("coffee_shop", size=6000, weeks=20, seed=7)
+    ref = simulate(pop, seed=8, block_size=GRANULE, output="log")
+    for kw in (dict(block_size=4 * GRANULE), dict(block_size=GRANULE, workers=2)):
+        other = simulate(pop, seed=8, output="log", **kw)
+        pd.testing.assert_frame_equal(ref.weekly, other.weekly)
+        pd.testing.assert_frame_equal(ref.customers, other.customers)
+        pd.testing.assert_frame_equal(ref.transactions, other.transactions)
+
+
+def test_aggregate_mode_equals_the_log():
+    pop = Population("grocery", size=5000, weeks=15, seed=1)
+    agg = simulate(pop, seed=2)
+    log = simulate(pop, seed=2, output="log")
+    pd.testing.assert_frame_equal(agg.weekly, log.weekly)
+    pd.testing.assert_frame_equal(agg.customers, log.customers)
+    assert agg.transactions is None
+    per_cust = log.transactions.groupby("customer_id")["amount"].sum()
+    assert np.allclose(per_cust.to_numpy(), agg.customers.set_index("customer_id").loc[per_cust.index, "revenue"])
+
+
+def test_different_seeds_differ_and_same_seed_repeats():
+    pop = Population("coffee_shop", size=3000, weeks=10, seed=1)
+    a, b, c = simulate(pop, seed=1), simulate(pop, seed=2), simulate(pop, seed=1)
+    assert not a.weekly["revenue"].equals(b.weekly["revenue"])
+    pd.testing.assert_frame_equal(a.weekly, c.weekly)
+
+
+def test_steady_population_keeps_the_alive_base_level():
+    res = simulate(Population("coffee_shop", size=50_000, weeks=52, seed=1), seed=1)
+    alive = res.weekly["alive_start"]
+    assert np.all(np.abs(alive / 50_000 - 1) < 0.02)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(weeks=0), "'weeks'"),
+    (dict(block_size=1000), "'block_size'.*multiple of 4096"),
+    (dict(output="excel"), "'output'"),
+    (dict(launch_week=30), "'launch_week'"),
+    (dict(windows=(0, 5, 3, 20)), "'windows'"),
+    (dict(weeks=50), "covers 20 weeks"),
+])
+def test_bad_run_settings_name_the_field(kw, match):
+    pop = Population("coffee_shop", size=100, weeks=20, seed=1)
+    with pytest.raises(ConfigError, match=match):
+        simulate(pop, **kw)
