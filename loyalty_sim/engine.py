@@ -208,7 +208,7 @@ class BlockContext:
 def simulate(population: Population, scheme: Any = None, *, weeks: int | None = None, seed: int = 0,
              launch_week: int = 0, output: str = "aggregate", block_size: int = DEFAULT_BLOCK,
              workers: int = 1, windows: Sequence[int] | None = None, progress: bool = False,
-             start_date: str = DEFAULT_START_DATE) -> SimulationResult:
+             start_date: str = DEFAULT_START_DATE, behaviour: Any = None) -> SimulationResult:
     """Simulate a population over a horizon, with or without a scheme.
 
     Parameters
@@ -226,6 +226,8 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
         See :class:`SimulationConfig`.
     progress : bool
         Show a progress bar over blocks.
+    behaviour : BehaviourParams, optional
+        How customers respond to schemes (defaults: :mod:`loyalty_sim.behaviour`).
 
     Returns
     -------
@@ -241,9 +243,13 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
         raise ConfigError(f"the population covers {population.weeks} weeks, cannot simulate {cfg.weeks}",
                           field="weeks")
     starts = list(range(0, population.n_customers, cfg.block_size))
-    tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers)) for s in starts]
+    from .behaviour import BehaviourParams
+
+    behaviour = behaviour if behaviour is not None else BehaviourParams()
+    tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers), behaviour)
+             for s in starts]
     results = _run_blocks(tasks, cfg.workers, progress)
-    return _assemble(population, scheme, cfg, results)
+    return _assemble(population, scheme, cfg, results, behaviour)
 
 
 def _run_blocks(tasks: list[tuple], workers: int, progress: bool) -> list["_BlockResult"]:
@@ -283,9 +289,10 @@ class _BlockResult:
 
 
 def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
-                    start: int, stop: int) -> _BlockResult:
+                    start: int, stop: int, behaviour: Any) -> _BlockResult:
     traits = population.traits(start, stop)
     ctx = BlockContext(population, traits, start, cfg)
+    ctx.behaviour = behaviour
     prm = population.params
     n, weeks, ng = ctx.n, cfg.weeks, ctx.n_granules
     runtime = scheme.start(ctx) if scheme is not None else None
@@ -515,7 +522,7 @@ def _week_log(ctx: BlockContext, cfg: SimulationConfig, w: int, idx: np.ndarray,
 
 
 def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
-              results: list[_BlockResult]) -> SimulationResult:
+              results: list[_BlockResult], tasks_behaviour: Any = None) -> SimulationResult:
     results = sorted(results, key=lambda r: r.start)
     keys = list(dict.fromkeys(k for r in results for k in r.weekly))
     weekly = {}
@@ -546,6 +553,7 @@ def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
         "size": population.size,
         "population_seed": population.seed,
         "scheme": _scheme_config(scheme),
+        "behaviour": tasks_behaviour.to_dict() if tasks_behaviour is not None else None,
         **{k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("workers", "block_size")},
     }
     return SimulationResult(weekly=weekly_df, customers=customers, transactions=log, config=config)

@@ -102,3 +102,44 @@ def gamma_wilson_hilferty(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
     if small.any():  # the approximation is poor for small shapes: invert exactly there
         x[small] = gammaincinv(k[small], u[small])
     return x
+
+
+def binomial_quantile(u: np.ndarray, n: np.ndarray, q: np.ndarray | float) -> np.ndarray:
+    """Smallest ``k`` with ``P(K <= k) >= u`` for ``K ~ Binomial(n, q)``, elementwise (exact).
+
+    Parameters
+    ----------
+    u : ndarray
+        Uniforms in [0, 1).
+    n : ndarray of int
+        Trials (>= 0).
+    q : ndarray or float
+        Success probabilities in [0, 1].
+    """
+    u = np.asarray(u, dtype=float)
+    n = np.asarray(n, dtype=np.int64)
+    q = np.broadcast_to(np.asarray(q, dtype=float), u.shape)
+    out = np.zeros(u.shape, dtype=np.int64)
+    certain = q >= 1.0
+    out[certain] = n[certain]
+    todo = np.flatnonzero(~certain & (q > 0) & (n > 0))
+    if todo.size == 0:
+        return out
+    uu, nn, qq = u[todo], n[todo].astype(float), q[todo]
+    ratio = qq / (1.0 - qq)
+    prob = np.exp(nn * np.log1p(-qq))
+    d = uu - prob
+    k = 0
+    pos = np.arange(todo.size)
+    res = np.zeros(todo.size, dtype=np.int64)
+    while pos.size:
+        keep = (d[pos] > 0) & (k < nn[pos])
+        res[pos[~keep]] = k
+        pos = pos[keep]
+        if not pos.size:
+            break
+        prob[pos] *= (nn[pos] - k) / (k + 1) * ratio[pos]
+        d[pos] -= prob[pos]
+        k += 1
+    out[todo] = res
+    return out

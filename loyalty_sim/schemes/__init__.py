@@ -1,0 +1,80 @@
+"""Scheme families, one module each, on one protocol (:mod:`loyalty_sim.schemes.base`).
+
+:data:`FAMILIES` maps the ``type`` of a scheme in a scenario file to its class;
+:func:`scheme_from_dict` builds and validates one, with errors naming the field path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from .base import Effects, Scheme, SchemeRuntime, Settlement
+from .combined import Combined
+from .common import Enrolment, SchemeConfig
+from .discount import FlatDiscount
+from .stamp_card import StampCard
+
+#: scheme ``type`` -> configuration class
+FAMILIES: dict[str, type[SchemeConfig]] = {
+    "stamp_card": StampCard,
+    "discount": FlatDiscount,
+    "combined": Combined,
+}
+
+
+def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path: str = "scheme") -> SchemeConfig:
+    """Build a scheme from a mapping with a ``type`` key.
+
+    Parameters
+    ----------
+    raw : mapping
+        ``{"type": "stamp_card", "name": "...", ...}``.
+    source : str, optional
+        File the mapping came from (for error messages).
+    path : str
+        Field path of the mapping in that file (``schemes[0]``).
+
+    Raises
+    ------
+    ConfigError
+        Unknown type, unknown field, wrong type or impossible value; the message names
+        the file, the field path and what was expected.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"expected a mapping with a 'type', got {type(raw).__name__}", field=path, source=source)
+    kind = raw.get("type")
+    if kind not in FAMILIES:
+        raise ConfigError(f"unknown scheme type {kind!r}; expected one of {sorted(FAMILIES)}",
+                          field=f"{path}.type", source=source)
+    data = dict(raw)
+    if kind == "combined":
+        parts = data.get("parts")
+        if not isinstance(parts, list) or not parts:
+            raise ConfigError("expected a non-empty list of schemes", field=f"{path}.parts", source=source)
+        data["parts"] = [scheme_from_dict(p, source=source, path=f"{path}.parts[{i}]") for i, p in enumerate(parts)]
+    try:
+        return FAMILIES[kind].model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, source=source, path=path) from None
+
+
+def validation_error(exc: ValidationError, *, source: str | None, path: str) -> ConfigError:
+    """Turn a pydantic error into a ConfigError naming each field path and what was expected."""
+    msgs = []
+    first = None
+    for err in exc.errors():
+        loc = path + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        first = first or loc
+        got = err.get("input")
+        got_s = "" if isinstance(got, Mapping) else f" (got {got!r})"
+        msgs.append(f"{loc}: {err['msg']}{got_s}")
+    err = ConfigError("; ".join(msgs), source=source)
+    err.field = first
+    return err
+
+
+__all__ = ["Combined", "Effects", "Enrolment", "FAMILIES", "FlatDiscount", "Scheme", "SchemeConfig",
+           "SchemeRuntime", "Settlement", "StampCard", "scheme_from_dict"]

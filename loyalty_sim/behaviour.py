@@ -1,0 +1,236 @@
+"""How customers respond to a scheme: value, discount depth, progress, status, perks.
+
+The behaviour model turns what a scheme offers a customer into multipliers on the
+purchase rate, the per-purchase dropout probability and the ticket:
+
+* **value response** ``g(v)``: zero below a threshold (a tiny reward or discount
+  changes nothing), then S-shaped up to saturation (Gupta & Cooper 1992);
+* **segments**: price-sensitive customers respond to money, service-sensitive ones
+  to perks and care, habitual ones little (Kopalle et al. 2012);
+* **heavy buyers change little**, light and moderate buyers more (Liu 2007);
+* **erosion**: effects fade after enrolment (Meyer-Waarden 2008);
+* **goal gradient**: the rate rises with progress towards a reward and partly resets
+  after it (Kivetz, Urminsky & Zheng 2006); head-start stamps count as progress
+  (Nunes & Dreze 2006);
+* **devaluation**: past a depth, discounts lower the reference price and the
+  full-price demand that follows (DelVecchio, Krishnan & Smith 2007);
+* **status**: tiers lower dropout; demotion raises it above the never-promoted
+  level (Wagner, Hennig-Thurau & Rudolph 2009).
+
+Every default is a row of :data:`PARAMETER_TABLE` with its unit and source;
+figures without a published source are marked as assumptions. Any of them can be
+overridden (``BehaviourParams(...)`` or the ``behaviour:`` section of a scenario).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One row of the parameter table."""
+
+    name: str
+    default: float
+    unit: str
+    plausible: tuple[float, float]
+    source: str
+    assumption: bool
+
+
+#: The one table of behavioural defaults (PARAMETERS.md rows cited by source).
+PARAMETER_TABLE: tuple[Parameter, ...] = (
+    Parameter("discount_threshold", 0.10, "share of price", (0.05, 0.25),
+              "Gupta & Cooper (1992), JCR 19(3): intentions do not move below a threshold of about 15% "
+              "(unverified); lower end of their 10-25% range used for store-wide discounts", True),
+    Parameter("discount_saturation", 0.35, "share of price", (0.25, 0.6),
+              "Gupta & Cooper (1992): S-shaped response with saturation; depth of full response is an assumption", True),
+    Parameter("reward_threshold", 0.01, "reward value per unit of spend", (0.0, 0.03),
+              "Nastasoiu et al. (2021), JAMS 49(6): modest 1% cash-back points still drive 1.74% of sales, "
+              "so the threshold for accumulated rewards is at most about 1%", True),
+    Parameter("reward_saturation", 0.12, "reward value per unit of spend", (0.08, 0.25),
+              "assumption: a 10% stamp card is near full effect", True),
+    Parameter("rate_lift_price", 0.45, "max relative rise in purchase rate", (0.05, 0.6),
+              "Liu (2007), J. Marketing 71(4): light/moderate buyers +5..30% in frequency; price-sensitive "
+              "segment at the top of the range (Kopalle et al. 2012)", True),
+    Parameter("rate_lift_service", 0.10, "max relative rise in purchase rate", (0.0, 0.3),
+              "Kopalle et al. (2012), Marketing Science 31(2): service-oriented customers respond less to money", True),
+    Parameter("rate_lift_habitual", 0.03, "max relative rise in purchase rate", (0.0, 0.1),
+              "assumption: habitual customers barely respond", True),
+    Parameter("dropout_cut_price", 0.45, "max relative fall in dropout", (0.1, 0.6),
+              "assumption: rewards raise switching costs for price-sensitive customers", True),
+    Parameter("dropout_cut_service", 0.15, "max relative fall in dropout", (0.0, 0.4),
+              "assumption", True),
+    Parameter("dropout_cut_habitual", 0.03, "max relative fall in dropout", (0.0, 0.1),
+              "assumption", True),
+    Parameter("perk_dropout_cut_service", 0.40, "max relative fall in dropout from perks", (0.1, 0.6),
+              "Kopalle et al. (2012): service-oriented customers value perks and care", True),
+    Parameter("perk_dropout_cut_price", 0.05, "max relative fall in dropout from perks", (0.0, 0.2),
+              "assumption", True),
+    Parameter("perk_dropout_cut_habitual", 0.08, "max relative fall in dropout from perks", (0.0, 0.2),
+              "assumption", True),
+    Parameter("heavy_rate_multiple", 2.0, "purchase rate / population mean rate at which response halves",
+              (1.0, 4.0), "Liu (2007): heavy buyers' response is about zero", True),
+    Parameter("erosion_half_life_weeks", 34.0, "weeks", (13.0, 52.0),
+              "Meyer-Waarden (2008), JAMS: effects erode with a half-life of 6-9 months", False),
+    Parameter("erosion_floor", 0.4, "share of the initial effect that persists", (0.0, 1.0),
+              "assumption", True),
+    Parameter("goal_gradient", 0.25, "rate rise at the last step before a reward", (0.11, 0.33),
+              "Kivetz, Urminsky & Zheng (2006), JMR 43(1), study 1: inter-purchase time 20% shorter "
+              "from first to last stamp (1/0.8 - 1 = 0.25)", False),
+    Parameter("post_reward_residual", 0.3, "share of the goal-gradient boost kept after a reward",
+              (0.0, 0.6), "Kivetz et al. (2006); Nunes & Dreze (2011): the next interval slows, "
+              "but not back to the first (partial reset)", True),
+    Parameter("distance_discount_per_week", 0.03, "hyperbolic discount of a reward per week away",
+              (0.0, 0.1), "assumption: a reward many weeks away is worth less", True),
+    Parameter("devaluation_depth", 0.30, "share of price", (0.2, 0.5),
+              "DelVecchio, Krishnan & Smith (2007), J. Marketing 71(3): deeper promotions lower post-promotion "
+              "price expectations (direction); depth is an assumption", True),
+    Parameter("devaluation_strength", 1.2, "relative fall in full-price demand per unit of depth beyond it",
+              (0.5, 2.0), "Raghubir & Corfman (1999), JMR 36(2) (direction); Kalyanaram & Winer (1995): losses "
+              "weigh about twice gains (unverified)", True),
+    Parameter("status_dropout_cut", 0.30, "relative fall in dropout at the top tier", (0.1, 0.5),
+              "Dreze & Nunes (2009), JCR 35(6): status felt at the top (direction); size is an assumption", True),
+    Parameter("demotion_dropout_rise", 0.35, "relative rise in dropout after a demotion", (0.1, 0.6),
+              "Wagner, Hennig-Thurau & Rudolph (2009), J. Marketing 73(3): demoted customers end below "
+              "never-promoted ones (direction)", True),
+    Parameter("referral_base_rate", 0.002, "referrals per member per week with no reward", (0.0, 0.01),
+              "assumption", True),
+    Parameter("referral_reward_sensitivity", 0.25, "relative rise in referrals per unit of reward/ticket",
+              (0.0, 1.0), "assumption", True),
+    Parameter("referred_value_premium", 0.16, "relative ticket premium of referred customers", (0.0, 0.36),
+              "Schmitt, Skiera & Van den Bulte (2011), J. Marketing 75(1): at least 16% more valuable", False),
+    Parameter("referred_dropout_factor", 0.82, "dropout of referred / other customers", (0.6, 1.0),
+              "Schmitt et al. (2011); Van den Bulte et al. (2018), JMR: referred customers churn less "
+              "(size unverified)", True),
+    Parameter("offer_rate_lift", 0.6, "relative rise in purchase rate while an offer is live, at full relevance",
+              (0.1, 1.0), "assumption", True),
+    Parameter("offer_dropout_cut", 0.3, "relative fall in dropout while an offer is live, at-risk customers",
+              (0.0, 0.6), "assumption", True),
+    Parameter("take_up_heavy_bias", 1.0, "exponent of rate/mean in the enrolment propensity", (0.0, 3.0),
+              "Meyer-Waarden (2008); Leenheer et al. (2007), IJRM 24(1): heavier buyers enrol earlier", True),
+)
+
+_DEFAULTS = {p.name: p.default for p in PARAMETER_TABLE}
+
+
+@dataclass(frozen=True)
+class BehaviourParams:
+    """Behavioural parameters (defaults from :data:`PARAMETER_TABLE`)."""
+
+    discount_threshold: float = _DEFAULTS["discount_threshold"]
+    discount_saturation: float = _DEFAULTS["discount_saturation"]
+    reward_threshold: float = _DEFAULTS["reward_threshold"]
+    reward_saturation: float = _DEFAULTS["reward_saturation"]
+    rate_lift_price: float = _DEFAULTS["rate_lift_price"]
+    rate_lift_service: float = _DEFAULTS["rate_lift_service"]
+    rate_lift_habitual: float = _DEFAULTS["rate_lift_habitual"]
+    dropout_cut_price: float = _DEFAULTS["dropout_cut_price"]
+    dropout_cut_service: float = _DEFAULTS["dropout_cut_service"]
+    dropout_cut_habitual: float = _DEFAULTS["dropout_cut_habitual"]
+    perk_dropout_cut_service: float = _DEFAULTS["perk_dropout_cut_service"]
+    perk_dropout_cut_price: float = _DEFAULTS["perk_dropout_cut_price"]
+    perk_dropout_cut_habitual: float = _DEFAULTS["perk_dropout_cut_habitual"]
+    heavy_rate_multiple: float = _DEFAULTS["heavy_rate_multiple"]
+    erosion_half_life_weeks: float = _DEFAULTS["erosion_half_life_weeks"]
+    erosion_floor: float = _DEFAULTS["erosion_floor"]
+    goal_gradient: float = _DEFAULTS["goal_gradient"]
+    post_reward_residual: float = _DEFAULTS["post_reward_residual"]
+    distance_discount_per_week: float = _DEFAULTS["distance_discount_per_week"]
+    devaluation_depth: float = _DEFAULTS["devaluation_depth"]
+    devaluation_strength: float = _DEFAULTS["devaluation_strength"]
+    status_dropout_cut: float = _DEFAULTS["status_dropout_cut"]
+    demotion_dropout_rise: float = _DEFAULTS["demotion_dropout_rise"]
+    referral_base_rate: float = _DEFAULTS["referral_base_rate"]
+    referral_reward_sensitivity: float = _DEFAULTS["referral_reward_sensitivity"]
+    referred_value_premium: float = _DEFAULTS["referred_value_premium"]
+    referred_dropout_factor: float = _DEFAULTS["referred_dropout_factor"]
+    offer_rate_lift: float = _DEFAULTS["offer_rate_lift"]
+    offer_dropout_cut: float = _DEFAULTS["offer_dropout_cut"]
+    take_up_heavy_bias: float = _DEFAULTS["take_up_heavy_bias"]
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise ConfigError(f"expected a finite number >= 0, got {v!r}", field=f"behaviour.{f.name}")
+        for lo, hi in (("discount_threshold", "discount_saturation"), ("reward_threshold", "reward_saturation")):
+            if getattr(self, hi) <= getattr(self, lo):
+                raise ConfigError(f"must be greater than {lo} ({getattr(self, lo)})", field=f"behaviour.{hi}")
+        for f in ("dropout_cut_price", "dropout_cut_service", "dropout_cut_habitual", "perk_dropout_cut_service",
+                  "perk_dropout_cut_price", "perk_dropout_cut_habitual", "erosion_floor", "post_reward_residual",
+                  "status_dropout_cut", "offer_dropout_cut", "discount_threshold", "devaluation_depth"):
+            if getattr(self, f) > 1:
+                raise ConfigError(f"must be at most 1, got {getattr(self, f)}", field=f"behaviour.{f}")
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None, *, source: str | None = None) -> "BehaviourParams":
+        """Build from a scenario's ``behaviour:`` section, rejecting unknown names."""
+        raw = dict(raw or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"unknown behaviour parameter(s) {unknown}; see loyalty_sim.behaviour.PARAMETER_TABLE",
+                              field=f"behaviour.{unknown[0]}", source=source)
+        try:
+            return cls(**raw)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).split(": ", 1)[-1], field=exc.field, source=source) from None
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain-data form."""
+        return dataclasses.asdict(self)
+
+    # ----------------------------------------------------------- responses
+    def segment_vector(self, kind: str) -> np.ndarray:
+        """Per-segment sensitivities in SEGMENTS order (``rate_lift``, ``dropout_cut``, ``perk_dropout_cut``)."""
+        return np.array([getattr(self, f"{kind}_price"), getattr(self, f"{kind}_service"),
+                         getattr(self, f"{kind}_habitual")])
+
+    def reward_response(self, v: np.ndarray | float) -> np.ndarray:
+        """S-shaped response in [0, 1] to a reward value rate ``v`` (value per unit spend)."""
+        return s_curve(v, self.reward_threshold, self.reward_saturation)
+
+    def discount_response(self, d: np.ndarray | float) -> np.ndarray:
+        """S-shaped response in [0, 1] to a price discount of depth ``d``."""
+        return s_curve(d, self.discount_threshold, self.discount_saturation)
+
+    def devaluation(self, d: np.ndarray | float) -> np.ndarray:
+        """Multiplier (<= 1) on full-price demand after discounts of depth ``d``."""
+        excess = np.maximum(np.asarray(d, dtype=float) - self.devaluation_depth, 0.0)
+        return np.maximum(1.0 - self.devaluation_strength * excess, 0.05)
+
+    def heaviness_weight(self, lam: np.ndarray, mean_rate: float) -> np.ndarray:
+        """Weight in (0, 1]: 1 for light buyers, about 0 for the heaviest (Liu 2007)."""
+        x = np.asarray(lam, dtype=float) / (self.heavy_rate_multiple * mean_rate)
+        return 1.0 / (1.0 + x * x)
+
+    def erosion(self, weeks_since_enrolment: np.ndarray | float) -> np.ndarray:
+        """Share of a programme effect left after enrolment (half-life, with a floor)."""
+        age = np.maximum(np.asarray(weeks_since_enrolment, dtype=float), 0.0)
+        decay = 0.5 ** (age / self.erosion_half_life_weeks)
+        return self.erosion_floor + (1.0 - self.erosion_floor) * decay
+
+    def distance_discount(self, weeks_to_reward: np.ndarray | float) -> np.ndarray:
+        """Hyperbolic discount of a reward that is ``weeks_to_reward`` away."""
+        return 1.0 / (1.0 + self.distance_discount_per_week * np.maximum(np.asarray(weeks_to_reward, float), 0.0))
+
+
+def s_curve(x: np.ndarray | float, threshold: float, saturation: float) -> np.ndarray:
+    """0 at or below ``threshold``, 1 at or above ``saturation``, smooth-step in between."""
+    z = np.clip((np.asarray(x, dtype=float) - threshold) / (saturation - threshold), 0.0, 1.0)
+    return z * z * (3.0 - 2.0 * z)
+
+
+def parameter_table() -> pd.DataFrame:
+    """The behavioural defaults as a DataFrame (name, default, unit, plausible range, source, assumption)."""
+    return pd.DataFrame([{**dataclasses.asdict(p), "plausible": f"{p.plausible[0]:g} .. {p.plausible[1]:g}"}
+                         for p in PARAMETER_TABLE]).set_index("name")

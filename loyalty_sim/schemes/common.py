@@ -1,0 +1,161 @@
+"""Shared parts of every scheme family: configuration base, enrolment, per-block runtime.
+
+A family module defines a pydantic model (frozen, unknown fields rejected, every
+field with its unit) deriving from :class:`SchemeConfig`, and a runtime deriving from
+:class:`MemberRuntime`. The runtime gets, per customer of its block, the enrolment
+week, the segment sensitivities, a heaviness weight and the expected ticket, and
+provides the helpers that turn a perceived value into multipliers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.special import gammaln
+
+from ..behaviour import BehaviourParams
+from .base import Effects, Settlement
+
+
+class Enrolment(BaseModel):
+    """Who joins, and when.
+
+    Attributes
+    ----------
+    mode : "automatic" (every customer from launch or acquisition) or "opt_in"
+    take_up : share of customers who ever join (opt-in), 0..1
+    weeks_to_enrol : mean delay in weeks before an average-rate customer joins (opt-in);
+        heavier buyers join earlier and more often (``behaviour.take_up_heavy_bias``)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mode: Literal["automatic", "opt_in"] = "automatic"
+    take_up: float = Field(0.5, ge=0.0, le=1.0)
+    weeks_to_enrol: float = Field(6.0, gt=0.0)
+
+
+class SchemeConfig(BaseModel):
+    """Fields every scheme has.
+
+    Attributes
+    ----------
+    name : label in reports
+    enrolment : :class:`Enrolment`
+    cost_per_member_week : running cost per enrolled, alive member per week (currency)
+    fixed_cost_per_week : programme cost per week whatever the membership (currency)
+    setup_cost : one-off cost at launch (currency)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    family: ClassVar[str] = "base"
+    #: the unit of the scheme's currency ("stamps", "points", "credit"), for the ledger
+    unit: ClassVar[str | None] = None
+
+    name: str = Field(min_length=1)
+    enrolment: Enrolment = Enrolment()
+    cost_per_member_week: float = Field(0.0, ge=0.0)
+    fixed_cost_per_week: float = Field(0.0, ge=0.0)
+    setup_cost: float = Field(0.0, ge=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (with the family), written into every output."""
+        return {"family": self.family, **self.model_dump(mode="json")}
+
+    def start(self, ctx: Any) -> "MemberRuntime":  # pragma: no cover - each family overrides
+        raise NotImplementedError
+
+
+def _mean_power_gamma(r: float, k: float) -> float:
+    """E[(lam / E lam)^k] for lam ~ Gamma(r, .)."""
+    return float(np.exp(gammaln(r + k) - gammaln(r) - k * np.log(r)))
+
+
+class MemberRuntime:
+    """Per-block state every family shares: enrolment, sensitivities, value response helpers.
+
+    Parameters
+    ----------
+    scheme : SchemeConfig
+    ctx : BlockContext
+    """
+
+    def __init__(self, scheme: SchemeConfig, ctx: Any):
+        self.scheme = scheme
+        self.ctx = ctx
+        t = ctx.traits
+        prm = ctx.params
+        self.behaviour: BehaviourParams = getattr(ctx, "behaviour", None) or BehaviourParams()
+        b = self.behaviour
+        self.n = ctx.n
+        self.granule_of = ctx.granule_of
+        self.mean_ticket = prm.spend_p / t.nu
+        seg = t.segment.astype(np.intp)
+        heavy = b.heaviness_weight(t.lam, prm.mean_rate)
+        self.rate_sens = b.segment_vector("rate_lift")[seg] * heavy
+        self.dropout_sens = b.segment_vector("dropout_cut")[seg] * heavy
+        self.perk_sens = b.segment_vector("perk_dropout_cut")[seg]
+        self.enrol_week = self._enrolment(scheme.enrolment, t, prm, ctx)
+        self.members_ever = np.zeros(self.n, dtype=bool)
+
+    # ------------------------------------------------------------ enrolment
+    def _enrolment(self, enr: Enrolment, t: Any, prm: Any, ctx: Any) -> np.ndarray:
+        start = np.maximum(t.acquisition_week, ctx.launch_week).astype(float)
+        if enr.mode == "automatic":
+            return start
+        bias = self.behaviour.take_up_heavy_bias
+        rel = t.lam / prm.mean_rate
+        weight = rel ** bias / _mean_power_gamma(prm.r, bias)
+        prob = np.minimum(enr.take_up * weight, 1.0)
+        u = ctx.uniforms(f"enrol:{self.scheme.name}", 0)
+        u2 = ctx.uniforms(f"enrol:{self.scheme.name}", 1)
+        delay = -np.log1p(-u2) * enr.weeks_to_enrol / np.maximum(rel ** bias, 0.05)
+        week = np.floor(start + delay)
+        return np.where(u < prob, week, np.inf)
+
+    def members(self, week: int, idx: np.ndarray) -> np.ndarray:
+        """Which of ``idx`` are members in ``week``."""
+        m = self.enrol_week[idx] <= week
+        self.members_ever[idx[m]] = True
+        return m
+
+    def tenure(self, week: int, idx: np.ndarray) -> np.ndarray:
+        """Weeks since enrolment (>= 0 for members)."""
+        return week - self.enrol_week[idx]
+
+    # ---------------------------------------------------------- responses
+    def value_effects(self, week: int, idx: np.ndarray, response: np.ndarray,
+                      member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rate and dropout multipliers from a response in [0, 1], with erosion and sensitivities."""
+        fade = self.behaviour.erosion(self.tenure(week, idx))
+        g = np.where(member, response * fade, 0.0)
+        rate = 1.0 + self.rate_sens[idx] * g
+        dropout = 1.0 - self.dropout_sens[idx] * g
+        return rate, dropout
+
+    def goal_gradient(self, progress: np.ndarray) -> np.ndarray:
+        """Rate multiplier ``1 + goal_gradient * progress`` (progress in [0, 1])."""
+        return 1.0 + self.behaviour.goal_gradient * np.clip(progress, 0.0, 1.0)
+
+    def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
+        """``members`` and ``member_cost`` of the week, per granule."""
+        m_idx = idx[member]
+        count = np.bincount(self.granule_of[m_idx], minlength=self.ctx.n_granules).astype(float)
+        return {"members": count, "member_cost": count * self.scheme.cost_per_member_week}
+
+    def customer_state(self) -> dict[str, np.ndarray]:
+        """Per-customer columns added to the result (``member`` and enrolment week)."""
+        return {f"member:{self.scheme.name}": self.members_ever.copy(),
+                f"enrol_week:{self.scheme.name}": np.where(np.isfinite(self.enrol_week),
+                                                           self.enrol_week, -1).astype(np.int32)}
+
+
+def empty_effects() -> Effects:
+    """No effect."""
+    return Effects()
+
+
+def empty_settlement(ledger: dict[str, np.ndarray] | None = None) -> Settlement:
+    """Nothing settled (but a ledger may still be booked)."""
+    return Settlement(ledger=ledger or {})

@@ -1,0 +1,178 @@
+"""Stamp card: N qualifying purchases earn a free item.
+
+Behaviour: the card's value rate (reward retail value per unit of spend) drives the
+value response; progress towards the free item drives the goal gradient (Kivetz,
+Urminsky & Zheng 2006), with head-start stamps counted as progress (endowed progress,
+Nunes & Dreze 2006) and a partial reset after each reward.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+from scipy.special import gammaincc
+
+from ..sampling import binomial_quantile
+from .base import Effects, Settlement
+from .common import MemberRuntime, SchemeConfig
+
+
+class StampCard(SchemeConfig):
+    """A stamp card.
+
+    Attributes
+    ----------
+    stamps_required : stamps on a full card (the reward comes with the last one)
+    head_start : stamps already on a new card (endowed progress), < stamps_required
+    reward_value : retail price of the free item (currency)
+    reward_cost : cost price of the free item (currency); a free coffee costs its ingredients
+    min_ticket : a purchase earns a stamp only if it is at least this (currency)
+    expiry_weeks : a card not completed this many weeks after it was started expires
+        (its stamps are lost); None = never
+    """
+
+    family: ClassVar[str] = "stamp_card"
+    unit: ClassVar[str] = "stamps"
+    type: Literal["stamp_card"] = "stamp_card"
+    stamps_required: int = Field(10, ge=1, le=100)
+    head_start: int = Field(0, ge=0)
+    reward_value: float = Field(4.5, ge=0.0)
+    reward_cost: float = Field(1.2, ge=0.0)
+    min_ticket: float = Field(0.0, ge=0.0)
+    expiry_weeks: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "StampCard":
+        if self.head_start >= self.stamps_required:
+            raise ValueError(f"head_start ({self.head_start}) must be less than stamps_required "
+                             f"({self.stamps_required})")
+        if self.reward_cost > self.reward_value and self.reward_value > 0:
+            raise ValueError(f"reward_cost ({self.reward_cost}) above reward_value ({self.reward_value}): "
+                             "cost is the cost price of the free item")
+        return self
+
+    def start(self, ctx: Any) -> "StampCardRuntime":
+        return StampCardRuntime(self, ctx)
+
+
+class StampCardRuntime(MemberRuntime):
+    """Per-block state: stamps on the current card, card start week, completed cards."""
+
+    def __init__(self, scheme: StampCard, ctx: Any):
+        super().__init__(scheme, ctx)
+        s = scheme
+        self.stamps = np.zeros(self.n, dtype=np.int64)
+        self.card_start = np.full(self.n, -1, dtype=np.int64)
+        self.completed = np.zeros(self.n, dtype=np.int64)
+        self.issued_cards = np.zeros(self.n, dtype=bool)
+        # share of a customer's tickets that qualify (Gamma(spend_p, nu) tail above min_ticket)
+        if s.min_ticket > 0:
+            self.qualify = gammaincc(ctx.params.spend_p, s.min_ticket * ctx.traits.nu)
+        else:
+            self.qualify = None
+        needed = s.stamps_required - s.head_start
+        # reward value per unit of spend if every purchase qualifies
+        q = self.qualify if self.qualify is not None else 1.0
+        self.value_rate = s.reward_value * q / (needed * self.mean_ticket)
+        self.value_response = self.behaviour.reward_response(self.value_rate)
+        self._needed = needed
+
+    def effects(self, week: int, idx: np.ndarray) -> Effects:
+        s = self.scheme
+        member = self.members(week, idx)
+        # weeks to the reward at the customer's base rate, for the distance discount
+        stamps_left = s.stamps_required - self._card_stamps(idx)
+        rate_i = self.ctx.traits.lam[idx] * (self.qualify[idx] if self.qualify is not None else 1.0)
+        weeks_to = stamps_left / np.maximum(rate_i, 1e-6)
+        resp = self.value_response[idx] * self.behaviour.distance_discount(weeks_to)
+        rate, dropout = self.value_effects(week, idx, resp, member)
+        # goal gradient: progress from the first to the last stamp, partial reset after a reward
+        progress = (self._card_stamps(idx) - 0.0) / max(s.stamps_required - 1, 1)
+        residual = np.where(self.completed[idx] > 0, self.behaviour.post_reward_residual, 0.0)
+        progress = np.maximum(progress, residual)
+        pull = self.value_response[idx] > 0
+        gg = np.where(member & pull, self.goal_gradient(progress), 1.0)
+        return Effects(rate=rate * gg, dropout=dropout)
+
+    def _card_stamps(self, idx: np.ndarray) -> np.ndarray:
+        """Stamps on the card including head start (a customer without a card yet has the head start)."""
+        st = self.stamps[idx]
+        return np.where(self.card_start[idx] >= 0, st, self.scheme.head_start)
+
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+        s = self.scheme
+        ng = self.ctx.n_granules
+        gsum = self.ctx.granule_sum
+        member = self.members(week, idx)
+        m_idx = idx[member]
+        issued = np.zeros(idx.size)
+        redeemed = np.zeros(idx.size)
+        expired_g = np.zeros(ng)
+        # a member's first visit opens a card (head-start stamps are issued then)
+        buys = purchases[member]
+        new_card = (self.card_start[m_idx] < 0) & (buys > 0)
+        opened = m_idx[new_card]
+        self.card_start[opened] = week
+        self.stamps[opened] = s.head_start
+        self.issued_cards[opened] = True
+        head = np.zeros(m_idx.size)
+        head[new_card] = s.head_start
+        # expiry of cards left too long
+        if s.expiry_weeks is not None:
+            old = (self.card_start[m_idx] >= 0) & (week - self.card_start[m_idx] >= s.expiry_weeks) & ~new_card
+            ex_idx = m_idx[old]
+            if ex_idx.size:
+                expired_g = np.bincount(self.granule_of[ex_idx], weights=self.stamps[ex_idx].astype(float),
+                                        minlength=ng)
+                # the expired card is replaced by a new one (with its head start) at the next visit
+                self.stamps[ex_idx] = 0
+                self.card_start[ex_idx] = -1
+                # a purchase this week opens the new card at once
+                reopen = ex_idx[buys[old] > 0]
+                self.card_start[reopen] = week
+                self.stamps[reopen] = s.head_start
+                head[np.flatnonzero(old)[buys[old] > 0]] = s.head_start
+        # stamps earned this week
+        if self.qualify is not None:
+            u = self.ctx.uniforms(f"stamp_qualify:{s.name}", week)[m_idx]
+            earned = binomial_quantile(u, buys, self.qualify[m_idx])
+        else:
+            earned = buys
+        self.stamps[m_idx] += earned
+        # full cards are redeemed (on a later purchase of the same visit pattern; booked this week)
+        full = self.stamps[m_idx] // s.stamps_required
+        rewards = full.astype(float)
+        has = full > 0
+        if has.any():
+            r_idx = m_idx[has]
+            self.stamps[r_idx] -= full[has] * s.stamps_required
+            self.completed[r_idx] += full[has]
+            # the next card starts with the head start (issued now)
+            extra_head = full[has] * s.head_start
+            self.stamps[r_idx] += extra_head
+            self.card_start[r_idx] = week
+            head[has] += extra_head
+        issued[member] = earned + head
+        redeemed[member] = rewards * s.stamps_required
+        reward_retail = np.zeros(idx.size)
+        reward_cost = np.zeros(idx.size)
+        reward_retail[member] = rewards * s.reward_value
+        reward_cost[member] = rewards * s.reward_cost
+        outstanding = np.bincount(self.granule_of, weights=self.stamps.astype(float), minlength=ng)
+        ledger = {
+            "stamps_issued": gsum(idx, issued), "stamps_redeemed": gsum(idx, redeemed),
+            "stamps_expired": expired_g, "stamps_outstanding": outstanding,
+            "rewards": gsum(m_idx, rewards),
+            "liability_retail": outstanding / s.stamps_required * s.reward_value,
+            "liability_cost": outstanding / s.stamps_required * s.reward_cost,
+            **self.member_ledger(week, idx, member),
+        }
+        return Settlement(reward_retail=reward_retail, reward_cost=reward_cost,
+                          points_earned=issued, points_redeemed=redeemed, ledger=ledger)
+
+    def customer_state(self) -> dict[str, np.ndarray]:
+        out = super().customer_state()
+        out[f"rewards:{self.scheme.name}"] = self.completed.copy()
+        return out
