@@ -5,6 +5,8 @@ purchase rate, the per-purchase dropout probability and the ticket:
 
 * **value response** ``g(v)``: zero below a threshold (a tiny reward or discount
   changes nothing), then S-shaped up to saturation (Gupta & Cooper 1992);
+* **price discounts** move demand with the meta-analytic price elasticity
+  (Bijmolt, van Heerde & Pieters 2005) once noticed, split between visits and basket;
 * **segments**: price-sensitive customers respond to money, service-sensitive ones
   to perks and care, habitual ones little (Kopalle et al. 2012);
 * **heavy buyers change little**, light and moderate buyers more (Liu 2007);
@@ -58,14 +60,14 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
               "so the threshold for accumulated rewards is at most about 1%", True),
     Parameter("reward_saturation", 0.12, "reward value per unit of spend", (0.08, 0.25),
               "assumption: a 10% stamp card is near full effect", True),
-    Parameter("rate_lift_price", 0.45, "max relative rise in purchase rate", (0.05, 0.6),
+    Parameter("rate_lift_price", 0.30, "max relative rise in purchase rate", (0.05, 0.6),
               "Liu (2007), J. Marketing 71(4): light/moderate buyers +5..30% in frequency; price-sensitive "
               "segment at the top of the range (Kopalle et al. 2012)", True),
     Parameter("rate_lift_service", 0.10, "max relative rise in purchase rate", (0.0, 0.3),
               "Kopalle et al. (2012), Marketing Science 31(2): service-oriented customers respond less to money", True),
     Parameter("rate_lift_habitual", 0.03, "max relative rise in purchase rate", (0.0, 0.1),
               "assumption: habitual customers barely respond", True),
-    Parameter("dropout_cut_price", 0.45, "max relative fall in dropout", (0.1, 0.6),
+    Parameter("dropout_cut_price", 0.40, "max relative fall in dropout", (0.1, 0.6),
               "assumption: rewards raise switching costs for price-sensitive customers", True),
     Parameter("dropout_cut_service", 0.15, "max relative fall in dropout", (0.0, 0.4),
               "assumption", True),
@@ -77,7 +79,7 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
               "assumption", True),
     Parameter("perk_dropout_cut_habitual", 0.08, "max relative fall in dropout from perks", (0.0, 0.2),
               "assumption", True),
-    Parameter("heavy_rate_multiple", 2.0, "purchase rate / population mean rate at which response halves",
+    Parameter("heavy_rate_multiple", 1.5, "purchase rate / population mean rate at which response halves",
               (1.0, 4.0), "Liu (2007): heavy buyers' response is about zero", True),
     Parameter("erosion_half_life_weeks", 34.0, "weeks", (13.0, 52.0),
               "Meyer-Waarden (2008), JAMS: effects erode with a half-life of 6-9 months", False),
@@ -86,11 +88,26 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
     Parameter("goal_gradient", 0.25, "rate rise at the last step before a reward", (0.11, 0.33),
               "Kivetz, Urminsky & Zheng (2006), JMR 43(1), study 1: inter-purchase time 20% shorter "
               "from first to last stamp (1/0.8 - 1 = 0.25)", False),
+    Parameter("endowed_progress_lift", 1.0, "relative rate rise per unit of head-start share of the card",
+              (0.0, 2.0), "Nunes & Dreze (2006), JCR 32: 12-stamp cards with 2 given were completed by 34% vs 19% "
+              "for plain 8-stamp cards, and faster; size here is an assumption (2/12 -> +17% rate on the card)", True),
     Parameter("post_reward_residual", 0.3, "share of the goal-gradient boost kept after a reward",
               (0.0, 0.6), "Kivetz et al. (2006); Nunes & Dreze (2011): the next interval slows, "
               "but not back to the first (partial reset)", True),
     Parameter("distance_discount_per_week", 0.03, "hyperbolic discount of a reward per week away",
               (0.0, 0.1), "assumption: a reward many weeks away is worth less", True),
+    Parameter("price_elasticity_price", 4.0, "|elasticity| of demand to a price discount, price-sensitive",
+              (2.6, 5.0), "Bijmolt, van Heerde & Pieters (2005), JMR 42(2): meta-analytic mean -2.62 (range -1..-4); "
+              "segment split is an assumption chosen so the mix-weighted mean is about 2.6", True),
+    Parameter("price_elasticity_service", 2.0, "|elasticity|, service-sensitive", (1.0, 3.0),
+              "Bijmolt et al. (2005), see above", True),
+    Parameter("price_elasticity_habitual", 1.0, "|elasticity|, habitual", (0.3, 2.0),
+              "Bijmolt et al. (2005), see above", True),
+    Parameter("max_demand_lift", 1.0, "largest relative rise in a customer's demand from a discount",
+              (0.5, 2.0), "assumption: a customer's wallet (share of category spend) bounds the response; "
+              "constant elasticity alone would imply x6 demand at 60% off", True),
+    Parameter("discount_visit_share", 0.5, "share of the discount's demand response through visits (rest: basket)",
+              (0.2, 0.8), "assumption", True),
     Parameter("devaluation_depth", 0.30, "share of price", (0.2, 0.5),
               "DelVecchio, Krishnan & Smith (2007), J. Marketing 71(3): deeper promotions lower post-promotion "
               "price expectations (direction); depth is an assumption", True),
@@ -102,10 +119,10 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
     Parameter("demotion_dropout_rise", 0.35, "relative rise in dropout after a demotion", (0.1, 0.6),
               "Wagner, Hennig-Thurau & Rudolph (2009), J. Marketing 73(3): demoted customers end below "
               "never-promoted ones (direction)", True),
-    Parameter("referral_base_rate", 0.002, "referrals per member per week with no reward", (0.0, 0.01),
-              "assumption", True),
-    Parameter("referral_reward_sensitivity", 0.25, "relative rise in referrals per unit of reward/ticket",
-              (0.0, 1.0), "assumption", True),
+    Parameter("referral_max_rate", 0.004, "referrals per member per week with a very large reward",
+              (0.0, 0.02), "assumption (about one referral per member every 5 years at most)", True),
+    Parameter("referral_half_reward", 0.5, "rewards (referrer + referee) / mean ticket giving half the max rate",
+              (0.1, 3.0), "assumption; referrals rise with the reward to referrer and referee", True),
     Parameter("referred_value_premium", 0.16, "relative ticket premium of referred customers", (0.0, 0.36),
               "Schmitt, Skiera & Van den Bulte (2011), J. Marketing 75(1): at least 16% more valuable", False),
     Parameter("referred_dropout_factor", 0.82, "dropout of referred / other customers", (0.6, 1.0),
@@ -143,14 +160,20 @@ class BehaviourParams:
     erosion_half_life_weeks: float = _DEFAULTS["erosion_half_life_weeks"]
     erosion_floor: float = _DEFAULTS["erosion_floor"]
     goal_gradient: float = _DEFAULTS["goal_gradient"]
+    endowed_progress_lift: float = _DEFAULTS["endowed_progress_lift"]
     post_reward_residual: float = _DEFAULTS["post_reward_residual"]
     distance_discount_per_week: float = _DEFAULTS["distance_discount_per_week"]
+    price_elasticity_price: float = _DEFAULTS["price_elasticity_price"]
+    price_elasticity_service: float = _DEFAULTS["price_elasticity_service"]
+    price_elasticity_habitual: float = _DEFAULTS["price_elasticity_habitual"]
+    max_demand_lift: float = _DEFAULTS["max_demand_lift"]
+    discount_visit_share: float = _DEFAULTS["discount_visit_share"]
     devaluation_depth: float = _DEFAULTS["devaluation_depth"]
     devaluation_strength: float = _DEFAULTS["devaluation_strength"]
     status_dropout_cut: float = _DEFAULTS["status_dropout_cut"]
     demotion_dropout_rise: float = _DEFAULTS["demotion_dropout_rise"]
-    referral_base_rate: float = _DEFAULTS["referral_base_rate"]
-    referral_reward_sensitivity: float = _DEFAULTS["referral_reward_sensitivity"]
+    referral_max_rate: float = _DEFAULTS["referral_max_rate"]
+    referral_half_reward: float = _DEFAULTS["referral_half_reward"]
     referred_value_premium: float = _DEFAULTS["referred_value_premium"]
     referred_dropout_factor: float = _DEFAULTS["referred_dropout_factor"]
     offer_rate_lift: float = _DEFAULTS["offer_rate_lift"]
@@ -167,7 +190,8 @@ class BehaviourParams:
                 raise ConfigError(f"must be greater than {lo} ({getattr(self, lo)})", field=f"behaviour.{hi}")
         for f in ("dropout_cut_price", "dropout_cut_service", "dropout_cut_habitual", "perk_dropout_cut_service",
                   "perk_dropout_cut_price", "perk_dropout_cut_habitual", "erosion_floor", "post_reward_residual",
-                  "status_dropout_cut", "offer_dropout_cut", "discount_threshold", "devaluation_depth"):
+                  "status_dropout_cut", "offer_dropout_cut", "discount_threshold", "devaluation_depth",
+                  "discount_visit_share"):
             if getattr(self, f) > 1:
                 raise ConfigError(f"must be at most 1, got {getattr(self, f)}", field=f"behaviour.{f}")
 
@@ -183,7 +207,7 @@ class BehaviourParams:
         try:
             return cls(**raw)
         except ConfigError as exc:
-            raise ConfigError(str(exc).split(": ", 1)[-1], field=exc.field, source=source) from None
+            raise ConfigError(exc.message, field=exc.field, source=source) from None
 
     def to_dict(self) -> dict[str, float]:
         """Plain-data form."""
@@ -203,6 +227,22 @@ class BehaviourParams:
         """S-shaped response in [0, 1] to a price discount of depth ``d``."""
         return s_curve(d, self.discount_threshold, self.discount_saturation)
 
+    def discount_demand(self, d: float, segment: np.ndarray, heaviness: np.ndarray) -> np.ndarray:
+        """Demand multiplier of a price discount ``d``: ``(1 - d)^(-elasticity * g(d) * heaviness)``, capped smoothly.
+
+        The meta-analytic price elasticity (Bijmolt et al. 2005) acts only once the
+        discount is noticed (``g``: threshold and saturation, Gupta & Cooper 1992), and
+        less for heavy buyers (Liu 2007).
+        """
+        eps = np.array([self.price_elasticity_price, self.price_elasticity_service,
+                        self.price_elasticity_habitual])[np.asarray(segment, dtype=np.intp)]
+        g = float(self.discount_response(d))
+        raw = (1.0 - d) ** (-eps * g * heaviness) - 1.0
+        cap = self.max_demand_lift
+        if cap <= 0:
+            return np.ones_like(raw)
+        return 1.0 + cap * -np.expm1(-raw / cap)  # smooth cap: ~raw when small, -> 1 + cap
+
     def devaluation(self, d: np.ndarray | float) -> np.ndarray:
         """Multiplier (<= 1) on full-price demand after discounts of depth ``d``."""
         excess = np.maximum(np.asarray(d, dtype=float) - self.devaluation_depth, 0.0)
@@ -212,6 +252,15 @@ class BehaviourParams:
         """Weight in (0, 1]: 1 for light buyers, about 0 for the heaviest (Liu 2007)."""
         x = np.asarray(lam, dtype=float) / (self.heavy_rate_multiple * mean_rate)
         return 1.0 / (1.0 + x * x)
+
+    def mean_heaviness_weight(self, r: float) -> float:
+        """Population mean of :meth:`heaviness_weight` for rates ``Gamma(r, .)`` (relative to their mean)."""
+        from scipy import integrate, stats
+
+        dist = stats.gamma(r, scale=1.0 / r)
+        k = self.heavy_rate_multiple
+        val, _ = integrate.quad(lambda x: dist.pdf(x) / (1.0 + (x / k) ** 2), 0, np.inf, limit=200)
+        return float(val)
 
     def erosion(self, weeks_since_enrolment: np.ndarray | float) -> np.ndarray:
         """Share of a programme effect left after enrolment (half-life, with a floor)."""

@@ -47,20 +47,51 @@ def _table(rows: dict[str, Any]) -> str:
 # --------------------------------------------------------------------- simulate
 @_command("simulate")
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Simulate the baseline of a preset and print its summary."""
+    """Simulate a preset's baseline, or a scenario file's baseline and schemes."""
     from .engine import simulate
     from .io import write_table
     from .population import Population
 
-    pop = Population(args.preset, size=args.customers, weeks=args.weeks, seed=args.seed)
+    if args.scenario:
+        return _simulate_scenario(args)
+    customers = 10_000 if args.customers is None else args.customers
+    weeks = 52 if args.weeks is None else args.weeks
+    seed = 0 if args.seed is None else args.seed
+    if args.out:
+        from .io import check_output_path
+
+        check_output_path(args.out, (".csv", ".parquet"), field="out")
+    pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
     output = "log" if args.out else "aggregate"
-    res = simulate(pop, weeks=args.weeks, seed=args.seed, output=output, workers=args.workers,
+    res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers,
                    progress=not args.json and sys.stderr.isatty())
     summary = res.summary()
     if args.out:
         write_table(res.transactions, args.out)
         summary["log"] = str(args.out)
     _emit(args, summary, _table(summary))
+    return 0
+
+
+def _simulate_scenario(args: argparse.Namespace) -> int:
+    from .scenario import load_scenario, run_scenario
+
+    sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    run = run_scenario(sc, workers=args.workers, progress=not args.json and sys.stderr.isatty())
+    summary = run.summary()
+    lines = [f"scenario: {sc.name} (launch week {sc.launch_week}, {sc.weeks} weeks, seed {run.seed})", ""]
+    keys = ["customers", "active_at_end", "transactions", "revenue", "transactions_change_pct",
+            "revenue_change_pct", "reward_cost", "discount"]
+    names = list(summary["schemes"])
+    width = max(12, *(len(n) for n in names))
+    lines.append(f"{'':<26}" + "".join(f"{n:>{width + 2}}" for n in names))
+    for k in keys:
+        row = []
+        for n in names:
+            v = summary["schemes"][n].get(k)
+            row.append("-" if v is None else (f"{v:,.1f}" if isinstance(v, float) else f"{v:,}"))
+        lines.append(f"{k.replace('_', ' '):<26}" + "".join(f"{c:>{width + 2}}" for c in row))
+    _emit(args, summary, "\n".join(lines))
     return 0
 
 
@@ -74,9 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="simulate customers' purchases and print a summary")
     p.add_argument("--preset", default="coffee_shop", help="population preset (default: coffee_shop)")
-    p.add_argument("--customers", type=int, default=10_000, help="customers at week 0 (default: 10000)")
-    p.add_argument("--weeks", type=int, default=52, help="horizon in weeks (default: 52)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--scenario", help="scenario YAML: run its baseline and every scheme (common random numbers)")
+    p.add_argument("--customers", type=int, help="customers at week 0 (default: 10000, or the scenario's)")
+    p.add_argument("--weeks", type=int, help="horizon in weeks (default: 52, or the scenario's)")
+    p.add_argument("--seed", type=int, help="random seed (default: 0, or the scenario's)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
     p.add_argument("--out", help="write the transaction log here (.csv or .parquet)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

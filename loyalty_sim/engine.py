@@ -5,9 +5,12 @@ For each customer alive in week ``w`` (vectorised over a block of customers):
 1. the scheme (if launched) gives multipliers on rate, dropout and ticket;
 2. potential purchases ``K = F^{-1}_Poisson(u1; lam * rate)``;
 3. dropout: the customer leaves at the first purchase where the summed hazards
-   ``-log(1 - p * dropout)`` pass his Exp(1) *hazard budget* -- with constant ``p``
-   this is exactly "drop out with probability ``p`` after each purchase" (BG/NBD),
-   and it lets a scheme change ``p`` from week to week;
+   ``-log(1 - p * dropout / rate)`` pass his Exp(1) *hazard budget* -- with constant
+   ``p`` this is exactly "drop out with probability ``p`` after each purchase" (BG/NBD),
+   and it lets a scheme change ``p`` from week to week. Dividing by the rate
+   multiplier keeps the calendar-time churn hazard ``lam * p`` unchanged when a scheme
+   only makes people buy more often (in plain BG/NBD, more purchases would mean
+   earlier dropout); only the dropout multiplier moves it;
 4. spend of the purchases made: ``Gamma(n * spend_p, rate=nu) * ticket`` by inversion
    of ``u2`` (the sum of ``n`` Gamma-Gamma tickets);
 5. the scheme settles discounts, rewards and its ledger.
@@ -174,35 +177,102 @@ class BlockContext:
     params : PopulationParams
     """
 
-    def __init__(self, population: Population, traits: Traits, start: int, config: SimulationConfig):
-        self.traits = traits
-        self.start = start
+    def __init__(self, population: Population, traits: Traits, start: int, config: SimulationConfig,
+                 pool: Traits | None = None):
         self.params = population.params
         self.weeks = config.weeks
         self.launch_week = config.launch_week
         self.seed = config.seed
-        self.n = len(traits)
+        self.start = start
         self.first_granule = start // GRANULE
-        self.n_granules = -(-self.n // GRANULE)
-        self.granule_of = (np.arange(self.n) // GRANULE).astype(np.int32)
+        n_base = len(traits)
+        ng_base = -(-n_base // GRANULE)
+        pos = np.arange(n_base)
+        granule_of = pos // GRANULE
+        slot_of = pos % GRANULE
+        #: global granule id of each local granule (keys the random streams)
+        self.global_granules = list(range(self.first_granule, self.first_granule + ng_base))
+        self.n_base = n_base
+        if pool is not None:
+            ppos = np.arange(len(pool))
+            granule_of = np.concatenate([granule_of, ng_base + ppos // GRANULE])
+            slot_of = np.concatenate([slot_of, ppos % GRANULE])
+            traits = Traits.concat([traits, pool])
+            self.global_granules += [population.n_granules + g for g in self.global_granules]
+        self.traits = traits
+        self.n = len(traits)
+        self.n_granules = len(self.global_granules)
+        self.granule_of = granule_of.astype(np.int32)
+        self.slot_of = slot_of.astype(np.int64)
+        self._flat = self.granule_of.astype(np.int64) * GRANULE + self.slot_of
         self._streams: dict[str, list[WeeklyUniforms]] = {}
+        self._pending: dict[int, list[np.ndarray]] = {}
+        self._pool_next = np.zeros(self.n_granules, dtype=np.int64)  # next free pool slot per base granule
+        self.behaviour: Any = None
 
     def uniforms(self, purpose: str, week: int) -> np.ndarray:
         """Seeded uniforms for every customer of the block in ``week`` (common to all scenarios)."""
         gens = self._streams.get(purpose)
         if gens is None:
-            gens = [WeeklyUniforms(self.seed, purpose, self.first_granule + g) for g in range(self.n_granules)]
+            gens = [WeeklyUniforms(self.seed, purpose, g) for g in self.global_granules]
             self._streams[purpose] = gens
         out = np.empty(self.n_granules * GRANULE)
         for g, gen in enumerate(gens):
             gen.get(week, out=out[g * GRANULE:(g + 1) * GRANULE].reshape(1, GRANULE))
-        return out[: self.n]
+        return out[self._flat]
 
     def granule_sum(self, idx: np.ndarray, values: np.ndarray | float) -> np.ndarray:
         """Sum ``values`` (aligned with positions ``idx``) per granule of the block."""
         if np.isscalar(values):
             values = np.full(len(idx), float(values))
         return np.bincount(self.granule_of[idx], weights=values, minlength=self.n_granules)
+
+    @property
+    def has_pool(self) -> bool:
+        """Whether the block carries a pool of potential referred customers."""
+        return self.n > self.n_base
+
+    def refer(self, referrers: np.ndarray, counts: np.ndarray, week: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bring in referred customers from the pool; they arrive at the start of ``week + 1``.
+
+        Parameters
+        ----------
+        referrers : positions of the referring customers (base customers)
+        counts : referrals each brings
+
+        Returns
+        -------
+        new_positions, lost : positions of the referred customers, and how many referrals
+            found the referrer's pool granule full (per granule of the block)
+        """
+        if not self.has_pool:
+            raise RuntimeError("this block has no referral pool; the scheme must set uses_referral_pool")
+        ng_base = len(self.global_granules) // 2
+        lost = np.zeros(self.n_granules)
+        new: list[np.ndarray] = []
+        g_ref = self.granule_of[referrers]
+        want = np.bincount(g_ref, weights=counts, minlength=self.n_granules).astype(np.int64)
+        for g in np.flatnonzero(want):
+            free = GRANULE - self._pool_next[g]
+            take = min(int(want[g]), int(free))
+            lost[g] = want[g] - take
+            if take:
+                first = self.n_base + g * GRANULE + self._pool_next[g]
+                stop = min(first + take, self.n)
+                new.append(np.arange(first, stop))
+                lost[g] += take - (stop - first)
+                self._pool_next[g] += take
+        pos = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
+        if pos.size and week + 1 < self.weeks:
+            self.traits.acquisition_week[pos] = week + 1
+            self._pending.setdefault(week + 1, []).append(pos)
+        _ = ng_base
+        return pos, lost
+
+    def pop_arrivals(self, week: int) -> np.ndarray:
+        """Referred customers arriving at the start of ``week``."""
+        got = self._pending.pop(week, None)
+        return np.concatenate(got) if got else np.zeros(0, dtype=np.int64)
 
 
 def simulate(population: Population, scheme: Any = None, *, weeks: int | None = None, seed: int = 0,
@@ -283,16 +353,22 @@ def _simulate_block_star(task: tuple) -> "_BlockResult":
 @dataclass
 class _BlockResult:
     start: int
+    granules: list[int]  # global granule id of each row of the weekly arrays
     weekly: dict[str, np.ndarray]  # metric -> (n_granules, weeks)
-    customers: dict[str, np.ndarray]
+    customers: dict[str, np.ndarray]  # only customers who exist (referred ones once brought in)
     log: list[pd.DataFrame] | None
 
 
 def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
                     start: int, stop: int, behaviour: Any) -> _BlockResult:
-    traits = population.traits(start, stop)
-    ctx = BlockContext(population, traits, start, cfg)
+    base_traits = population.traits(start, stop)
+    pool = None
+    if scheme is not None and getattr(scheme, "uses_referral_pool", False):
+        g0, g1 = start // GRANULE, -(-stop // GRANULE)
+        pool = Traits.concat([population.referral_pool(g) for g in range(g0, g1)])
+    ctx = BlockContext(population, base_traits, start, cfg, pool=pool)
     ctx.behaviour = behaviour
+    traits = ctx.traits
     prm = population.params
     n, weeks, ng = ctx.n, cfg.weeks, ctx.n_granules
     runtime = scheme.start(ctx) if scheme is not None else None
@@ -322,14 +398,19 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     ledger: dict[str, np.ndarray] = {}
     logs: list[pd.DataFrame] | None = [] if cfg.output == "log" else None
 
-    streams = [WeeklyUniforms(cfg.seed, "purchases", ctx.first_granule + g, width=2) for g in range(ng)]
+    streams = [WeeklyUniforms(cfg.seed, "purchases", g, width=2) for g in ctx.global_granules]
     u_buf = np.empty((ng, 2, GRANULE))  # per granule: a row of count uniforms, a row of spend uniforms
     u_flat = u_buf.reshape(-1)
-    granule_first_week = np.array([acq[g * GRANULE:(g + 1) * GRANULE].min() for g in range(ng)])
     gran = ctx.granule_of
+    # position of (granule, row 0, slot) in u_buf for every customer
+    u_pos = gran.astype(np.int64) * (2 * GRANULE) + ctx.slot_of
 
     for w in range(weeks):
         new = order[arrive_edges[w]:arrive_edges[w + 1]]
+        if ctx.has_pool:
+            referred = ctx.pop_arrivals(w)
+            if referred.size:
+                new = np.concatenate([new, referred])
         if new.size:
             alive[new] = True
             weekly["new_customers"][:, w] = np.bincount(gran[new], minlength=ng)
@@ -343,9 +424,8 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         weekly["alive_start"][:, w] = np.bincount(gi, minlength=ng)
         live_granules = np.flatnonzero(np.bincount(gi, minlength=ng))
         for g in live_granules:
-            if w >= granule_first_week[g]:
-                streams[g].get(w, out=u_buf[g])
-        flat = idx + gi.astype(np.int64) * GRANULE  # position of (granule, row 0, slot) in u_buf
+            streams[g].get(w, out=u_buf[g])
+        flat = u_pos[idx]
         u_count = u_flat[flat]
         u_spend = u_flat[flat + GRANULE]
 
@@ -354,8 +434,10 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         h = h0[idx]
         if eff is not None:
             lam = lam * eff.rate
-            if not _is_one(eff.dropout):
-                h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout, 1 - 1e-12))
+            if not (_is_one(eff.dropout) and _is_one(eff.rate)):
+                # per-purchase dropout scaled by dropout / rate: purchases a scheme adds do not
+                # bring dropout forward (the calendar-time churn hazard lam * p moves only by `dropout`)
+                h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12))
         k = poisson_quantile(u_count, lam)
         rem = remaining[idx]
         with np.errstate(divide="ignore"):
@@ -423,7 +505,14 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         for key, val in runtime.customer_state().items():
             cust[key] = val
     weekly.update(ledger)
-    return _BlockResult(start=start, weekly=weekly, customers=cust, log=logs)
+    cust["customer_id"] = traits.customer_id
+    cust["acquisition_week"] = traits.acquisition_week.copy()
+    cust["segment"] = traits.segment
+    cust["referred"] = np.arange(n) >= ctx.n_base
+    exists = traits.acquisition_week < weeks
+    if not exists.all():
+        cust = {k: v[exists] for k, v in cust.items()}
+    return _BlockResult(start=start, granules=ctx.global_granules, weekly=weekly, customers=cust, log=logs)
 
 
 def _is_one(x: Any) -> bool:
@@ -467,7 +556,7 @@ def _week_log(ctx: BlockContext, cfg: SimulationConfig, w: int, idx: np.ndarray,
         lo, hi = g_bounds[g], g_bounds[g + 1]
         if lo == hi:
             continue
-        rng = np.random.Generator(stream(cfg.seed, "log", ctx.first_granule + g, w))
+        rng = np.random.Generator(stream(cfg.seed, "log", ctx.global_granules[g], w))
         p0, p1 = starts_pot[lo], end_pot[hi - 1]
         m0, m1 = starts_made[lo], end_made[hi - 1]
         times[p0:p1] = rng.random(p1 - p0)
@@ -525,24 +614,28 @@ def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
               results: list[_BlockResult], tasks_behaviour: Any = None) -> SimulationResult:
     results = sorted(results, key=lambda r: r.start)
     keys = list(dict.fromkeys(k for r in results for k in r.weekly))
+    n_rows = 1 + max(g for r in results for g in r.granules)
     weekly = {}
     for key in keys:
-        stacked = np.concatenate([r.weekly.get(key, np.zeros((1, cfg.weeks))) if key in r.weekly
-                                  else np.zeros((r.weekly["revenue"].shape[0], cfg.weeks)) for r in results])
-        weekly[key] = stacked.sum(axis=0)
+        # scatter per-granule rows into global granule order, so the sums do not depend on blocking
+        full = np.zeros((n_rows, cfg.weeks))
+        for r in results:
+            if key in r.weekly:
+                full[r.granules] = r.weekly[key]
+        weekly[key] = full.sum(axis=0)
     weekly_df = pd.DataFrame(weekly, index=pd.RangeIndex(cfg.weeks, name="week"))
     for col in ("alive_start", "new_customers", "purchasers", "transactions", "dropouts"):
         weekly_df[col] = weekly_df[col].round().astype(np.int64)
     cust_keys = list(dict.fromkeys(k for r in results for k in r.customers))
-    cust = {k: np.concatenate([r.customers[k] for r in results]) for k in cust_keys}
-    traits_all = population.acquisition_week
-    customers = pd.DataFrame({"customer_id": np.arange(population.n_customers, dtype=np.int64),
-                              "acquisition_week": traits_all})
-    seg = np.concatenate([population.traits(r.start, r.start + len(r.customers["transactions"])).segment
-                          for r in results])
-    customers["segment"] = pd.Categorical.from_codes(seg, SEGMENTS)
-    for k, v in cust.items():
-        customers[k] = v
+    first = ["customer_id", "acquisition_week", "segment", "referred"]
+    cust = {k: np.concatenate([r.customers[k] for r in results if k in r.customers])
+            for k in first + [k for k in cust_keys if k not in first]}
+    cust["segment"] = pd.Categorical.from_codes(cust["segment"], SEGMENTS)
+    customers = pd.DataFrame(cust)
+    if customers["referred"].any():
+        customers = customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    else:
+        customers = customers.drop(columns="referred")
     log = None
     if cfg.output == "log":
         frames = [f for r in results for f in (r.log or [])]

@@ -120,6 +120,15 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
                       field="out", source=str(path))
 
 
+def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...], *, field: str) -> Path:
+    """Check an output path's extension before any work is done."""
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise ConfigError(f"unsupported output extension '{p.suffix}'; expected {' or '.join(suffixes)}",
+                          field=field, source=str(p))
+    return p
+
+
 def load_yaml(path: str | os.PathLike) -> Any:
     """Read a YAML file, turning parse errors into a `ConfigError` naming the file and line."""
     p = Path(path)

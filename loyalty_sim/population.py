@@ -259,13 +259,8 @@ def load_preset(name: str, **overrides: Any) -> PopulationParams:
     if not path.is_file():
         raise ConfigError(f"unknown preset '{name}'; available presets: {', '.join(available_presets())}",
                           field="preset")
-    raw = load_yaml(path)
-    try:
-        return params_from_mapping(raw, source=str(path)).replace(**overrides)
-    except ConfigError as exc:
-        if exc.source is None:
-            raise ConfigError(str(exc), source=str(path)) from None
-        raise
+    params = params_from_mapping(load_yaml(path), source=str(path))
+    return params.replace(**overrides) if overrides else params
 
 
 def available_presets() -> list[str]:
@@ -296,7 +291,7 @@ def params_from_mapping(raw: Mapping[str, Any], *, source: str | None = None) ->
     except TypeError as exc:
         raise ConfigError(str(exc), source=source) from None
     except ConfigError as exc:
-        raise ConfigError(str(exc).split(": ", 1)[-1], field=exc.field, source=source) from None
+        raise ConfigError(exc.message, field=exc.field, source=source) from None
 
 
 def arrival_schedule(params: PopulationParams, size: int, weeks: int) -> np.ndarray:
@@ -430,11 +425,24 @@ class Population:
         off = start - g0 * GRANULE
         return block.take(slice(off, off + (stop - start)))
 
-    def _granule_traits(self, g: int) -> Traits:
+    def referral_pool(self, g: int) -> Traits:
+        """Potential referred customers attached to granule ``g`` (one granule of them).
+
+        They exist only if a referral scheme brings them in: until then their
+        ``acquisition_week`` is ``weeks`` (never). Their ids follow every regular
+        customer's: ``n_granules * GRANULE + g * GRANULE + slot``.
+        """
+        return self._granule_traits(g, pool=True)
+
+    def _granule_traits(self, g: int, pool: bool = False) -> Traits:
         prm = self.params
-        lo, hi = g * GRANULE, min((g + 1) * GRANULE, self.n_customers)
+        if pool:
+            lo = (self.n_granules + g) * GRANULE
+            hi = lo + GRANULE
+        else:
+            lo, hi = g * GRANULE, min((g + 1) * GRANULE, self.n_customers)
         n = hi - lo
-        rng = np.random.Generator(stream(self.seed, _TRAITS, g))
+        rng = np.random.Generator(stream(self.seed, "referral_traits" if pool else _TRAITS, g))
         lam = rng.gamma(prm.r, 1.0 / prm.alpha, size=n)
         p = rng.beta(prm.a, prm.b, size=n)
         hazard = rng.standard_exponential(size=n)
@@ -465,7 +473,7 @@ class Population:
         email_click = _beta_mean(rng, prm.email_click_rate, prm.email_concentration, n)
         return Traits(
             customer_id=np.arange(lo, hi, dtype=np.int64),
-            acquisition_week=self.acquisition_week[lo:hi],
+            acquisition_week=(np.full(n, self.weeks, dtype=np.int32) if pool else self.acquisition_week[lo:hi]),
             lam=lam, p=p, hazard_budget=hazard, nu=nu, segment=segment,
             affinity=affinity.astype(np.float32), life_event=life_event, life_event_week=life_week,
             email_opt_in=opt_in, email_open=email_open.astype(np.float32),

@@ -15,12 +15,14 @@ from .base import Effects, Scheme, SchemeRuntime, Settlement
 from .combined import Combined
 from .common import Enrolment, SchemeConfig
 from .discount import FlatDiscount
+from .referral import Referral
 from .stamp_card import StampCard
 
 #: scheme ``type`` -> configuration class
 FAMILIES: dict[str, type[SchemeConfig]] = {
     "stamp_card": StampCard,
     "discount": FlatDiscount,
+    "referral": Referral,
     "combined": Combined,
 }
 
@@ -76,5 +78,5 @@ def validation_error(exc: ValidationError, *, source: str | None, path: str) -> 
     return err
 
 
-__all__ = ["Combined", "Effects", "Enrolment", "FAMILIES", "FlatDiscount", "Scheme", "SchemeConfig",
+__all__ = ["Combined", "Effects", "Enrolment", "FAMILIES", "FlatDiscount", "Referral", "Scheme", "SchemeConfig",
            "SchemeRuntime", "Settlement", "StampCard", "scheme_from_dict"]

@@ -35,6 +35,11 @@ class Combined(SchemeConfig):
             raise ValueError(f"part names must differ, got {names}")
         return self
 
+    @property
+    def uses_referral_pool(self) -> bool:
+        """True if any part brings referred customers."""
+        return any(getattr(p, "uses_referral_pool", False) for p in self.parts)
+
     def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, "name": self.name, "parts": [p.to_dict() for p in self.parts]}
 

@@ -93,6 +93,10 @@ class MemberRuntime:
         self.mean_ticket = prm.spend_p / t.nu
         seg = t.segment.astype(np.intp)
         heavy = b.heaviness_weight(t.lam, prm.mean_rate)
+        self.heaviness = heavy
+        # goal-gradient weight: heavy buyers barely respond (Liu 2007); normalised so the population
+        # average equals the published average effect (Kivetz et al. 2006)
+        self.gradient_weight = heavy / b.mean_heaviness_weight(prm.r)
         self.rate_sens = b.segment_vector("rate_lift")[seg] * heavy
         self.dropout_sens = b.segment_vector("dropout_cut")[seg] * heavy
         self.perk_sens = b.segment_vector("perk_dropout_cut")[seg]
@@ -134,9 +138,13 @@ class MemberRuntime:
         dropout = 1.0 - self.dropout_sens[idx] * g
         return rate, dropout
 
-    def goal_gradient(self, progress: np.ndarray) -> np.ndarray:
-        """Rate multiplier ``1 + goal_gradient * progress`` (progress in [0, 1])."""
-        return 1.0 + self.behaviour.goal_gradient * np.clip(progress, 0.0, 1.0)
+    def goal_gradient(self, progress: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """Rate multiplier ``1 + goal_gradient * w * progress`` (progress in [0, 1]).
+
+        ``w`` (given ``idx``) weighs light buyers up and heavy ones down, averaging 1 over the population.
+        """
+        w = 1.0 if idx is None else self.gradient_weight[idx]
+        return 1.0 + self.behaviour.goal_gradient * w * np.clip(progress, 0.0, 1.0)
 
     def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
         """``members`` and ``member_cost`` of the week, per granule."""

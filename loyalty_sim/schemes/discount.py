@@ -1,7 +1,8 @@
 """Flat discount at any depth, for every customer or for members only.
 
 Behaviour: no response below the discount threshold, S-shaped above it (Gupta &
-Cooper 1992); past the devaluation depth the reference price falls, lowering
+Cooper 1992), with demand moving by the meta-analytic price elasticity (Bijmolt et al.
+2005) through visits and basket size, and retention through the value response; past the devaluation depth the reference price falls, lowering
 full-price demand during the discount and after it ends (DelVecchio, Krishnan &
 Smith 2007).
 """
@@ -53,6 +54,9 @@ class DiscountRuntime(MemberRuntime):
         b = self.behaviour
         self.response = float(b.discount_response(scheme.depth))
         self.devalue = float(b.devaluation(scheme.depth))
+        demand = b.discount_demand(scheme.depth, ctx.traits.segment, self.heaviness)
+        self.visit_mult = demand ** b.discount_visit_share
+        self.basket_mult = demand ** (1.0 - b.discount_visit_share)
         self.exposed = np.zeros(self.n, dtype=bool)
         self.end = None if scheme.duration_weeks is None else ctx.launch_week + scheme.duration_weeks
 
@@ -66,10 +70,11 @@ class DiscountRuntime(MemberRuntime):
             # after the discount: devalued reference price for those who had it
             rate = np.where(self.exposed[idx], self.devalue, 1.0)
             return Effects(rate=rate)
-        rate, dropout = self.value_effects(week, idx, np.full(idx.size, self.response), member)
-        rate = rate * np.where(member, self.devalue, 1.0)
+        _, dropout = self.value_effects(week, idx, np.full(idx.size, self.response), member)
+        rate = np.where(member, self.visit_mult[idx] * self.devalue, 1.0)
+        ticket = np.where(member, self.basket_mult[idx], 1.0)
         self.exposed[idx[member]] = True
-        return Effects(rate=rate, dropout=dropout, discount=np.where(member, s.depth, 0.0))
+        return Effects(rate=rate, dropout=dropout, ticket=ticket, discount=np.where(member, s.depth, 0.0))
 
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
         member = self.members(week, idx) & self._active(week)

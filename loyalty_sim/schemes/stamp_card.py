@@ -93,7 +93,11 @@ class StampCardRuntime(MemberRuntime):
         residual = np.where(self.completed[idx] > 0, self.behaviour.post_reward_residual, 0.0)
         progress = np.maximum(progress, residual)
         pull = self.value_response[idx] > 0
-        gg = np.where(member & pull, self.goal_gradient(progress), 1.0)
+        gg = self.goal_gradient(progress, idx)
+        if s.head_start:
+            # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006)
+            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required)
+        gg = np.where(member & pull, gg, 1.0)
         return Effects(rate=rate * gg, dropout=dropout)
 
     def _card_stamps(self, idx: np.ndarray) -> np.ndarray:

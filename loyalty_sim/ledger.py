@@ -1,0 +1,102 @@
+"""The scheme ledger: units issued, redeemed, expired and outstanding; reward and programme costs.
+
+A run's ``weekly`` frame carries the scheme's own columns (``points_issued``,
+``stamps_outstanding``, ``perk_cost``...; prefixed ``part.`` inside a combination).
+This module gathers them into one tidy ledger per scheme part and checks the
+accounting identity ``issued = redeemed + expired + outstanding`` week by week.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .engine import SimulationResult
+
+_FLOW = ("issued", "redeemed", "expired")
+_UNIT_COL = re.compile(r"^(?:(?P<part>[^.]+)\.)?(?P<unit>[a-z_]+?)_(?P<kind>issued|redeemed|expired|outstanding)$")
+
+#: ledger cost columns (currency per week), summed into ``programme_cost``
+COST_COLUMNS = ("member_cost", "perk_cost", "email_cost", "offer_cost", "referral_reward_cost")
+
+
+def unit_accounts(result: SimulationResult) -> pd.DataFrame:
+    """Long-format ledger of scheme units (stamps, points, credit) per week.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``part, unit, week, issued, redeemed, expired, outstanding,
+        cumulative_issued, cumulative_redeemed, cumulative_expired, breakage_rate``
+        (``breakage_rate`` = expired so far / issued so far).
+    """
+    w = result.weekly
+    groups: dict[tuple[str, str], dict[str, str]] = {}
+    for col in w.columns:
+        m = _UNIT_COL.match(col)
+        if m:
+            groups.setdefault((m.group("part") or "", m.group("unit")), {})[m.group("kind")] = col
+    frames = []
+    for (part, unit), cols in groups.items():
+        if set(cols) != set(_FLOW) | {"outstanding"}:
+            continue
+        f = pd.DataFrame({k: w[c].to_numpy() for k, c in cols.items()}, index=w.index)
+        for k in _FLOW:
+            f[f"cumulative_{k}"] = f[k].cumsum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f["breakage_rate"] = np.where(f["cumulative_issued"] > 0,
+                                          f["cumulative_expired"] / f["cumulative_issued"], 0.0)
+        f.insert(0, "unit", unit)
+        f.insert(0, "part", part or result.config.get("scheme", {}).get("name", "scheme"))
+        frames.append(f.reset_index())
+    if not frames:
+        return pd.DataFrame(columns=["part", "unit", "week", *_FLOW, "outstanding"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def check_accounts(result: SimulationResult, *, atol: float = 1e-6) -> pd.DataFrame:
+    """The identity ``cumulative issued = redeemed + expired + outstanding`` per unit and week.
+
+    Returns the accounts with a ``gap`` column; raises ``AssertionError`` naming the
+    first week where the gap exceeds ``atol`` or a balance is negative.
+    """
+    acc = unit_accounts(result)
+    if acc.empty:
+        return acc.assign(gap=[])
+    acc["gap"] = acc["cumulative_issued"] - acc["cumulative_redeemed"] - acc["cumulative_expired"] - acc["outstanding"]
+    bad = acc[(acc["gap"].abs() > atol * np.maximum(1.0, acc["cumulative_issued"].abs())) | (acc["outstanding"] < -atol)]
+    if len(bad):
+        r = bad.iloc[0]
+        raise AssertionError(f"{r['part']} {r['unit']}: ledger does not balance in week {r['week']}: "
+                             f"issued {r['cumulative_issued']:.4f} != redeemed {r['cumulative_redeemed']:.4f} + "
+                             f"expired {r['cumulative_expired']:.4f} + outstanding {r['outstanding']:.4f}")
+    return acc
+
+
+def weekly_costs(result: SimulationResult) -> pd.DataFrame:
+    """Per-week scheme money: discount, reward at retail and cost, each programme cost, liability.
+
+    Returns
+    -------
+    DataFrame indexed by week with ``discount, reward_retail, reward_cost`` (from the
+    run), one column per cost in :data:`COST_COLUMNS` present (all parts summed),
+    ``programme_cost`` (their sum), ``liability_retail`` and ``liability_cost``
+    (outstanding units valued, end of week).
+    """
+    w = result.weekly
+    out = pd.DataFrame(index=w.index)
+    for c in ("discount", "reward_retail", "reward_cost"):
+        out[c] = w[c] if c in w else 0.0
+    prog = np.zeros(len(w))
+    for cost in COST_COLUMNS:
+        cols = [c for c in w.columns if c == cost or c.endswith("." + cost)]
+        if cols:
+            out[cost] = w[cols].sum(axis=1)
+            prog = prog + out[cost].to_numpy()
+    out["programme_cost"] = prog
+    for lia in ("liability_retail", "liability_cost"):
+        cols = [c for c in w.columns if c == lia or c.endswith("." + lia)]
+        out[lia] = w[cols].sum(axis=1) if cols else 0.0
+    return out

@@ -1,0 +1,206 @@
+"""Scenario files: a population, a horizon, a launch week and candidate schemes.
+
+A scenario runs the baseline and every scheme on the same customers and the same
+random numbers (common random numbers), so the differences are the schemes' effects.
+
+Example (``data/schemes/*.yaml``)::
+
+    name: coffee stamp card
+    preset: coffee_shop
+    customers: 20000
+    weeks: 104
+    launch_week: 26
+    seed: 1
+    behaviour: {goal_gradient: 0.2}      # optional overrides of the behaviour table
+    population: {arrivals: none}         # optional overrides of the preset
+    schemes:
+      - {type: stamp_card, name: stamp10, stamps_required: 10, reward_value: 4.5, reward_cost: 1.2}
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .behaviour import BehaviourParams
+from .engine import SimulationResult, simulate
+from .errors import ConfigError
+from .population import Population, PopulationParams, available_presets, load_preset
+from .schemes import SchemeConfig, scheme_from_dict, validation_error
+
+
+class _ScenarioFile(BaseModel):
+    """The top level of a scenario file (schemes are validated by their family)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("scenario", min_length=1)
+    description: str = ""
+    preset: str = "coffee_shop"
+    population: dict[str, Any] = Field(default_factory=dict)
+    customers: int = Field(10_000, ge=1)
+    weeks: int = Field(104, ge=1)
+    launch_week: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0)
+    replications: int = Field(1, ge=1, le=1000)
+    behaviour: dict[str, Any] = Field(default_factory=dict)
+    economics: dict[str, Any] = Field(default_factory=dict)
+    schemes: list[Any] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "_ScenarioFile":
+        if self.launch_week >= self.weeks:
+            raise ValueError(f"launch_week ({self.launch_week}) must be before the horizon end (weeks={self.weeks})")
+        return self
+
+
+@dataclass
+class Scenario:
+    """A validated scenario.
+
+    Attributes
+    ----------
+    name : str
+    params : PopulationParams
+    customers, weeks, launch_week, seed, replications : int
+    behaviour : BehaviourParams
+    schemes : list of SchemeConfig
+    economics : dict
+        Raw economics settings (validated by :mod:`loyalty_sim.economics`).
+    source : str or None
+        The file it came from.
+    """
+
+    name: str
+    params: PopulationParams
+    customers: int
+    weeks: int
+    launch_week: int
+    seed: int
+    schemes: list[SchemeConfig]
+    behaviour: BehaviourParams = field(default_factory=BehaviourParams)
+    replications: int = 1
+    economics: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    def population(self, seed: int | None = None) -> Population:
+        """The scenario's customers (seed defaults to the scenario's)."""
+        return Population(self.params, size=self.customers, weeks=self.weeks,
+                          seed=self.seed if seed is None else seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, written into every output."""
+        return {"name": self.name, "population": self.params.to_dict(), "customers": self.customers,
+                "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
+                "replications": self.replications, "behaviour": self.behaviour.to_dict(),
+                "economics": dict(self.economics), "schemes": [s.to_dict() for s in self.schemes],
+                "source": self.source}
+
+
+def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, **overrides: Any) -> Scenario:
+    """Validate a scenario mapping; ``overrides`` (customers, weeks, seed, ...) replace the file's values."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("a scenario file must be a mapping with a 'schemes' list", source=source)
+    data = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        top = _ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, source=source, path="scenario") from None
+    if top.preset not in available_presets():
+        raise ConfigError(f"unknown preset '{top.preset}'; available presets: {', '.join(available_presets())}",
+                          field="preset", source=source)
+    try:
+        params = load_preset(top.preset, **top.population)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, field=f"population.{exc.field}" if exc.field else "population",
+                          source=source) from None
+    behaviour = BehaviourParams.from_mapping(top.behaviour, source=source)
+    schemes = [scheme_from_dict(s, source=source, path=f"schemes[{i}]") for i, s in enumerate(top.schemes)]
+    names = [s.name for s in schemes]
+    dup = sorted({n for n in names if names.count(n) > 1} | ({"baseline"} & set(names)))
+    if dup:
+        raise ConfigError(f"scheme names must be unique and not 'baseline'; repeated or reserved: {dup}",
+                          field="schemes", source=source)
+    return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
+                    launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
+                    replications=top.replications, economics=dict(top.economics), source=source)
+
+
+def load_scenario(path: str | os.PathLike, **overrides: Any) -> Scenario:
+    """Read and validate a scenario YAML file (never modified).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the field path (``schemes[1].thresholds``) and what was expected.
+    """
+    from .io import load_yaml
+
+    return scenario_from_mapping(load_yaml(path), source=str(Path(path)), **overrides)
+
+
+@dataclass
+class ScenarioRun:
+    """Results of one replication: the baseline and each scheme, same customers and random numbers."""
+
+    scenario: Scenario
+    results: dict[str, SimulationResult]
+    seed: int
+
+    @property
+    def baseline(self) -> SimulationResult:
+        """The run without any scheme."""
+        return self.results["baseline"]
+
+    def summary(self) -> dict[str, Any]:
+        """Per-scheme summaries with the change against the baseline (JSON-able)."""
+        base = self.baseline.summary()
+        out = {"scenario": self.scenario.name, "seed": self.seed, "launch_week": self.scenario.launch_week,
+               "schemes": {}}
+        for name, res in self.results.items():
+            s = res.summary()
+            if name != "baseline":
+                s["transactions_change_pct"] = 100.0 * (s["transactions"] / base["transactions"] - 1.0)
+                s["revenue_change_pct"] = 100.0 * (s["revenue"] / base["revenue"] - 1.0)
+                w = res.weekly
+                s["reward_cost"] = round(float(w["reward_cost"].sum()), 2)
+                s["discount"] = round(float(w["discount"].sum()), 2)
+            out["schemes"][name] = s
+        return out
+
+
+def run_scenario(scenario: Scenario, *, seed: int | None = None, population_seed: int | None = None,
+                 output: str = "aggregate", workers: int = 1, progress: bool = False,
+                 schemes: list[SchemeConfig] | None = None) -> ScenarioRun:
+    """Run the baseline and every scheme on the same customers and random numbers.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int, optional
+        Seed of the weekly random numbers (default: the scenario's).
+    population_seed : int, optional
+        Seed of the customers' traits (default: same as ``seed``).
+    output, workers, progress
+        Passed to :func:`loyalty_sim.engine.simulate`.
+    schemes : list, optional
+        Run these instead of the scenario's schemes.
+    """
+    seed = scenario.seed if seed is None else seed
+    pop = scenario.population(seed if population_seed is None else population_seed)
+    results = {"baseline": simulate(pop, None, weeks=scenario.weeks, seed=seed, launch_week=scenario.launch_week,
+                                    output=output, workers=workers, behaviour=scenario.behaviour)}
+    todo = scenario.schemes if schemes is None else schemes
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(todo, desc="schemes", unit="scheme")
+        todo = bar
+    for sc in todo:
+        results[sc.name] = simulate(pop, sc, weeks=scenario.weeks, seed=seed, launch_week=scenario.launch_week,
+                                    output=output, workers=workers, behaviour=scenario.behaviour)
+    return ScenarioRun(scenario=scenario, results=results, seed=seed)
