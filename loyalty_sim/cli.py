@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence  # noqa: F401
 
 from .errors import LoyaltySimError
 
@@ -95,6 +95,76 @@ def _simulate_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("compare")
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare a scenario's schemes against the counterfactual, with intervals."""
+    from .comparison import compare
+    from .io import write_csv_safe, write_json_atomic
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,
+                   progress=not args.json and sys.stderr.isatty())
+    payload = comp.to_dict()
+    if args.out:
+        from pathlib import Path
+
+        out = Path(args.out)
+        write_csv_safe(comp.summary().reset_index(), out / "summary.csv")
+        write_csv_safe(comp.effects(), out / "effects.csv")
+        if len(comp.segments):
+            write_csv_safe(comp.segments, out / "segments.csv")
+        if len(comp.member_gaps):
+            write_csv_safe(comp.member_gaps.reset_index(), out / "member_gaps.csv")
+        write_json_atomic(out / "comparison.json", payload)
+        payload["written"] = str(out)
+    _emit(args, payload, _comparison_text(comp))
+    return 0
+
+
+def _comparison_text(comp: "Any") -> str:
+    summ = comp.summary()
+    lvl = f"{100 * comp.level:.0f}%"
+    lines = [f"scenario: {comp.scenario.name} - {len(comp.runs)} paired replication(s), {lvl} intervals, "
+             f"launch week {comp.scenario.launch_week} of {comp.scenario.weeks}", ""]
+    for name, r in summ.iterrows():
+        lo, hi = r["purchases_ci"]
+        plo, phi = r["profit_ci"]
+        lines += [f"{name}",
+                  f"  purchases per customer-week  {r['purchases_per_customer_week_effect']:+.4f} "
+                  f"[{lo:+.4f}, {hi:+.4f}]  ({100 * r['purchases_relative_effect']:+.1f}%; naive before/after "
+                  f"{r['naive_before_after_purchases']:+.4f})",
+                  f"  spend per customer-week      {r['spend_per_customer_week_effect']:+.3f}  "
+                  f"({100 * r['spend_relative_effect']:+.1f}%)",
+                  f"  annual retention             {r['retention_annual_effect']:+.4f}",
+                  f"  incremental profit           {r['incremental_profit']:,.0f} [{plo:,.0f}, {phi:,.0f}]   "
+                  f"ROI {r['roi']:.2f}",
+                  f"  verdict: {r['verdict']}", ""]
+    return "\n".join(lines)
+
+
+@_command("profit-impact")
+def cmd_profit_impact(args: argparse.Namespace) -> int:
+    """Customer value before and after a retention gain (Gupta et al. 2004; Reichheld & Sasser 1990)."""
+    from .economics import retention_profit_impact
+
+    res = retention_profit_impact(args.margin, args.retention, args.retention_gain, args.discount_rate,
+                                  acquisition_cost=args.acquisition_cost, horizon_years=args.horizon_years,
+                                  spend_growth=args.spend_growth, cost_to_serve_decline=args.cost_to_serve_decline,
+                                  referral_rate=args.referral_rate, referral_value=args.referral_value,
+                                  price_premium=args.price_premium)
+    text = (f"retention {res['retention']:.3f} -> {res['retention_after']:.3f} "
+            f"({res['retention_gain_points']:+g} points), discount rate {res['discount_rate']:.3f}\n"
+            f"profit per customer before   {res['value_before']:,.2f}\n"
+            f"profit per customer after    {res['value_after']:,.2f}\n"
+            f"profit change                {res['profit_change_pct']:+.1f}%\n"
+            f"retention alone would give   {res['retention_only_change_pct']:+.1f}%")
+    if res["note"]:
+        text += f"\nnote: {res['note']}"
+    _emit(args, res, text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     from . import __version__
@@ -112,6 +182,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
     p.add_argument("--out", help="write the transaction log here (.csv or .parquet)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("compare", help="schemes x metrics against the counterfactual, with intervals")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--replications", type=int, help="paired replications (default: the scenario's)")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
+    p.add_argument("--customers", type=int, help="override the scenario's customers")
+    p.add_argument("--weeks", type=int, help="override the scenario's horizon")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes per simulation")
+    p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("profit-impact", help="retention -> profit calculator (Bain / Gupta et al.)")
+    p.add_argument("--margin", type=float, required=True, help="margin per customer per year (currency)")
+    p.add_argument("--retention", type=float, required=True, help="yearly retention rate, 0..1")
+    p.add_argument("--retention-gain", type=float, required=True, help="gain in percentage points (5 = +0.05)")
+    p.add_argument("--discount-rate", type=float, required=True, help="yearly discount rate (0.10 = 10%%)")
+    p.add_argument("--acquisition-cost", type=float, default=0.0, help="cost to acquire a customer")
+    p.add_argument("--horizon-years", type=float, help="cut customer life at this many years")
+    p.add_argument("--spend-growth", type=float, default=0.0, help="tenure effect: yearly spend growth")
+    p.add_argument("--cost-to-serve-decline", type=float, default=0.0,
+                   help="tenure effect: yearly fall in cost to serve (share of first-year margin)")
+    p.add_argument("--referral-rate", type=float, default=0.0, help="tenure effect: referrals per customer-year")
+    p.add_argument("--referral-value", type=float, help="value of a referred customer (default: the margin)")
+    p.add_argument("--price-premium", type=float, default=0.0, help="tenure effect: yearly price premium")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 

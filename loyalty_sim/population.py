@@ -278,7 +278,7 @@ def params_from_mapping(raw: Mapping[str, Any], *, source: str | None = None) ->
     known = {f.name for f in dataclasses.fields(PopulationParams)}
     kwargs: dict[str, Any] = {}
     for key, entry in raw.items():
-        if key in ("description", "notes"):
+        if key in ("description", "notes", "economics"):
             continue
         if key not in known:
             raise ConfigError(f"unknown field; expected one of {sorted(known)}", field=key, source=source)

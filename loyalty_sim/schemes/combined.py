@@ -33,6 +33,10 @@ class Combined(SchemeConfig):
         names = [p.name for p in self.parts]
         if len(set(names)) != len(names):
             raise ValueError(f"part names must differ, got {names}")
+        if self.cost_per_member_week:
+            raise ValueError("cost_per_member_week belongs on the parts (each has its own members)")
+        if self.enrolment.mode != "automatic":
+            raise ValueError("enrolment belongs on the parts")
         return self
 
     @property
@@ -41,7 +45,8 @@ class Combined(SchemeConfig):
         return any(getattr(p, "uses_referral_pool", False) for p in self.parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "name": self.name, "parts": [p.to_dict() for p in self.parts]}
+        return {"family": self.family, "name": self.name, "fixed_cost_per_week": self.fixed_cost_per_week,
+                "setup_cost": self.setup_cost, "parts": [p.to_dict() for p in self.parts]}
 
     def start(self, ctx: Any) -> "CombinedRuntime":
         return CombinedRuntime(self, ctx)

@@ -1,0 +1,314 @@
+"""Schemes against their counterfactual, with intervals from replications.
+
+Each replication draws new customers and new random numbers (seeds spawned from the
+scenario's seed by ``SeedSequence``); within a replication the baseline and every
+scheme share them (common random numbers), so each replication gives a *paired*
+effect. The interval of an effect is a Student-t interval over the replications'
+paired effects, at the stated level.
+
+Beside the causal effect (scheme minus counterfactual after launch) we show the naive
+before/after change (scheme run, after minus before launch), which also contains
+the drift of a cohort that loses customers, so the user sees the bias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .economics import Economics, scheme_economics, simulated_retention, verdict
+from .errors import ConfigError
+from .metrics import window_metrics
+from .scenario import Scenario, ScenarioRun, run_scenario
+
+#: metric -> (unit, higher is better)
+METRICS: dict[str, str] = {
+    "purchases_per_customer_week": "transactions per alive customer per week, after launch",
+    "spend_per_customer_week": "currency per alive customer per week, after launch",
+    "mean_ticket": "currency per transaction, after launch",
+    "retention_annual": "share of customers alive at launch still alive a year later",
+    "active_customers_end": "customers alive at the horizon end",
+    "revenue": "currency, after launch",
+    "incremental_profit": "currency, after launch, against the counterfactual",
+    "incremental_profit_pv": "currency, present value, against the counterfactual",
+    "scheme_cost": "currency: discounts + rewards at cost + programme costs",
+    "roi": "incremental profit / scheme cost",
+    "payback_week": "weeks from launch until cumulative incremental profit stays >= 0",
+    "breakage_rate": "share of issued units that expired",
+    "unredeemed_share": "share of issued units still outstanding at the horizon end",
+    "liability_end_cost": "currency: outstanding units at cost at the horizon end",
+}
+
+
+def replication_seeds(seed: int, replications: int) -> list[tuple[int, int]]:
+    """(population seed, simulation seed) for each replication, spawned from ``seed``."""
+    children = np.random.SeedSequence(int(seed)).spawn(int(replications))
+    return [tuple(int(x) for x in ch.generate_state(2, dtype=np.uint32)) for ch in children]
+
+
+def _run_metrics(run: ScenarioRun, econ: Economics) -> dict[str, dict[str, float]]:
+    """Per scheme (baseline included): the metrics of one replication."""
+    launch = run.scenario.launch_week
+    out: dict[str, dict[str, float]] = {}
+    base = run.baseline
+    for name, res in run.results.items():
+        wm = window_metrics(res).set_index("week_from")
+        after = wm.loc[launch] if launch in wm.index else wm.iloc[-1]
+        before = wm.loc[0] if launch > 0 else None
+        m = {
+            "purchases_per_customer_week": float(after["purchases_per_alive_customer_week"]),
+            "spend_per_customer_week": float(after["spend_per_alive_customer_week"]),
+            "mean_ticket": float(after["mean_ticket"]),
+            "retention_annual": simulated_retention(res)["retention_annual"],
+            "active_customers_end": float((res.customers["dropout_week"] < 0).sum()),
+            "revenue": float(res.weekly["revenue"].iloc[launch:].sum()),
+        }
+        if before is not None:
+            m["before_purchases_per_customer_week"] = float(before["purchases_per_alive_customer_week"])
+            m["before_spend_per_customer_week"] = float(before["spend_per_alive_customer_week"])
+        if name != "baseline":
+            m.update({k: v for k, v in scheme_economics(res, base, econ).items()
+                      if k in METRICS or k in ("clv", "clv_baseline")})
+        out[name] = m
+    return out
+
+
+def _members(res: Any) -> np.ndarray | None:
+    cols = [c for c in res.customers.columns if c.startswith("member:")]
+    if not cols:
+        return None
+    return res.customers[cols].any(axis=1).to_numpy()
+
+
+def _member_gap(run: ScenarioRun, name: str) -> dict[str, float] | None:
+    """Naive member vs non-member gap and the causal effect on members (same customers, no scheme)."""
+    res = run.results[name]
+    mem = _members(res)
+    base = run.baseline
+    if mem is None or mem.all() or not mem.any() or len(base.customers) != len(res.customers):
+        return None
+    launch = run.scenario.launch_week
+    key = "purchases_per_alive_customer_week"
+    on = window_metrics(res, customers=mem).set_index("week_from").loc[launch, key]
+    off = window_metrics(res, customers=~mem).set_index("week_from").loc[launch, key]
+    cf = window_metrics(base, customers=mem).set_index("week_from").loc[launch, key]
+    return {"members_freq": float(on), "non_members_freq": float(off), "members_counterfactual_freq": float(cf),
+            "naive_gap": float(on - off), "causal_effect_on_members": float(on - cf),
+            "member_share": float(mem.mean())}
+
+
+def _segment_effects(run: ScenarioRun, name: str) -> pd.DataFrame:
+    launch = run.scenario.launch_week
+    a = window_metrics(run.results[name], by="segment")
+    b = window_metrics(run.baseline, by="segment")
+    a = a[a["week_from"] == launch].set_index("segment")
+    b = b[b["week_from"] == launch].set_index("segment")
+    return pd.DataFrame({"scheme": name,
+                         "purchases_effect": a["purchases_per_alive_customer_week"] - b["purchases_per_alive_customer_week"],
+                         "spend_effect": a["spend_per_alive_customer_week"] - b["spend_per_alive_customer_week"],
+                         "purchases_baseline": b["purchases_per_alive_customer_week"]})
+
+
+def _finite_mean(values: np.ndarray) -> float:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval of replicated values (NaN interval with one replication)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, float("nan"), float("nan")
+    se = float(v.std(ddof=1) / np.sqrt(v.size))
+    q = float(stats.t.ppf(0.5 + level / 2, v.size - 1))
+    return mean, mean - q * se, mean + q * se
+
+
+@dataclass
+class Comparison:
+    """Replicated comparison of a scenario's schemes against the counterfactual.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    economics : Economics
+    level : float
+        Interval level (0.95).
+    runs : list of ScenarioRun
+        One per replication (seeds in ``seeds``).
+    per_replication : DataFrame
+        Long table: replication, scheme, metric, value.
+    """
+
+    scenario: Scenario
+    economics: Economics
+    level: float
+    runs: list[ScenarioRun]
+    seeds: list[tuple[int, int]]
+    per_replication: pd.DataFrame
+    member_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def schemes(self) -> list[str]:
+        return [s.name for s in self.scenario.schemes]
+
+    def effects(self) -> pd.DataFrame:
+        """Per scheme and metric: baseline, scheme, effect with interval, relative effect.
+
+        ``effect`` is the paired difference scheme - counterfactual (for economics metrics,
+        which are already incremental, the value itself); ``naive_before_after`` is the
+        scheme run's after - before change where a launch week splits the horizon.
+        """
+        pr = self.per_replication
+        rows = []
+        for name in self.schemes:
+            for metric, unit in METRICS.items():
+                s = pr[(pr["scheme"] == name) & (pr["metric"] == metric)].sort_values("replication")["value"].to_numpy()
+                if s.size == 0:
+                    continue
+                b = pr[(pr["scheme"] == "baseline") & (pr["metric"] == metric)].sort_values("replication")["value"].to_numpy()
+                incremental = b.size == 0
+                diff = s if incremental else s - b
+                est, lo, hi = interval(diff, self.level)
+                base_mean = _finite_mean(b)
+                row = {"scheme": name, "metric": metric, "unit": unit, "level": self.level,
+                       "baseline": base_mean, "scheme_value": _finite_mean(s), "effect": est,
+                       "ci_low": lo, "ci_high": hi,
+                       "relative_effect": est / base_mean if np.isfinite(base_mean) and base_mean else float("nan")}
+                if metric in ("purchases_per_customer_week", "spend_per_customer_week"):
+                    bb = pr[(pr["scheme"] == name) & (pr["metric"] == f"before_{metric}")]["value"].to_numpy()
+                    if bb.size:
+                        naive, nlo, nhi = interval(s - bb, self.level)
+                        row.update({"naive_before_after": naive, "naive_ci_low": nlo, "naive_ci_high": nhi})
+                rows.append(row)
+        out = pd.DataFrame(rows)
+        out.attrs["level"] = self.level
+        out.attrs["replications"] = len(self.runs)
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """One row per scheme: the headline effects, profit, ROI and the verdict."""
+        eff = self.effects().set_index(["scheme", "metric"])
+        rows = []
+        for name in self.schemes:
+            def g(metric: str, col: str = "effect") -> float:
+                return float(eff.loc[(name, metric), col]) if (name, metric) in eff.index else float("nan")
+            lo, hi = g("incremental_profit", "ci_low"), g("incremental_profit", "ci_high")
+            est = g("incremental_profit")
+            if np.isnan(lo):
+                text = f"one replication only: incremental profit {est:,.0f}, no interval (use 3+ replications)"
+            else:
+                text = verdict(est, lo, hi, level=self.level)
+            rows.append({
+                "scheme": name,
+                "purchases_per_customer_week_effect": g("purchases_per_customer_week"),
+                "purchases_ci": (g("purchases_per_customer_week", "ci_low"), g("purchases_per_customer_week", "ci_high")),
+                "purchases_relative_effect": g("purchases_per_customer_week", "relative_effect"),
+                "naive_before_after_purchases": g("purchases_per_customer_week", "naive_before_after"),
+                "spend_per_customer_week_effect": g("spend_per_customer_week"),
+                "spend_relative_effect": g("spend_per_customer_week", "relative_effect"),
+                "retention_annual_effect": g("retention_annual"),
+                "retention_ci": (g("retention_annual", "ci_low"), g("retention_annual", "ci_high")),
+                "incremental_profit": est, "profit_ci": (lo, hi),
+                "roi": g("roi"), "roi_ci": (g("roi", "ci_low"), g("roi", "ci_high")),
+                "payback_week": g("payback_week"), "breakage_rate": g("breakage_rate"),
+                "verdict": text,
+            })
+        return pd.DataFrame(rows).set_index("scheme")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: scenario, settings, effects, summary, member gaps."""
+        def clean(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: (None if isinstance(v, float) and not np.isfinite(v) else
+                         (list(v) if isinstance(v, tuple) else v)) for k, v in r.items()}
+                    for r in df.reset_index().to_dict(orient="records")]
+        return {"scenario": self.scenario.to_dict(), "economics": self.economics.to_dict(),
+                "level": self.level, "replications": len(self.runs), "seeds": self.seeds,
+                "summary": clean(self.summary()), "effects": clean(self.effects()),
+                "member_gaps": clean(self.member_gaps) if len(self.member_gaps) else [],
+                "segments": clean(self.segments) if len(self.segments) else []}
+
+
+def compare(scenario: Scenario, *, replications: int | None = None, level: float = 0.95,
+            economics: Economics | None = None, workers: int = 1, progress: bool = False,
+            paired: bool = True) -> Comparison:
+    """Run ``replications`` paired replications of a scenario and gather metrics and economics.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    replications : int, optional
+        Number of replications (default: the scenario's); intervals need at least 2.
+    level : float
+        Interval level.
+    economics : Economics, optional
+        Default: the preset's economics overridden by the scenario's ``economics:``.
+    workers : int
+        Processes per simulation.
+    progress : bool
+        Show a progress bar over replications.
+    paired : bool
+        True (default): scheme and baseline share customers and random numbers in each
+        replication. False: each scheme gets its own seeds (for checking interval calibration).
+    """
+    k = scenario.replications if replications is None else int(replications)
+    if k < 1:
+        raise ConfigError(f"must be >= 1, got {k}", field="replications")
+    if not 0 < level < 1:
+        raise ConfigError(f"must be in (0, 1), got {level}", field="level")
+    econ = economics or Economics.from_mapping(scenario.economics, preset=scenario.params.name, source=scenario.source)
+    seeds = replication_seeds(scenario.seed, k)
+    rows, gaps, segs, runs = [], [], [], []
+    it = range(k)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="replications", unit="rep")
+    for rep in it:
+        pop_seed, sim_seed = seeds[rep]
+        if paired:
+            run = run_scenario(scenario, seed=sim_seed, population_seed=pop_seed, workers=workers)
+        else:
+            results = {}
+            for j, sc in enumerate([None, *scenario.schemes]):
+                ps, ss = replication_seeds(sim_seed + 7919 * (j + 1), 1)[0]
+                sub = run_scenario(scenario, seed=ss, population_seed=ps, workers=workers,
+                                   schemes=[] if sc is None else [sc])
+                results.update({"baseline": sub.baseline} if sc is None else {sc.name: sub.results[sc.name]})
+            run = ScenarioRun(scenario=scenario, results=results, seed=sim_seed)
+        runs.append(run)
+        for name, mets in _run_metrics(run, econ).items():
+            rows.extend({"replication": rep, "scheme": name, "metric": m, "value": v} for m, v in mets.items())
+        if paired:
+            for sc in scenario.schemes:
+                gap = _member_gap(run, sc.name)
+                if gap:
+                    gaps.append({"replication": rep, "scheme": sc.name, **gap})
+                segs.append(_segment_effects(run, sc.name).assign(replication=rep))
+    per_rep = pd.DataFrame(rows)
+    member_gaps = pd.DataFrame(gaps)
+    if len(member_gaps):
+        member_gaps = member_gaps.groupby("scheme").mean(numeric_only=True).drop(columns="replication")
+        member_gaps["naive_over_causal"] = member_gaps["naive_gap"] / member_gaps["causal_effect_on_members"]
+    segments = pd.DataFrame()
+    if segs:
+        allseg = pd.concat([s.reset_index() for s in segs], ignore_index=True)
+        agg = []
+        for (name, seg), grp in allseg.groupby(["scheme", "segment"], observed=True):
+            est, lo, hi = interval(grp["purchases_effect"].to_numpy(), level)
+            agg.append({"scheme": name, "segment": seg, "purchases_effect": est, "ci_low": lo, "ci_high": hi,
+                        "purchases_baseline": float(grp["purchases_baseline"].mean()),
+                        "spend_effect": float(grp["spend_effect"].mean())})
+        segments = pd.DataFrame(agg)
+    return Comparison(scenario=scenario, economics=econ, level=level, runs=runs, seeds=seeds,
+                      per_replication=per_rep, member_gaps=member_gaps, segments=segments)
