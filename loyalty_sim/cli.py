@@ -165,6 +165,47 @@ def cmd_profit_impact(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("report")
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run a report notebook (papermill) and write its HTML, or list the reports."""
+    from . import report as rp
+    from .io import load_yaml
+
+    if args.list or not args.name:
+        reports = {n: {k: p.describe() for k, p in rp.notebook_parameters(n).items() if k != "run_id"}
+                   for n in rp.available_reports()}
+        text = "\n".join(f"{n}\n" + "\n".join(f"    {d}" for d in ps.values()) for n, ps in reports.items())
+        _emit(args, {"reports": reports}, text)
+        return 0
+    params: dict[str, Any] = {}
+    if args.file:
+        loaded = load_yaml(args.file)
+        if not isinstance(loaded, dict):
+            from .errors import ConfigError
+
+            raise ConfigError("expected a mapping of parameter -> value", source=args.file)
+        params.update(loaded)
+    for key, value in args.param or []:
+        params[key] = value
+    if args.batch:
+        sets = load_yaml(args.batch)
+        if isinstance(sets, dict) and "runs" in sets:
+            sets = sets["runs"]
+        index, results = rp.run_batch(args.name, [{**params, **s} if isinstance(s, dict) else s for s in sets],
+                                      out_dir=args.out)
+        failed = [str(r) for r in results if not isinstance(r, rp.ReportOutput)]
+        payload = {"index": str(index), "reports": [str(r.html) for r in results if isinstance(r, rp.ReportOutput)],
+                   "failed": failed}
+        _emit(args, payload, f"index: {index}\n" + "\n".join(payload["reports"])
+              + ("\nfailed:\n" + "\n".join(failed) if failed else ""))
+        return 1 if failed else 0
+    out = rp.run_report(args.name, params, out_dir=args.out)
+    payload = {"report": out.name, "run_id": out.run_id, "html": str(out.html), "notebook": str(out.notebook),
+               "parameters": out.parameters, "values": out.values}
+    _emit(args, payload, f"report written: {out.html}\nexecuted notebook: {out.notebook}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     from . import __version__
@@ -192,6 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--workers", type=int, default=1, help="parallel processes per simulation")
     p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("report", help="run a parameterised report notebook and write HTML to reports/")
+    p.add_argument("name", nargs="?", help="report name, e.g. 01-scheme-comparison (see --list)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="set a parameter")
+    p.add_argument("-f", "--file", help="YAML file of parameters")
+    p.add_argument("-o", "--out", help="output folder (default: reports/)")
+    p.add_argument("--batch", help="YAML list of parameter sets: one report each, plus an index page")
+    p.add_argument("--list", action="store_true", help="list the reports and their parameters")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("profit-impact", help="retention -> profit calculator (Bain / Gupta et al.)")

@@ -312,3 +312,50 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
         segments = pd.DataFrame(agg)
     return Comparison(scenario=scenario, economics=econ, level=level, runs=runs, seeds=seeds,
                       per_replication=per_rep, member_gaps=member_gaps, segments=segments)
+
+
+def sweep(scenario: Scenario, make_scheme: Any, values: list[float], *, name: str = "value",
+          replications: int | None = None, level: float = 0.95, economics: Economics | None = None,
+          progress: bool = False) -> pd.DataFrame:
+    """Compare one scheme family over a grid of a parameter (e.g. discount depth), paired throughout.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Population, horizon and seeds (its own schemes are ignored).
+    make_scheme : callable
+        ``value -> SchemeConfig``; each scheme is named after its value.
+    values : list of float
+        The grid.
+    name : str
+        Column name of the swept parameter.
+
+    Returns
+    -------
+    DataFrame, one row per value: ``incremental_profit`` (+ ``_low``/``_high``), ``purchases_effect``,
+    ``spend_effect``, ``scheme_cost``, ``revenue_effect``, ``roi``, ``retention_effect``.
+    """
+    import dataclasses
+
+    schemes = []
+    for v in values:
+        sc = make_scheme(v)
+        schemes.append(sc.model_copy(update={"name": f"{name}={v:g}"}))
+    sub = dataclasses.replace(scenario, schemes=schemes)
+    comp = compare(sub, replications=replications, level=level, economics=economics, progress=progress)
+    eff = comp.effects().set_index(["scheme", "metric"])
+    rows = []
+    for v, sc in zip(values, schemes):
+        def g(metric: str, col: str = "effect") -> float:
+            return float(eff.loc[(sc.name, metric), col])
+        rows.append({name: v, "incremental_profit": g("incremental_profit"),
+                     "incremental_profit_low": g("incremental_profit", "ci_low"),
+                     "incremental_profit_high": g("incremental_profit", "ci_high"),
+                     "purchases_effect": g("purchases_per_customer_week", "relative_effect"),
+                     "spend_effect": g("spend_per_customer_week", "relative_effect"),
+                     "revenue_effect": g("revenue", "relative_effect"),
+                     "scheme_cost": g("scheme_cost"), "roi": g("roi"),
+                     "retention_effect": g("retention_annual")})
+    out = pd.DataFrame(rows)
+    out.attrs["comparison"] = comp
+    return out

@@ -204,3 +204,19 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, population_seed
         results[sc.name] = simulate(pop, sc, weeks=scenario.weeks, seed=seed, launch_week=scenario.launch_week,
                                     output=output, workers=workers, behaviour=scenario.behaviour)
     return ScenarioRun(scenario=scenario, results=results, seed=seed)
+
+
+#: Folder of the example scenario files.
+SCHEME_DIR = Path(__file__).resolve().parent.parent / "data" / "schemes"
+
+
+def find_scenario(name_or_path: str | os.PathLike) -> Path:
+    """A scenario file by path, or by name in ``data/schemes`` (``"coffee_comparison"``)."""
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    cand = SCHEME_DIR / f"{p.name}{'' if p.suffix == '.yaml' else '.yaml'}"
+    if cand.is_file():
+        return cand
+    avail = sorted(q.stem for q in SCHEME_DIR.glob("*.yaml"))
+    raise ConfigError(f"no scenario file '{name_or_path}'; give a path or one of {avail}", field="scenario")

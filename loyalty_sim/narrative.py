@@ -1,0 +1,107 @@
+"""Plain-language text for reports: headlines and tables a marketer reads.
+
+Text only: numbers come from :mod:`loyalty_sim.comparison` and :mod:`loyalty_sim.economics`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _fmt(x: float, digits: int = 0, pct: bool = False, sign: bool = False) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if pct:
+        return f"{100 * x:+.{digits}f}%" if sign else f"{100 * x:.{digits}f}%"
+    return f"{x:+,.{digits}f}" if sign else f"{x:,.{digits}f}"
+
+
+def with_interval(est: float, lo: float, hi: float, *, digits: int = 0, pct: bool = False) -> str:
+    """``"12.3 (8.1 to 16.0)"``; without an interval just the estimate."""
+    if not (isinstance(lo, float) and math.isfinite(lo)):
+        return _fmt(est, digits, pct, sign=True)
+    return f"{_fmt(est, digits, pct, sign=True)} ({_fmt(lo, digits, pct, sign=True)} to {_fmt(hi, digits, pct, sign=True)})"
+
+
+def summary_table(comp: Any) -> pd.DataFrame:
+    """One row per scheme, every number with its interval, in words a marketer reads."""
+    eff = comp.effects().set_index(["scheme", "metric"])
+    summ = comp.summary()
+    rows = {}
+    for name in comp.schemes:
+        def e(metric: str) -> tuple[float, float, float, float]:
+            r = eff.loc[(name, metric)]
+            return float(r["effect"]), float(r["ci_low"]), float(r["ci_high"]), float(r["baseline"])
+        f, flo, fhi, fb = e("purchases_per_customer_week")
+        s, slo, shi, sb = e("spend_per_customer_week")
+        rt, rlo, rhi, _ = e("retention_annual")
+        p, plo, phi, _ = e("incremental_profit")
+        roi, rolo, rohi, _ = e("roi")
+        rows[name] = {
+            "purchase frequency": with_interval(f / fb, flo / fb, fhi / fb, digits=1, pct=True),
+            "spend per customer": with_interval(s / sb, slo / sb, shi / sb, digits=1, pct=True),
+            "annual retention (points)": with_interval(100 * rt, 100 * rlo, 100 * rhi, digits=1),
+            "incremental profit": with_interval(p, plo, phi),
+            "ROI": with_interval(roi, rolo, rohi, digits=2),
+            "verdict": summ.loc[name, "verdict"].split(":")[0],
+        }
+    out = pd.DataFrame(rows).T
+    out.index.name = "scheme"
+    return out
+
+
+def headline(comp: Any) -> str:
+    """The verdict at the top of the comparison report (markdown)."""
+    summ = comp.summary()
+    lvl = f"{100 * comp.level:.0f}%"
+    best = summ["incremental_profit"].astype(float).idxmax()
+    b = summ.loc[best]
+    lo, hi = b["profit_ci"]
+    lines = [f"**Best candidate: {best}.** Over the {comp.scenario.weeks - comp.scenario.launch_week} weeks after "
+             f"launch it adds {_fmt(b['incremental_profit'])} of profit against doing nothing "
+             f"({lvl} interval {_fmt(lo)} to {_fmt(hi)}, {len(comp.runs)} replications), "
+             f"ROI {_fmt(b['roi'], 2)}."]
+    for name, r in summ.iterrows():
+        word = r["verdict"].split(":")[0]
+        lines.append(f"- **{name}**: {word}. Purchase frequency {_fmt(r['purchases_relative_effect'], 1, pct=True, sign=True)}, "
+                     f"profit {_fmt(r['incremental_profit'])}, ROI {_fmt(r['roi'], 2)}.")
+    losers = [n for n, r in summ.iterrows() if r["verdict"].startswith("reconsider")]
+    if losers:
+        lines.append(f"\n*Reconsider {', '.join(losers)}: the return is below the cost.*")
+    return "\n".join(lines)
+
+
+def bias_sentence(comp: Any, metric: str = "purchases_per_customer_week") -> str:
+    """Explain the naive before/after bias in one sentence per scheme (markdown)."""
+    eff = comp.effects()
+    d = eff[eff["metric"] == metric]
+    if "naive_before_after" not in d:
+        return "No launch inside the horizon: no before/after comparison."
+    parts = []
+    for _, r in d.iterrows():
+        parts.append(f"{r['scheme']}: naive {_fmt(r['naive_before_after'], 3, sign=True)} vs causal "
+                     f"{_fmt(r['effect'], 3, sign=True)}")
+    return ("A before/after comparison of the scheme's own customers mixes the scheme's effect with the drift "
+            "of a customer base (the most frequent buyers also lapse first) - " + "; ".join(parts) + ".")
+
+
+def discount_sentence(sweep: pd.DataFrame, margin: float) -> str:
+    """Where the best discount lies and why tiny and deep ones lose (markdown)."""
+    i = int(np.nanargmax(sweep["incremental_profit"].to_numpy(dtype=float)))
+    best = sweep.iloc[i]
+    tiny, deep = sweep.iloc[0], sweep.iloc[-1]
+    pays = best["incremental_profit"] > 0
+    text = (f"The most profitable depth tested is **{100 * best['depth']:.0f}%** "
+            f"({_fmt(best['incremental_profit'])} incremental profit). ")
+    if not pays:
+        text += ("**No depth pays for itself** at a gross margin of "
+                 f"{100 * margin:.0f}%: the discount is given on every purchase, including those that would have "
+                 "happened anyway, so the extra sales must exceed margin/(margin - depth) - 1 to break even. ")
+    text += (f"A tiny discount ({100 * tiny['depth']:.0f}%) is below the level customers notice, so it only gives "
+             f"margin away ({_fmt(tiny['incremental_profit'])}); a deep one ({100 * deep['depth']:.0f}%) costs more than "
+             f"the saturated extra demand brings and lowers the reference price ({_fmt(deep['incremental_profit'])}).")
+    return text

@@ -1,0 +1,149 @@
+"""Figures for scheme comparisons: effects with intervals, weekly paths, naive vs causal, segments, sweeps."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+PALETTE = ("#1b6ca8", "#e07a1f", "#3a9d5d", "#c23b5b", "#7b5ea7", "#8c6d31", "#4a4a4a")
+
+
+def _ax(ax: Axes | None, size: tuple[float, float] = (7.0, 3.6)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def plot_effects(effects: pd.DataFrame, metric: str, *, ax: Axes | None = None, relative: bool = False,
+                 title: str | None = None, xlabel: str | None = None) -> Axes:
+    """Horizontal bars of each scheme's effect on ``metric`` with its interval (from ``Comparison.effects()``)."""
+    ax = _ax(ax)
+    d = effects[effects["metric"] == metric].reset_index(drop=True)
+    scale = 1.0
+    est, lo, hi = d["effect"].to_numpy(), d["ci_low"].to_numpy(), d["ci_high"].to_numpy()
+    if relative:
+        base = d["baseline"].to_numpy()
+        scale = 100.0 / np.where(base == 0, np.nan, base)
+    est, lo, hi = est * scale, lo * scale, hi * scale
+    y = np.arange(len(d))
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(d))]
+    ax.barh(y, est, color=colors, alpha=0.85)
+    err = np.vstack([est - lo, hi - est])
+    ok = np.isfinite(err).all(axis=0)
+    if ok.any():
+        ax.errorbar(est[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=4, lw=1.2)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, d["scheme"].tolist())
+    ax.invert_yaxis()
+    level = int(round(100 * float(d["level"].iloc[0]))) if len(d) else 95
+    unit = "% of counterfactual" if relative else (d["unit"].iloc[0] if len(d) else "")
+    ax.set(title=title or f"Effect on {metric.replace('_', ' ')} ({level}% interval)",
+           xlabel=xlabel or unit)
+    return ax
+
+
+def plot_weekly(results: Mapping[str, pd.DataFrame], column: str, *, ax: Axes | None = None,
+                launch_week: int | None = None, per: str | None = "alive_start", ylabel: str | None = None,
+                title: str | None = None) -> Axes:
+    """Weekly path of ``column`` for several runs (``{name: result.weekly}``), optionally per alive customer."""
+    ax = _ax(ax)
+    for i, (name, w) in enumerate(results.items()):
+        y = w[column] / w[per].replace(0, np.nan) if per else w[column]
+        ax.plot(w.index, y, label=name, color=PALETTE[i % len(PALETTE)], lw=1.8 if name == "baseline" else 1.4,
+                ls="--" if name == "baseline" else "-")
+    if launch_week:
+        ax.axvline(launch_week, color="grey", ls=":", lw=1)
+        ax.annotate("launch", (launch_week, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                    textcoords="offset points", color="grey", fontsize=8)
+    ax.set(xlabel="week", ylabel=ylabel or (f"{column} per alive customer" if per else column),
+           title=title or column.replace("_", " "))
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_naive_vs_causal(effects: pd.DataFrame, metric: str = "purchases_per_customer_week", *,
+                         ax: Axes | None = None, title: str | None = None) -> Axes:
+    """For each scheme: the naive before/after change beside the effect against the counterfactual."""
+    ax = _ax(ax)
+    d = effects[effects["metric"] == metric].reset_index(drop=True)
+    if "naive_before_after" not in d:
+        d = d.assign(naive_before_after=np.nan, naive_ci_low=np.nan, naive_ci_high=np.nan)
+    x = np.arange(len(d))
+    w = 0.38
+    for off, col, lo, hi, label, color in ((-w / 2, "naive_before_after", "naive_ci_low", "naive_ci_high",
+                                            "naive before/after", "#9e9e9e"),
+                                           (w / 2, "effect", "ci_low", "ci_high", "vs counterfactual", PALETTE[0])):
+        est = d[col].to_numpy(dtype=float)
+        ax.bar(x + off, est, w, label=label, color=color)
+        err = np.vstack([est - d[lo].to_numpy(dtype=float), d[hi].to_numpy(dtype=float) - est])
+        ok = np.isfinite(err).all(axis=0)
+        if ok.any():
+            ax.errorbar((x + off)[ok], est[ok], yerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, d["scheme"].tolist())
+    ax.set(ylabel=d["unit"].iloc[0] if len(d) else "", title=title or "Naive before/after vs causal effect")
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_segment_effects(segments: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Grouped bars: effect on purchases per alive customer-week by segment and scheme, with intervals."""
+    ax = _ax(ax)
+    schemes = list(dict.fromkeys(segments["scheme"]))
+    segs = list(dict.fromkeys(segments["segment"].astype(str)))
+    w = 0.8 / max(len(schemes), 1)
+    x = np.arange(len(segs))
+    for i, sc in enumerate(schemes):
+        d = segments[segments["scheme"] == sc].set_index(segments[segments["scheme"] == sc]["segment"].astype(str))
+        d = d.reindex(segs)
+        est = d["purchases_effect"].to_numpy(dtype=float)
+        ax.bar(x + (i - (len(schemes) - 1) / 2) * w, est, w, label=sc, color=PALETTE[i % len(PALETTE)])
+        err = np.vstack([est - d["ci_low"].to_numpy(dtype=float), d["ci_high"].to_numpy(dtype=float) - est])
+        ok = np.isfinite(err).all(axis=0)
+        if ok.any():
+            ax.errorbar((x + (i - (len(schemes) - 1) / 2) * w)[ok], est[ok], yerr=err[:, ok], fmt="none",
+                        ecolor="black", capsize=2, lw=0.8)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, [s.replace("_", " ") for s in segs])
+    ax.set(ylabel="transactions per alive customer-week", title=title or "Effect by segment")
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_sweep(sweep: pd.DataFrame, x: str, y: str, *, ax: Axes | None = None, ci: tuple[str, str] | None = None,
+               xlabel: str | None = None, ylabel: str | None = None, title: str | None = None,
+               percent_x: bool = False, mark_best: bool = True, label: str | None = None) -> Axes:
+    """A line over a swept parameter with an optional interval band; marks the best value."""
+    ax = _ax(ax)
+    xs = sweep[x].to_numpy(dtype=float) * (100 if percent_x else 1)
+    ys = sweep[y].to_numpy(dtype=float)
+    line, = ax.plot(xs, ys, marker="o", lw=1.6, label=label or y.replace("_", " "))
+    if ci is not None:
+        ax.fill_between(xs, sweep[ci[0]].to_numpy(dtype=float), sweep[ci[1]].to_numpy(dtype=float),
+                        color=line.get_color(), alpha=0.18, lw=0)
+    if mark_best and np.isfinite(ys).any():
+        i = int(np.nanargmax(ys))
+        ax.plot(xs[i], ys[i], marker="*", ms=14, color="#c23b5b", zorder=5)
+        ax.annotate(f"best: {xs[i]:g}{'%' if percent_x else ''}", (xs[i], ys[i]), xytext=(6, 6),
+                    textcoords="offset points", fontsize=8)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(xlabel=xlabel or x, ylabel=ylabel or y, title=title or f"{y} by {x}")
+    return ax
+
+
+def plot_member_gap(gaps: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Members vs non-members: the naive gap beside the causal effect on members (self-selection)."""
+    ax = _ax(ax)
+    x = np.arange(len(gaps))
+    w = 0.38
+    ax.bar(x - w / 2, gaps["naive_gap"], w, label="naive gap (members - non-members)", color="#9e9e9e")
+    ax.bar(x + w / 2, gaps["causal_effect_on_members"], w, label="causal effect on members", color=PALETTE[0])
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x, list(gaps.index))
+    ax.set(ylabel="transactions per alive customer-week", title=title or "Self-selection: naive gap vs causal effect")
+    ax.legend(fontsize=8, frameon=False)
+    return ax

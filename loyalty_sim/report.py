@@ -1,0 +1,332 @@
+"""Parameterised reports: run a notebook with papermill, export a self-contained HTML report.
+
+Every notebook in ``notebooks/`` has a first code cell tagged ``parameters`` whose
+lines follow one contract::
+
+    customers: int = 20000  # customers at week 0 [100, 2000000]
+    preset: str = "coffee_shop"  # population preset {coffee_shop|grocery|online_retail}
+
+(name, type, default, description, and an optional ``[low, high]`` range or
+``{a|b|c}`` choices). :func:`notebook_parameters` reads it, :func:`validate_parameters`
+checks values before anything runs, and :func:`run_report` executes the notebook and
+writes, atomically, the executed notebook and an HTML report with the code hidden.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError, ReportError
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+REPORT_DIR = Path(__file__).resolve().parent.parent / "reports"
+RECORD_MIME = "application/vnd.loyalty-sim.record+json"
+
+_LINE = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>int|float|str|bool|list)\s*=\s*(?P<default>.+?)"
+                   r"\s*(?:#\s*(?P<doc>.*))?$")
+_RANGE = re.compile(r"\[\s*(?P<lo>-?[\d.eE+_]+)\s*,\s*(?P<hi>-?[\d.eE+_]+)\s*\]")
+_CHOICES = re.compile(r"\{(?P<choices>[^}]+)\}")
+
+
+@dataclass(frozen=True)
+class ReportParameter:
+    """One parameter of a report notebook."""
+
+    name: str
+    type: str
+    default: Any
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        extra = ""
+        if self.low is not None:
+            extra = f" [{self.low:g}, {self.high:g}]"
+        elif self.choices:
+            extra = " {" + "|".join(self.choices) + "}"
+        return f"{self.name}: {self.type} = {self.default!r}  # {self.doc}{extra if extra not in self.doc else ''}"
+
+
+def available_reports() -> list[str]:
+    """Report names (notebook file names without ``.ipynb``)."""
+    return sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]-*.ipynb"))
+
+
+def notebook_path(name: str) -> Path:
+    """Path of report ``name`` (an unknown name lists the available ones)."""
+    path = NOTEBOOK_DIR / f"{name}.ipynb"
+    if not path.is_file():
+        matches = [r for r in available_reports() if r.split("-", 1)[-1] == name or r.startswith(f"{name}-")]
+        if len(matches) == 1:
+            return NOTEBOOK_DIR / f"{matches[0]}.ipynb"
+        raise ConfigError(f"unknown report '{name}'; available reports: {', '.join(available_reports())}",
+                          field="report")
+    return path
+
+
+def notebook_parameters(name: str) -> dict[str, ReportParameter]:
+    """Parameters declared in the notebook's ``parameters`` cell."""
+    import nbformat
+
+    nb = nbformat.read(notebook_path(name), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise ReportError(f"report '{name}' has no cell tagged 'parameters'")
+    out: dict[str, ReportParameter] = {}
+    for line in cells[0].source.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise ReportError(f"report '{name}': parameter line does not follow 'name: type = value  # doc': {line!r}")
+        doc = m.group("doc") or ""
+        low = high = None
+        choices = None
+        if (r := _RANGE.search(doc)):
+            low, high = float(r.group("lo")), float(r.group("hi"))
+        if (c := _CHOICES.search(doc)):
+            choices = tuple(x.strip() for x in c.group("choices").split("|"))
+        out[m.group("name")] = ReportParameter(m.group("name"), m.group("type"), ast.literal_eval(m.group("default")),
+                                               doc, low, high, choices)
+    return out
+
+
+def _coerce(p: ReportParameter, value: Any) -> Any:
+    if isinstance(value, str) and p.type != "str":
+        import yaml
+
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"expected {p.type}, got {value!r}", field=p.name) from None
+    if p.type == "int":
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            raise ConfigError(f"expected an integer, got {value!r}", field=p.name)
+        value = int(value)
+    elif p.type == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"expected a number, got {value!r}", field=p.name)
+        value = float(value)
+    elif p.type == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"expected true or false, got {value!r}", field=p.name)
+    elif p.type == "list":
+        if not isinstance(value, list):
+            raise ConfigError(f"expected a list, got {value!r}", field=p.name)
+    elif p.type == "str" and not isinstance(value, str):
+        value = str(value)
+    if p.low is not None and isinstance(value, (int, float)) and not p.low <= value <= p.high:
+        raise ConfigError(f"must be in [{p.low:g}, {p.high:g}], got {value}", field=p.name)
+    if p.choices and value not in p.choices:
+        raise ConfigError(f"must be one of {list(p.choices)}, got {value!r}", field=p.name)
+    return value
+
+
+def validate_parameters(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check and convert parameter values (type, range, choices) before execution."""
+    spec = notebook_parameters(name)
+    unknown = sorted(set(values) - set(spec))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {unknown} for report '{name}'; it takes {sorted(spec)}",
+                          field=unknown[0])
+    return {k: _coerce(spec[k], v) for k, v in values.items()}
+
+
+def record(key: str, value: Any) -> None:
+    """Record a value in the executed notebook (for tests and batch indexes; invisible in the HTML)."""
+    from IPython.display import display
+
+    display({RECORD_MIME: {"key": key, "value": value}}, raw=True)
+
+
+def recorded_values(nb: Any) -> dict[str, Any]:
+    """Values stored by :func:`record` in an executed notebook (object or path)."""
+    import nbformat
+
+    if not hasattr(nb, "cells"):
+        nb = nbformat.read(nb, as_version=4)
+    out: dict[str, Any] = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {}) if isinstance(o, dict) else getattr(o, "data", {})
+            if RECORD_MIME in data:
+                rec = data[RECORD_MIME]
+                if isinstance(rec, str):
+                    rec = json.loads(rec)
+                out[rec["key"]] = rec["value"]
+    return out
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    """Files a report run produced."""
+
+    name: str
+    run_id: str
+    parameters: dict[str, Any]
+    notebook: Path
+    html: Path
+    values: dict[str, Any]
+
+
+def _file_stem(name: str, params: Mapping[str, Any], run_id: str) -> str:
+    parts = []
+    for k, v in sorted(params.items()):
+        text = re.sub(r"[^A-Za-z0-9.]+", "-", str(v)).strip("-")[:24]
+        parts.append(f"{k}-{text}")
+    joined = "_".join(parts)
+    if len(joined) > 80:
+        joined = joined[:60] + "_" + hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{name}__{joined or 'defaults'}__{run_id}"
+
+
+def new_run_id() -> str:
+    """A run id: UTC time and a short random suffix."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+
+
+def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_dir: str | os.PathLike | None = None,
+               run_id: str | None = None, kernel_name: str = "python3", timeout: int = 1800) -> ReportOutput:
+    """Execute report ``name`` with ``parameters`` and write its notebook and HTML atomically.
+
+    Raises
+    ------
+    ConfigError
+        Unknown report or invalid parameter (checked before execution).
+    ReportError
+        The notebook failed; the message names the cell and the error. Nothing is left
+        in ``out_dir`` for that run.
+    """
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    path = notebook_path(name)
+    name = path.stem
+    params = validate_parameters(name, dict(parameters or {}))
+    out = Path(out_dir) if out_dir is not None else REPORT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = run_id or new_run_id()
+    stem = _file_stem(name, params, run_id)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
+    try:
+        executed = work / f"{stem}.ipynb"
+        try:
+            pm.execute_notebook(str(path), str(executed), parameters={**params, "run_id": run_id},
+                                kernel_name=kernel_name, progress_bar=False, cwd=str(NOTEBOOK_DIR),
+                                execution_timeout=timeout)
+        except pm.PapermillExecutionError as exc:
+            raise ReportError(f"report '{name}' failed in cell {exc.exec_count} (cell index {exc.cell_index}): "
+                              f"{exc.ename}: {exc.evalue}") from None
+        nb = nbformat.read(executed, as_version=4)
+        shown = nbformat.from_dict(nb)
+        for cell in shown.cells:  # progress bars and warnings stay in the notebook, not the report
+            if "outputs" in cell:
+                cell.outputs = [o for o in cell.outputs
+                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                                and RECORD_MIME not in o.get("data", {})]
+        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        body, _ = exporter.from_notebook_node(shown, resources={"metadata": {"name": f"{name} ({run_id})"}})
+        html_tmp = work / f"{stem}.html"
+        html_tmp.write_text(body, encoding="utf-8")
+        final_nb, final_html = out / executed.name, out / html_tmp.name
+        os.replace(executed, final_nb)
+        os.replace(html_tmp, final_html)
+        return ReportOutput(name=name, run_id=run_id, parameters=params, notebook=final_nb, html=final_html,
+                            values=recorded_values(nb))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: str | os.PathLike | None = None,
+              title: str | None = None) -> tuple[Path, list[ReportOutput | ReportError]]:
+    """Run one report over several parameter sets and write an index page linking them.
+
+    All parameter sets are validated before the first run. A failed run is listed
+    in the index with its error; the others still run.
+    """
+    if not isinstance(parameter_sets, list) or not parameter_sets:
+        raise ConfigError("expected a non-empty list of parameter sets", field="batch")
+    checked = []
+    for i, ps in enumerate(parameter_sets):
+        if not isinstance(ps, Mapping):
+            raise ConfigError(f"expected a mapping of parameter -> value, got {ps!r}", field=f"batch[{i}]")
+        try:
+            checked.append(validate_parameters(notebook_path(name).stem, ps))
+        except ConfigError as exc:
+            raise ConfigError(exc.message, field=f"batch[{i}].{exc.field}") from None
+    out = Path(out_dir) if out_dir is not None else REPORT_DIR
+    batch_id = new_run_id()
+    results: list[ReportOutput | ReportError] = []
+    for i, ps in enumerate(checked):
+        try:
+            results.append(run_report(name, ps, out_dir=out, run_id=f"{batch_id}-{i:02d}"))
+        except ReportError as exc:
+            results.append(exc)
+    rows = []
+    for ps, r in zip(checked, results):
+        pars = ", ".join(f"{html.escape(str(k))}={html.escape(str(v))}" for k, v in ps.items()) or "defaults"
+        if isinstance(r, ReportOutput):
+            verdict = html.escape(str(r.values.get("headline", "")))
+            rows.append(f'<tr><td><a href="{html.escape(r.html.name)}">{html.escape(r.html.name)}</a></td>'
+                        f"<td>{pars}</td><td>{verdict}</td></tr>")
+        else:
+            rows.append(f"<tr><td>failed</td><td>{pars}</td><td>{html.escape(str(r))}</td></tr>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or name)}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{border-bottom:1px solid #ddd;padding:4px 8px}"
+            "</style></head><body>"
+            f"<h1>{html.escape(title or name)}</h1><p>batch {batch_id}, {len(checked)} runs</p>"
+            "<table><tr><th>report</th><th>parameters</th><th>headline</th></tr>"
+            + "".join(rows) + "</table></body></html>")
+    from .io import write_text_atomic
+
+    index = write_text_atomic(out / f"{notebook_path(name).stem}__batch__{batch_id}__index.html", page)
+    return index, results
+
+
+def environment_info() -> dict[str, str]:
+    """Versions recorded at the end of every report."""
+    import platform
+    import sys
+
+    import matplotlib
+    import numpy
+    import pandas
+    import scipy
+
+    from . import __version__
+
+    return {"loyalty-sim": __version__, "python": sys.version.split()[0], "numpy": numpy.__version__,
+            "pandas": pandas.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__,
+            "platform": platform.platform(terse=True)}
+
+
+def setup_notebook() -> None:
+    """Figure defaults for report notebooks (called explicitly by each notebook, never at import)."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "axes.spines.top": False,
+                         "axes.spines.right": False, "axes.titlesize": 11, "axes.titleweight": "bold"})
+
+
+def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> str:
+    """Markdown block printed in every report: parameters, package version, seed and run id."""
+    from . import __version__
+
+    rows = "\n".join(f"| `{k}` | {v!r} |" for k, v in parameters.items())
+    return (f"*Report `{report_name}`, run `{run_id}`, loyalty-sim {__version__}.*\n\n"
+            f"| parameter | value |\n|---|---|\n{rows}")
