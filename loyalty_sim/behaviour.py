@@ -283,3 +283,16 @@ def parameter_table() -> pd.DataFrame:
     """The behavioural defaults as a DataFrame (name, default, unit, plausible range, source, assumption)."""
     return pd.DataFrame([{**dataclasses.asdict(p), "plausible": f"{p.plausible[0]:g} .. {p.plausible[1]:g}"}
                          for p in PARAMETER_TABLE]).set_index("name")
+
+
+def response_curves(depths: np.ndarray, params: BehaviourParams | None = None) -> pd.DataFrame:
+    """The discount response model over depths: noticed share ``g(d)``, devaluation, mean demand multiplier.
+
+    ``demand_price_sensitive`` etc. are the demand multipliers of a light buyer of each segment.
+    """
+    b = params or BehaviourParams()
+    d = np.asarray(depths, dtype=float)
+    out = pd.DataFrame({"depth": d, "noticed": b.discount_response(d), "devaluation": b.devaluation(d)})
+    for k, seg in enumerate(("price_sensitive", "service_sensitive", "habitual")):
+        out[f"demand_{seg}"] = [float(b.discount_demand(float(x), np.array([k]), np.array([1.0]))[0]) for x in d]
+    return out

@@ -358,14 +358,20 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
 
 def retention_sensitivity(margin: float, retentions: np.ndarray, discount_rates: np.ndarray,
                           retention_gain: float = 5.0, **kwargs: Any) -> pd.DataFrame:
-    """``profit_change_pct`` over a grid of base retention x discount rate (other inputs fixed)."""
+    """``profit_change_pct`` over a grid of base retention x discount rate (other inputs fixed).
+
+    Cells where the value does not converge (tenure growth outpaces discounting) are NaN.
+    """
     rows = []
     for r in retentions:
         for i in discount_rates:
             if r + retention_gain / 100.0 > 1.0:
                 continue
-            res = retention_profit_impact(margin, float(r), retention_gain, float(i), **kwargs)
-            rows.append({"retention": float(r), "discount_rate": float(i), "profit_change_pct": res["profit_change_pct"]})
+            try:
+                change = retention_profit_impact(margin, float(r), retention_gain, float(i), **kwargs)["profit_change_pct"]
+            except ConfigError:  # value does not converge (growth outpaces discounting): no finite answer
+                change = float("nan")
+            rows.append({"retention": float(r), "discount_rate": float(i), "profit_change_pct": change})
     return pd.DataFrame(rows)
 
 

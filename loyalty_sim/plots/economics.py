@@ -26,20 +26,26 @@ def plot_cumulative_profit(incremental: Mapping[str, pd.Series], *, ax: Axes | N
 
 
 def plot_retention_sensitivity(grid: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
-                               band: tuple[float, float] = (25.0, 125.0)) -> Axes:
-    """Heat map of ``profit_change_pct`` over base retention x discount rate, the Bain band outlined."""
+                               band: tuple[float, float] = (25.0, 125.0), vmax: float = 200.0) -> Axes:
+    """Heat map of ``profit_change_pct`` over base retention x discount rate, the Bain band in bold.
+
+    Colours are capped at ``vmax``; cells with no finite answer (value not above the
+    acquisition cost, or not converging) read "n/a".
+    """
     ax = _ax(ax, (6.5, 4.0))
     piv = grid.pivot(index="retention", columns="discount_rate", values="profit_change_pct").sort_index()
-    im = ax.imshow(piv.to_numpy(), origin="lower", aspect="auto", cmap="viridis",
+    im = ax.imshow(piv.to_numpy(), origin="lower", aspect="auto", cmap="viridis", vmin=0.0, vmax=vmax,
                    extent=(-0.5, piv.shape[1] - 0.5, -0.5, piv.shape[0] - 0.5))
     ax.set_xticks(range(piv.shape[1]), [f"{100 * c:.0f}%" for c in piv.columns])
     ax.set_yticks(range(piv.shape[0]), [f"{100 * r:.0f}%" for r in piv.index])
     for (i, j), v in np.ndenumerate(piv.to_numpy()):
-        if np.isfinite(v):
+        if not np.isfinite(v):
+            ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="grey")
+        else:
             inside = band[0] <= v <= band[1]
             ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7,
-                    color="white" if not inside else "black", fontweight="bold" if inside else "normal")
-    ax.figure.colorbar(im, ax=ax, label="% change in profit per customer")
+                    color="black" if v > 0.6 * vmax else "white", fontweight="bold" if inside else "normal")
+    ax.figure.colorbar(im, ax=ax, label=f"% change in profit per customer (capped at {vmax:g})")
     ax.set(xlabel="annual discount rate", ylabel="base annual retention",
            title=title or "Profit change from +5 points of retention (bold: inside 25-125%)")
     return ax
