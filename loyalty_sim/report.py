@@ -319,6 +319,14 @@ def setup_notebook() -> None:
     """Figure defaults for report notebooks (called explicitly by each notebook, never at import)."""
     import matplotlib as mpl
 
+    try:  # figures inline in the report whatever MPLBACKEND says
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            shell.run_line_magic("matplotlib", "inline")
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks extra
+        pass
     mpl.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "axes.spines.top": False,
                          "axes.spines.right": False, "axes.titlesize": 11, "axes.titleweight": "bold"})
 
