@@ -138,6 +138,14 @@ class PopulationParams:
         ``"steady"`` (new customers replace expected baseline dropouts so the
         alive base stays level), ``"none"`` (closed cohort) or a number of new
         customers per week as a fraction of the initial base.
+    initial_base : str
+        ``"established"``: the customers alive at week 0 are those a business that
+        has been acquiring customers steadily for ``history_weeks`` still has, so
+        long-lived (low ``lam * p``) customers are over-represented and the base
+        does not drift at the start; ``"new"``: a fresh cohort acquired at week 0
+        (as in the BG/NBD papers). Closed cohorts (``arrivals: none``) are always new.
+    history_weeks : float
+        Age of the oldest customers in an established base (weeks).
     name : str
         Preset name, for reports.
     """
@@ -159,6 +167,8 @@ class PopulationParams:
     email_click_rate: float = 0.127
     email_concentration: float = 4.0
     arrivals: str | float = "steady"
+    initial_base: str = "established"
+    history_weeks: float = 260.0
     name: str = "custom"
 
     def __post_init__(self) -> None:
@@ -181,6 +191,9 @@ class PopulationParams:
         if sum(e.share for e in events) > 1:
             raise ConfigError("life-event shares sum to more than 1", field="life_events")
         object.__setattr__(self, "life_events", events)
+        if self.initial_base not in ("established", "new"):
+            raise ConfigError(f"expected 'established' or 'new', got {self.initial_base!r}", field="initial_base")
+        object.__setattr__(self, "history_weeks", _check_positive("history_weeks", self.history_weeks))
         if isinstance(self.arrivals, str):
             if self.arrivals not in ("steady", "none"):
                 raise ConfigError(f"expected 'steady', 'none' or a rate >= 0, got {self.arrivals!r}",
@@ -224,6 +237,29 @@ class PopulationParams:
         return d
 
     # --------------------------------------------------------- closed forms
+    @property
+    def established(self) -> bool:
+        """True if the week-0 base is an established (steady-state) one."""
+        return self.initial_base == "established" and self.arrivals != "none"
+
+    def survival_initial(self, t: np.ndarray | float) -> np.ndarray:
+        """P(a customer of the week-0 base is still alive at ``t``).
+
+        For an established base (acquired uniformly over ``history_weeks`` = A, still
+        alive at 0) this is ``int_t^{t+A} S(s) ds / int_0^A S(s) ds`` with ``S`` the
+        survival of a new customer; for a new cohort it is ``S`` itself.
+        """
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        if not self.established:
+            return self.survival(t)
+        A = self.history_weeks
+        grid = np.linspace(0.0, 1.0, 201)
+        def integral(lo: np.ndarray) -> np.ndarray:
+            s = lo[:, None] + A * grid[None, :]
+            vals = self.survival(s.ravel()).reshape(s.shape)
+            return np.trapezoid(vals, dx=A / (len(grid) - 1), axis=1)
+        return integral(t) / integral(np.zeros(1))[0]
+
     def survival(self, t: np.ndarray | float) -> np.ndarray:
         """P(a new customer is still alive ``t`` weeks after acquisition).
 
@@ -310,9 +346,10 @@ def arrival_schedule(params: PopulationParams, size: int, weeks: int) -> np.ndar
         out[1:] = np.diff(np.concatenate([[0.0], cum])).astype(np.int64)
         return out
     surv = params.survival(np.arange(weeks))
+    surv0 = params.survival_initial(np.arange(weeks))
     arr = np.zeros(weeks)
     for w in range(1, weeks):
-        alive = size * surv[w] + np.dot(arr[1:w], surv[w - 1:0:-1])
+        alive = size * surv0[w] + np.dot(arr[1:w], surv[w - 1:0:-1])
         arr[w] = max(size - alive, 0.0)
     cum = np.round(np.cumsum(arr[1:]))
     out[1:] = np.diff(np.concatenate([[0.0], cum])).astype(np.int64)
@@ -445,6 +482,10 @@ class Population:
         rng = np.random.Generator(stream(self.seed, "referral_traits" if pool else _TRAITS, g))
         lam = rng.gamma(prm.r, 1.0 / prm.alpha, size=n)
         p = rng.beta(prm.a, prm.b, size=n)
+        if prm.established and not pool:
+            base = np.flatnonzero(np.arange(lo, hi) < self.size)
+            if base.size:
+                lam[base], p[base] = _established_draws(rng, prm, base.size)
         hazard = rng.standard_exponential(size=n)
         nu = rng.gamma(prm.spend_q, 1.0 / prm.spend_gamma, size=n)
         seg_p = np.array([prm.segment_mix.get(s, 0.0) for s in SEGMENTS])
@@ -496,6 +537,29 @@ class Population:
         for j, c in enumerate(self.params.categories):
             frame[f"affinity_{c}"] = t.affinity[:, j]
         return frame
+
+
+def _established_draws(rng: np.random.Generator, prm: PopulationParams, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rates and dropout probabilities of customers alive in an established base.
+
+    Rejection sampling from the prior with acceptance ``(1 - exp(-lam p A)) / (lam p A)``:
+    the chance that a customer acquired uniformly over the last ``A`` weeks is still alive.
+    """
+    A = prm.history_weeks
+    lam_out = np.empty(n)
+    p_out = np.empty(n)
+    filled = 0
+    while filled < n:
+        m = max(2 * (n - filled), 256)
+        lam = rng.gamma(prm.r, 1.0 / prm.alpha, size=m)
+        p = rng.beta(prm.a, prm.b, size=m)
+        x = lam * p * A
+        accept = rng.random(m) < np.where(x > 1e-12, -np.expm1(-x) / np.maximum(x, 1e-300), 1.0)
+        k = min(int(accept.sum()), n - filled)
+        lam_out[filled:filled + k] = lam[accept][:k]
+        p_out[filled:filled + k] = p[accept][:k]
+        filled += k
+    return lam_out, p_out
 
 
 def _dirichlet_rows(rng: np.random.Generator, shares: np.ndarray, concentration: float, n: int) -> np.ndarray:

@@ -75,7 +75,7 @@ def test_segment_and_category_shares_match_the_mix():
 
 
 def test_traits_follow_their_distributions():
-    pop = Population.from_params(size=100_000, weeks=1, seed=5, **BASE)
+    pop = Population.from_params(size=100_000, weeks=1, seed=5, initial_base="new", **BASE)
     df = pop.customers()
     n = len(df)
     lam, p = df["purchase_rate"], df["dropout_probability"]
@@ -111,8 +111,9 @@ def test_closed_cohort_has_no_arrivals_and_steady_base_replaces_dropouts():
     prm = steady.params
     # expected alive count under the schedule stays at the initial size
     surv = prm.survival(np.arange(104))
+    surv0 = prm.survival_initial(np.arange(104))
     arr = steady.arrivals
-    alive = [sum(arr[c] * surv[w - c] for c in range(w + 1)) for w in (10, 52, 103)]
+    alive = [arr[0] * surv0[w] + sum(arr[c] * surv[w - c] for c in range(1, w + 1)) for w in (10, 52, 103)]
     assert np.allclose(alive, 10_000, rtol=0.002)
     fixed = Population(load_preset("grocery", arrivals=0.01), size=10_000, weeks=11, seed=1)
     assert fixed.n_customers == 10_000 + 10 * 100
@@ -127,3 +128,18 @@ def test_survival_matches_simulated_lifetimes():
     for weeks in (5, 26, 52):
         sim = np.exp(-t.lam * t.p * weeks).mean()
         assert abs(prm.survival(weeks)[0] - sim) < 0.005
+
+
+def test_established_base_is_the_survivors_of_steady_acquisition():
+    """Week-0 customers of an established base: traits weighted by survival over the history."""
+    prm = load_preset("coffee_shop")
+    pop = Population(prm, size=100_000, weeks=1, seed=3)
+    t = pop.traits()
+    fresh = Population(load_preset("coffee_shop", initial_base="new"), size=100_000, weeks=1, seed=3).traits()
+    # survivors have a lower churn hazard lam * p than a fresh cohort
+    assert (t.lam * t.p).mean() < 0.8 * (fresh.lam * fresh.p).mean()
+    # their survival matches the closed form int_t^{t+A} S / int_0^A S
+    for weeks in (10, 52):
+        assert np.exp(-t.lam * t.p * weeks).mean() == pytest.approx(prm.survival_initial(weeks)[0], abs=0.005)
+    with pytest.raises(ConfigError, match="initial_base"):
+        load_preset("coffee_shop", initial_base="old")
