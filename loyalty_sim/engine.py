@@ -2,6 +2,9 @@
 
 For each customer alive in week ``w`` (vectorised over a block of customers):
 
+0. a customer new to the business arrives with a trial purchase at the start of the week
+   (BG/NBD's time 0: dropout comes only after repeat purchases); customers of an
+   established week-0 base have bought before and have none;
 1. the scheme (if launched) gives multipliers on rate, dropout and ticket;
 2. potential purchases ``K = F^{-1}_Poisson(u1; lam * rate)``;
 3. dropout: the customer leaves at the first purchase where the summed hazards
@@ -379,6 +382,11 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     h0 = -np.log1p(-np.minimum(traits.p, 1 - 1e-12))
     inv_nu = 1.0 / traits.nu
     acq = traits.acquisition_week
+    # customers of an established week-0 base have bought before: no trial purchase for them
+    established = np.zeros(n, dtype=bool)
+    if prm.established:
+        established[: ctx.n_base] = traits.customer_id[: ctx.n_base] < population.size
+    trial_due = np.zeros(n, dtype=bool)
     order = np.argsort(acq, kind="stable")
     arrive_edges = np.searchsorted(acq[order], np.arange(weeks + 1))
 
@@ -414,6 +422,11 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         if new.size:
             alive[new] = True
             weekly["new_customers"][:, w] = np.bincount(gran[new], minlength=ng)
+            # a new customer arrives by buying: a trial purchase at the start of the week, after
+            # which no dropout can happen (BG/NBD counts repeat purchases from the trial)
+            newcomers = new[~established[new]]
+            if newcomers.size:
+                trial_due[newcomers] = True
         idx = np.flatnonzero(alive)
         launched = runtime is not None and w >= cfg.launch_week
         if idx.size == 0:
@@ -446,6 +459,12 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         made = np.where(died, k_death, k).astype(np.int64)
         remaining[idx] = rem - made * h
 
+        trial = trial_due[idx]
+        has_trial = trial.any()
+        if has_trial:
+            trial_due[idx[trial]] = False
+            made = made + trial
+            k = k + trial
         buyers = made > 0
         gross = np.zeros(idx.size)
         if buyers.any():
@@ -491,7 +510,8 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         alive[idx[died]] = False
 
         if logs is not None and buyers.any():
-            logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, buyers))
+            logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, buyers,
+                                  trial if has_trial else None))
 
     cust["transactions"] = win_tx.sum(axis=0)
     cust["revenue"] = win_rev.sum(axis=0)
@@ -533,7 +553,7 @@ def _book_ledger(ledger: dict[str, np.ndarray], settle: Settlement, w: int, ng: 
 
 def _week_log(ctx: BlockContext, cfg: SimulationConfig, w: int, idx: np.ndarray, k: np.ndarray,
               made: np.ndarray, gross: np.ndarray, discount: np.ndarray, settle: Settlement | None,
-              buyers: np.ndarray) -> pd.DataFrame:
+              buyers: np.ndarray, trial: np.ndarray | None = None) -> pd.DataFrame:
     """Transactions of one week: times within the week, ticket split, categories."""
     traits, prm = ctx.traits, ctx.params
     b_pos = np.flatnonzero(buyers)
@@ -562,6 +582,9 @@ def _week_log(ctx: BlockContext, cfg: SimulationConfig, w: int, idx: np.ndarray,
         times[p0:p1] = rng.random(p1 - p0)
         cat_u[m0:m1] = rng.random(m1 - m0)
         tick[m0:m1] = rng.standard_gamma(prm.spend_p, size=m1 - m0)
+    if trial is not None:  # the trial purchase opens the week
+        t_b = trial[b_pos]
+        times[starts_pot[t_b]] = 0.0
     # sort arrival times within each customer; keep the first `made` (a dropout ends the week early)
     order = np.lexsort((times, rows_pot))
     times = times[order]

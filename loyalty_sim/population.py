@@ -444,6 +444,64 @@ class Population:
         """Build a population from explicit parameters (keywords of :class:`PopulationParams`)."""
         return cls(PopulationParams(**params), size=size, weeks=weeks, seed=seed)
 
+    @classmethod
+    def from_fit(cls, transactions: Any, spend: Any = None, *, size: int, weeks: int, seed: int = 0,
+                 assumptions: PopulationParams | str = "coffee_shop", survey: Any = None,
+                 **overrides: Any) -> "Population":
+        """Customers built from fitted BG/NBD (and Gamma-Gamma) parameters: "your customers".
+
+        Parameters
+        ----------
+        transactions : FitResult or mapping
+            A BG/NBD fit (``model == "bgnbd"``) or its ``params`` dict (``r, alpha, a, b``);
+            rates in the fit's time unit are converted to weeks.
+        spend : FitResult or mapping, optional
+            A Gamma-Gamma fit or ``{p, q, gamma}``; default: keep the assumption preset's.
+        size, weeks, seed
+            As for :class:`Population`.
+        assumptions : PopulationParams or str
+            Where everything a log cannot identify comes from (segment mix, catalogue,
+            e-mail propensities, arrivals): a preset name or parameters. These stay
+            labelled as assumptions in :meth:`assumed_fields`.
+        survey : SurveyEstimate, optional
+            Sets the segment mix from a customer survey (see :mod:`loyalty_sim.survey`).
+        **overrides
+            Any other field of :class:`PopulationParams`.
+        """
+        base = load_preset(assumptions) if isinstance(assumptions, str) else assumptions
+        tparams, tmodel, tunit = _fit_parts(transactions)
+        if tmodel not in (None, "bgnbd"):
+            raise ConfigError(f"the simulator is a BG/NBD process; got a '{tmodel}' fit. Fit BG/NBD "
+                              "(loyalty-sim fit --model bgnbd) to build a population", field="transactions")
+        missing = [k for k in ("r", "alpha", "a", "b") if k not in tparams]
+        if missing:
+            raise ConfigError(f"BG/NBD parameters {missing} missing", field="transactions")
+        days = 7.0
+        if tunit is not None:
+            from .rfm import unit_days
+
+            days = unit_days(tunit)
+        fitted: dict[str, Any] = {"r": tparams["r"], "alpha": tparams["alpha"] * days / 7.0,
+                                  "a": tparams["a"], "b": tparams["b"]}
+        if spend is not None:
+            sp, smodel, _ = _fit_parts(spend)
+            if smodel not in (None, "gamma_gamma"):
+                raise ConfigError(f"expected a Gamma-Gamma fit for spend, got '{smodel}'", field="spend")
+            fitted.update(spend_p=sp["p"], spend_q=sp["q"], spend_gamma=sp["gamma"])
+        if survey is not None:
+            fitted["segment_mix"] = survey.segment_mix
+        params = base.replace(**fitted, name=overrides.pop("name", "fitted"), **overrides)
+        pop = cls(params, size=size, weeks=weeks, seed=seed)
+        pop.fitted_fields = tuple(fitted)
+        return pop
+
+    def assumed_fields(self) -> list[str]:
+        """Fields not estimated from data (for a population built by :meth:`from_fit`)."""
+        fitted = set(getattr(self, "fitted_fields", ()))
+        if not fitted:
+            return []
+        return [f.name for f in dataclasses.fields(self.params) if f.name not in fitted and f.name != "name"]
+
     def __repr__(self) -> str:
         return (f"Population(params={self.params.name!r}, size={self.size}, weeks={self.weeks}, "
                 f"seed={self.seed}, n_customers={self.n_customers})")
@@ -560,6 +618,19 @@ def _established_draws(rng: np.random.Generator, prm: PopulationParams, n: int) 
         p_out[filled:filled + k] = p[accept][:k]
         filled += k
     return lam_out, p_out
+
+
+def _fit_parts(fit: Any) -> tuple[dict[str, float], str | None, Any]:
+    """(params, model, time unit) of a FitResult or a plain mapping of parameters."""
+    if isinstance(fit, Mapping):
+        return {k: float(v) for k, v in fit.items()}, None, None
+    params = getattr(fit, "params", None)
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"expected a fit result or a mapping of parameters, got {type(fit).__name__}",
+                          field="fit")
+    if not getattr(fit, "converged", True):
+        raise ConfigError(f"the fit did not converge: {getattr(fit, 'message', '')}", field="fit")
+    return {k: float(v) for k, v in params.items()}, getattr(fit, "model", None), getattr(fit, "time_unit", None)
 
 
 def _dirichlet_rows(rng: np.random.Generator, shares: np.ndarray, concentration: float, n: int) -> np.ndarray:
