@@ -206,6 +206,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("fit")
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit BG/NBD, Pareto/NBD and Gamma-Gamma to a transaction log and report holdout accuracy."""
+    from .fit import fit_report
+
+    columns = {k: v for k, v in (("customer_id", args.customer_col), ("timestamp", args.date_col),
+                                 ("amount", args.amount_col), ("quantity", args.quantity_col),
+                                 ("category", args.category_col), ("store_id", args.store_col)) if v}
+    res = fit_report(args.log, model=args.model, calibration_end=args.calibration_end,
+                     observation_end=args.observation_end, time_unit=args.time_unit, format=args.format,
+                     columns=columns or None, date_format=args.date_format, returns=args.returns,
+                     duplicates=args.duplicates)
+    lines = [f"log: {args.log}"]
+    summ = res.get("summary", {})
+    if summ:
+        lines.append("  " + ", ".join(f"{k} {v}" for k, v in summ.items()))
+    for name, m in res.get("models", {}).items():
+        if "error" in m:
+            lines.append(f"{name}: FAILED - {m['error']}")
+            continue
+        ses = m.get("standard_errors", {})
+        pars = ", ".join(f"{k} = {v:.4g} (se {ses.get(k) if ses.get(k) is None else f'{ses[k]:.3g}'})"
+                         for k, v in m["params"].items())
+        lines.append(f"{name}: {pars}; log-likelihood {m['log_likelihood']:.2f}"
+                     + ("" if m.get("converged", True) else f"  NOT CONVERGED: {m.get('message')}"))
+        hold = m.get("holdout")
+        if isinstance(hold, dict):
+            lines.append("  holdout: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                                  for k, v in hold.items() if not isinstance(v, (list, dict))))
+    _emit(args, res, "\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     from . import __version__
@@ -233,6 +266,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--workers", type=int, default=1, help="parallel processes per simulation")
     p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("fit", help="fit BG/NBD, Pareto/NBD and Gamma-Gamma to a transaction log")
+    p.add_argument("log", help="transaction log (CSV, Parquet or the CDNOW text format)")
+    p.add_argument("--format", default="auto", choices=["auto", "csv", "parquet", "cdnow"])
+    p.add_argument("--customer-col", help="column with the customer id (default: customer_id)")
+    p.add_argument("--date-col", help="column with the date or timestamp (default: timestamp)")
+    p.add_argument("--amount-col", help="column with the amount (default: amount)")
+    p.add_argument("--quantity-col", help="optional quantity column")
+    p.add_argument("--category-col", help="optional category column")
+    p.add_argument("--store-col", help="optional store column")
+    p.add_argument("--date-format", help="strftime format of the dates if not ISO")
+    p.add_argument("--calibration-end", help="last day of the calibration period (the rest is holdout)")
+    p.add_argument("--observation-end", help="last day observed (default: the log's last day)")
+    p.add_argument("--time-unit", default="W", help="time unit of the rates: D, W, M or Y (default W)")
+    p.add_argument("--model", default="all", choices=["all", "bgnbd", "pareto_nbd", "gamma_gamma"])
+    p.add_argument("--returns", default="error", choices=["error", "drop", "net"],
+                   help="what to do with negative amounts (default: stop with an error)")
+    p.add_argument("--duplicates", default="error", choices=["error", "drop", "keep"],
+                   help="what to do with exact duplicate rows (default: stop with an error)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("report", help="run a parameterised report notebook and write HTML to reports/")

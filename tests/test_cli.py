@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
 
 from loyalty_sim.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_simulate_json_has_the_summary_keys(capsys):
@@ -53,3 +56,15 @@ def test_bad_output_extension_is_rejected_before_anything_is_written(tmp_path, c
     assert main(["simulate", "--customers", "100", "--weeks", "2", "--out", str(tmp_path / "log.xlsx")]) == 2
     assert ".csv or .parquet" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_command_on_cdnow(capsys):
+    assert main(["fit", os.path.join(ROOT, "data/CDNOW_sample.txt"), "--format", "cdnow", "--duplicates", "keep",
+                 "--calibration-end", "1997-09-30", "--model", "bgnbd", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    m = out["models"]["bgnbd"]
+    assert m["params"]["r"] == pytest.approx(0.243, rel=0.01)
+    assert m["log_likelihood"] == pytest.approx(-9582.4, abs=0.1)
+    assert set(m["standard_errors"]) == {"r", "alpha", "a", "b"}
+    assert main(["fit", os.path.join(ROOT, "data/CDNOW_sample.txt"), "--format", "cdnow", "--calibration-end", "1997-09-30"]) == 2
+    assert "duplicate" in capsys.readouterr().err  # exact duplicates must be handled explicitly

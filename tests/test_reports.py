@@ -24,6 +24,7 @@ SMALL = {
     "02-discount-levels": {"customers": 600, "weeks": 30, "launch_week": 5, "replications": 2,
                            "depths": [0.0, 0.1, 0.3, 0.6]},
     "04-profit-impact": {"customers": 600},
+    "06-calibrate-your-data": {"customers": 500},
 }
 
 
@@ -48,7 +49,7 @@ def test_reports_write_notebook_and_html_with_parameters_in_the_name(outputs):
     for name, o in outputs.items():
         assert o.html.is_file() and o.notebook.is_file()
         assert o.html.name.startswith(name) and o.run_id in o.html.name
-        assert "customers-600" in o.html.name
+        assert f"customers-{SMALL[name]['customers']}" in o.html.name
         text = o.html.read_text()
         assert "import " not in text or "from loyalty_sim" not in text  # code is hidden
         assert o.run_id in text and "loyalty-sim 0.1.0" in text  # run id, version, parameters printed
@@ -76,6 +77,13 @@ def test_profit_impact_records_the_calculator(outputs):
     assert v["retention_only_change_pct"] == pytest.approx(100 * ((0.85 / 0.25) / (0.80 / 0.30) - 1), abs=0.01)
     assert v["cases"]["all of the above"] > v["cases"]["retention alone"]
     assert 0 < v["simulated_retention"][0] < 1
+
+
+def test_calibration_notebook_reproduces_the_published_cdnow_fit(outputs):
+    v = outputs["06-calibrate-your-data"].values
+    assert v["bgnbd"]["r"] == pytest.approx(0.243, rel=0.01) and v["bgnbd"]["b"] == pytest.approx(2.426, rel=0.01)
+    assert v["log_likelihood"]["BG/NBD"] == pytest.approx(-9582.4, abs=0.1)
+    assert v["pareto_nbd"]["s"] == pytest.approx(0.606, rel=0.01)
 
 
 def test_bad_parameters_are_rejected_before_running(tmp_path):

@@ -1,0 +1,402 @@
+"""Customer-level RFM summaries of a transaction log, as the BTYD literature builds them.
+
+Conventions (Fader, Hardie & Lee 2005a, 2005b):
+
+* several purchases by one customer on one calendar day are **one transaction**
+  (their amounts are added);
+* ``frequency`` is the number of *repeat* transactions in the calibration period
+  (transaction days after the first one);
+* ``recency`` is the time from the first to the last transaction, ``T`` the time
+  from the first transaction to the end of the calibration period, both in
+  ``time_unit`` (weeks by default); the calibration end day is included, so a
+  purchase on that day happens at time ``T``;
+* ``monetary_value`` is the mean value of the **repeat** transactions (NaN when
+  there are none): the first purchase is left out, as in the Gamma-Gamma model;
+* with a ``calibration_end``, only customers whose first transaction is on or
+  before it are summarised (the cohort), and the holdout columns count their
+  transactions after it, up to ``observation_end``.
+
+Returns (negative amounts) that survived :func:`loyalty_sim.logs.read_log` with
+``returns="net"`` are netted: a refund on a day with a purchase reduces that day's
+amount; a refund on a day without one reduces the customer's latest earlier
+transaction; a refund before any purchase is dropped and counted in
+``attrs["n_unmatched_returns"]``. A day with only refunds is not a transaction.
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005a). "Counting your customers" the
+easy way: an alternative to the Pareto/NBD model. *Marketing Science* 24(2), 275-284.
+
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005b). RFM and CLV: using iso-value
+curves for customer base analysis. *Journal of Marketing Research* 42(4), 415-430.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, DataError
+
+__all__ = ["TIME_UNITS", "DailyAccumulator", "IdCoder", "rfm_from_daily", "rfm_summary", "unit_days"]
+
+#: Length of each supported time unit, in days.
+TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Y": 365.25}
+
+RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_holdout")
+
+_DAY_OFFSET = np.int64(2**31)
+_CODE_SHIFT = np.int64(2**32)
+_INT_ID = re.compile(r"(0|[1-9][0-9]{0,17})")
+
+
+def unit_days(time_unit: str | float) -> float:
+    """Length of ``time_unit`` in days.
+
+    Parameters
+    ----------
+    time_unit : {"D", "W", "M", "Y"} or float
+        A unit name (day, week, month of 365.25/12 days, year of 365.25 days) or a
+        positive number of days.
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(time_unit, str):
+        key = time_unit.strip().upper()
+        if key not in TIME_UNITS:
+            raise ConfigError(f"unknown time unit {time_unit!r}; expected one of "
+                              f"{sorted(TIME_UNITS)} or a positive number of days", field="time_unit")
+        return TIME_UNITS[key]
+    try:
+        days = float(time_unit)
+    except (TypeError, ValueError):
+        raise ConfigError(f"time unit must be a name or a number of days, got {time_unit!r}",
+                          field="time_unit") from None
+    if not np.isfinite(days) or days <= 0:
+        raise ConfigError(f"time unit must be a positive number of days, got {time_unit!r}",
+                          field="time_unit")
+    return days
+
+
+def _to_day(value: Any, field: str) -> np.int64 | None:
+    """A date-like value as whole days since 1970-01-01 (None stays None)."""
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"not a date: {value!r}", field=field) from None
+    if ts is pd.NaT:
+        raise ConfigError("a date is required, got NaT", field=field)
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return np.int64(np.datetime64(ts.to_datetime64(), "D").astype(np.int64))
+
+
+def _day_to_timestamp(day: int) -> pd.Timestamp:
+    return pd.Timestamp(np.datetime64(int(day), "D"))
+
+
+def timestamps_to_days(ts: pd.Series | np.ndarray) -> np.ndarray:
+    """Calendar day (days since 1970-01-01, int64) of each timestamp, in its own time zone."""
+    if isinstance(ts, pd.Series):
+        if isinstance(ts.dtype, pd.DatetimeTZDtype):
+            ts = ts.dt.tz_localize(None)
+        values = ts.to_numpy()
+    else:
+        values = np.asarray(ts)
+    if not np.issubdtype(values.dtype, np.datetime64):
+        values = pd.to_datetime(values).to_numpy()
+    return values.astype("datetime64[D]").astype(np.int64)
+
+
+def maybe_int_ids(ids: pd.Index | pd.Series) -> pd.Index | pd.Series:
+    """Turn text ids into int64 when that loses nothing (digits only, no leading zeros)."""
+    if len(ids) == 0 or not pd.api.types.is_string_dtype(ids.dtype):
+        return ids
+    if ids.dtype == object and pd.api.types.infer_dtype(ids, skipna=False) != "string":
+        return ids
+    ok = pd.Series(ids, copy=False).str.fullmatch(_INT_ID.pattern)
+    if bool(ok.fillna(False).all()):
+        return ids.astype(np.int64)
+    return ids.astype("str") if ids.dtype == object else ids
+
+
+class IdCoder:
+    """Stable integer codes for customer ids met chunk by chunk (0, 1, ... in order of first sight).
+
+    Ids are kept as int64 while every id seen is an integer; the first text id turns
+    the whole index into text (integers written in decimal), so one customer never
+    gets two codes because chunks were parsed differently.
+    """
+
+    def __init__(self) -> None:
+        self.index: pd.Index = pd.Index([])
+        self.kind: str | None = None
+
+    def encode(self, values: Any) -> np.ndarray:
+        """int64 code of each value (values must not be missing)."""
+        local, uniq = pd.factorize(values)
+        uniq = pd.Index(uniq)
+        kind = "int" if pd.api.types.is_integer_dtype(uniq.dtype) else "str"
+        if self.kind is None:
+            self.kind = kind
+        elif kind != self.kind:
+            if self.kind == "int":
+                self.index = self.index.astype(str).astype("str")
+                self.kind = "str"
+            else:
+                uniq = uniq.astype(str).astype("str")
+            if uniq.has_duplicates:
+                extra, uniq = pd.factorize(uniq)
+                local = extra[local]
+                uniq = pd.Index(uniq)
+        if len(self.index) == 0:
+            self.index = uniq
+            return local.astype(np.int64)
+        codes = self.index.get_indexer(uniq).astype(np.int64)
+        new = codes < 0
+        if new.any():
+            codes[new] = len(self.index) + np.arange(int(new.sum()))
+            self.index = self.index.append(uniq[new])
+        return codes[local]
+
+
+class DailyAccumulator:
+    """Customer-day totals, built chunk by chunk without keeping the log.
+
+    Each chunk adds compact records (customer code and day packed in one int64, the
+    amount, whether it is a purchase); they are aggregated into one sorted block of
+    unique customer-days (net amount, number of non-negative rows) whenever the raw
+    records outnumber both ``compact_every`` and the aggregated block. Memory is thus
+    at most about ``2 x max(compact_every, customer-days) x 20`` bytes, however many
+    rows the log has.
+
+    Parameters
+    ----------
+    coder : IdCoder, optional
+        Shared id coder (when the caller codes ids itself); a new one by default.
+    compact_every : int
+        Raw records held before they are aggregated.
+    """
+
+    def __init__(self, coder: IdCoder | None = None, compact_every: int = 16_000_000):
+        self.coder = coder if coder is not None else IdCoder()
+        self.compact_every = int(compact_every)
+        self._keys: list[np.ndarray] = []
+        self._amount: list[np.ndarray] = []
+        self._npurch: list[np.ndarray] = []
+        self._pending = 0
+        self._compacted = 0
+        self.n_rows = 0
+
+    def add(self, customer_id: Any, day: np.ndarray, amount: np.ndarray) -> None:
+        """Add one chunk: customer ids, calendar days (int days since epoch) and amounts."""
+        if len(day) == 0:
+            return
+        self.add_codes(self.coder.encode(customer_id), day, amount)
+
+    def add_codes(self, codes: np.ndarray, day: np.ndarray, amount: np.ndarray) -> None:
+        """Add one chunk whose ids are already codes of ``self.coder``."""
+        day = np.asarray(day, dtype=np.int64)
+        amount = np.asarray(amount, dtype=np.float64)
+        if len(day) == 0:
+            return
+        keys = np.asarray(codes, dtype=np.int64) * _CODE_SHIFT + (day + _DAY_OFFSET)
+        self._push(keys, amount, (amount >= 0).astype(np.int32))
+        self.n_rows += len(day)
+
+    def _push(self, keys: np.ndarray, amount: np.ndarray, npurch: np.ndarray) -> None:
+        self._keys.append(keys)
+        self._amount.append(amount)
+        self._npurch.append(npurch)
+        self._pending += len(keys)
+        # aggregate once the raw records outgrow both the threshold and the aggregated part
+        if self._pending - self._compacted > max(self.compact_every, self._compacted):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Aggregate everything held so far into one sorted block of unique customer-days."""
+        keys = np.concatenate(self._keys)
+        order = np.argsort(keys)
+        keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.empty(0, np.int64)
+        amount = np.add.reduceat(np.concatenate(self._amount)[order], starts) if len(keys) else np.empty(0)
+        npurch = (np.add.reduceat(np.concatenate(self._npurch)[order], starts) if len(keys)
+                  else np.empty(0, np.int64))
+        self._keys, self._amount, self._npurch = [keys[starts]], [amount], [npurch]
+        self._compacted = self._pending = len(starts)
+
+    def daily(self) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``(ids, code, day, amount, has_purchase)`` sorted by customer code, then day."""
+        if not self._keys:
+            empty = np.empty(0, dtype=np.int64)
+            return self.coder.index, empty, empty, np.empty(0), np.empty(0, dtype=bool)
+        if len(self._keys) > 1 or self._pending != self._compacted:
+            self._compact()
+        keys = self._keys[0]
+        code = keys // _CODE_SHIFT
+        day = keys - code * _CODE_SHIFT - _DAY_OFFSET
+        return self.coder.index, code, day, self._amount[0], self._npurch[0] > 0
+
+
+def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.ndarray,
+                   has_purchase: np.ndarray, *, calibration_end: Any = None,
+                   observation_end: Any = None, time_unit: str | float = "W") -> pd.DataFrame:
+    """RFM summary from customer-day totals sorted by (code, day).
+
+    Parameters
+    ----------
+    ids : Index
+        Customer id of each code.
+    code, day, amount, has_purchase : ndarray
+        One record per customer-day: customer code, day (days since epoch), net amount,
+        whether the day holds at least one purchase (non-negative row).
+    calibration_end, observation_end, time_unit
+        As in :func:`rfm_summary`.
+
+    Returns
+    -------
+    DataFrame
+    """
+    unit = unit_days(time_unit)
+    obs_end = _to_day(observation_end, "observation_end")
+    cal_end = _to_day(calibration_end, "calibration_end")
+    if obs_end is None:
+        purchase_days = day[has_purchase]
+        if len(purchase_days) == 0:
+            raise DataError("the log holds no purchases (no rows with a non-negative amount)")
+        obs_end = np.int64(purchase_days.max())
+    split = cal_end is not None
+    if not split:
+        cal_end = obs_end
+    elif cal_end > obs_end:
+        raise ConfigError(f"calibration_end {_day_to_timestamp(cal_end).date()} is after "
+                          f"observation_end {_day_to_timestamp(obs_end).date()}", field="calibration_end")
+
+    keep = day <= obs_end
+    code, day, amount, has_purchase = code[keep], day[keep], amount[keep], has_purchase[keep]
+
+    # Net refunds on days without a purchase into the customer's latest earlier purchase day.
+    n_unmatched = 0
+    if not has_purchase.all():
+        pos = np.arange(len(day))
+        last = np.maximum.accumulate(np.where(has_purchase, pos, -1))
+        refund = ~has_purchase
+        target = last[refund]
+        valid = target >= 0
+        valid[valid] = code[target[valid]] == code[refund][valid]
+        amount = amount.copy()
+        np.add.at(amount, target[valid], amount[refund][valid])
+        n_unmatched = int((~valid).sum())
+        code, day, amount = code[has_purchase], day[has_purchase], amount[has_purchase]
+
+    n = len(code)
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if n else np.empty(0, dtype=np.int64)
+    first_day = day[starts]
+    cohort = first_day <= cal_end
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    in_cal = day <= cal_end
+    n_groups = len(starts)
+
+    n_cal = np.bincount(group[in_cal], minlength=n_groups)
+    cal_sum = np.bincount(group[in_cal], weights=amount[in_cal], minlength=n_groups)
+    # rows are sorted by day within a customer, so the last calibration row is start + n_cal - 1
+    last_cal_day = day[np.maximum(starts + n_cal - 1, starts)]
+    frequency = n_cal - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, (cal_sum - amount[starts]) / np.maximum(frequency, 1), np.nan)
+    out = pd.DataFrame({
+        "frequency": frequency[cohort].astype(np.int64),
+        "recency": (last_cal_day - first_day)[cohort] / unit,
+        "T": (cal_end - first_day)[cohort] / unit,
+        "monetary_value": monetary[cohort],
+    }, index=pd.Index(ids[code[starts[cohort]]], name="customer_id"))
+    if split:
+        n_hold = np.bincount(group[~in_cal], minlength=n_groups)
+        hold_sum = np.bincount(group[~in_cal], weights=amount[~in_cal], minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hold_mean = np.where(n_hold > 0, hold_sum / np.maximum(n_hold, 1), np.nan)
+        out["frequency_holdout"] = n_hold[cohort].astype(np.int64)
+        out["monetary_value_holdout"] = hold_mean[cohort]
+        out["duration_holdout"] = float(obs_end - cal_end) / unit
+    out.index = maybe_int_ids(out.index)
+    try:
+        out = out.sort_index()
+    except TypeError:
+        pass
+    out.attrs.update({
+        "time_unit": time_unit,
+        "unit_days": unit,
+        "calibration_end": str(_day_to_timestamp(cal_end).date()),
+        "observation_end": str(_day_to_timestamp(obs_end).date()),
+        "n_customers_after_calibration": int((~cohort).sum()),
+        "n_unmatched_returns": n_unmatched,
+    })
+    return out
+
+
+def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any = None,
+                time_unit: str | float = "W") -> pd.DataFrame:
+    """Customer-level RFM summary of a tidy transaction log.
+
+    Parameters
+    ----------
+    log : DataFrame or TransactionLog
+        Columns ``customer_id``, ``timestamp`` (datetime) and ``amount``, as returned
+        by :func:`loyalty_sim.logs.read_log`.
+    calibration_end : date-like, optional
+        Last day (inclusive) of the calibration period. When given, only customers
+        whose first transaction is on or before it are summarised, ``T`` runs to it,
+        and holdout columns are added.
+    observation_end : date-like, optional
+        Last day (inclusive) of the data used; defaults to the last purchase day.
+        Later rows are ignored.
+    time_unit : {"D", "W", "M", "Y"} or float
+        Unit of ``recency``, ``T`` and ``duration_holdout`` (default weeks).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: ``frequency`` (repeat transactions), ``recency``,
+        ``T``, ``monetary_value`` (mean of repeat transactions, NaN if none), and with
+        a split ``frequency_holdout``, ``monetary_value_holdout``, ``duration_holdout``.
+        ``attrs`` records the time unit, the dates used, customers left out because
+        they first bought after ``calibration_end``, and unmatched refunds.
+
+    References
+    ----------
+    Fader, Hardie & Lee (2005), *Marketing Science* 24(2); Fader, Hardie & Lee (2005),
+    *Journal of Marketing Research* 42(4).
+    """
+    frame = getattr(log, "data", log)
+    if not isinstance(frame, pd.DataFrame):
+        raise ConfigError(f"expected a DataFrame or TransactionLog, got {type(log).__name__}", field="log")
+    for col in ("customer_id", "timestamp", "amount"):
+        if col not in frame.columns:
+            raise DataError(f"required column '{col}' missing; columns present: {list(frame.columns)}",
+                            column=col)
+    if frame["customer_id"].isna().any():
+        raise DataError("missing customer id", column="customer_id",
+                        rows=(np.flatnonzero(frame["customer_id"].isna().to_numpy())[:5] + 1).tolist())
+    ts = frame["timestamp"]
+    if not (pd.api.types.is_datetime64_any_dtype(ts.dtype)):
+        raise DataError(f"expected datetime values, got dtype {ts.dtype}; read the log with read_log",
+                        column="timestamp")
+    if ts.isna().any():
+        raise DataError("missing timestamp", column="timestamp",
+                        rows=(np.flatnonzero(ts.isna().to_numpy())[:5] + 1).tolist())
+    amount = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.isfinite(amount).all():
+        raise DataError("missing or non-numeric amount", column="amount",
+                        rows=(np.flatnonzero(~np.isfinite(amount))[:5] + 1).tolist())
+    acc = DailyAccumulator()
+    acc.add(frame["customer_id"], timestamps_to_days(ts), amount)
+    return rfm_from_daily(*acc.daily(), calibration_end=calibration_end,
+                          observation_end=observation_end, time_unit=time_unit)

@@ -1,0 +1,109 @@
+"""From a log to "your customers": parameter recovery through the engine, from_fit, surveys."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalty_sim import ConfigError, DataError, Population, PopulationParams, simulate
+from loyalty_sim.fit import fit_bgnbd, fit_gamma_gamma
+from loyalty_sim.rfm import rfm_summary
+from loyalty_sim.survey import read_survey
+
+TRUE = dict(r=0.6, alpha=3.0, a=0.9, b=3.0, spend_p=5.0, spend_q=4.0, spend_gamma=30.0)
+
+
+@pytest.fixture(scope="module")
+def simulated_log():
+    params = PopulationParams(**TRUE, arrivals="none", name="truth")
+    pop = Population(params, size=12_000, weeks=52, seed=21)
+    res = simulate(pop, seed=22, output="log")
+    return res.transactions, pd.Timestamp(res.config["start_date"])
+
+
+def test_parameters_are_recovered_through_the_engine(simulated_log):
+    tx, start = simulated_log
+    rfm = rfm_summary(tx[["customer_id", "timestamp", "amount"]], calibration_end=start + pd.Timedelta(weeks=52)
+                      - pd.Timedelta(days=1))
+    assert len(rfm) == 12_000  # every customer made a trial purchase
+    b = fit_bgnbd(rfm)
+    assert b.converged
+    for k in ("r", "alpha", "a", "b"):
+        # within 3 standard errors, and within 15% (daily rounding of the log blurs recency a little)
+        assert abs(b.params[k] - TRUE[k]) < 3 * b.standard_errors[k] + 0.02 * TRUE[k], (k, b.params, b.standard_errors)
+        assert b.params[k] == pytest.approx(TRUE[k], rel=0.15)
+    g = fit_gamma_gamma(rfm)
+    for k, t in (("p", "spend_p"), ("q", "spend_q"), ("gamma", "spend_gamma")):
+        assert abs(g.params[k] - TRUE[t]) < 3 * g.standard_errors[k] + 0.02 * TRUE[t], (k, g.params)
+
+
+def test_from_fit_builds_the_fitted_customers(simulated_log):
+    tx, start = simulated_log
+    rfm = rfm_summary(tx[["customer_id", "timestamp", "amount"]],
+                      calibration_end=start + pd.Timedelta(weeks=52) - pd.Timedelta(days=1))
+    b, g = fit_bgnbd(rfm), fit_gamma_gamma(rfm)
+    pop = Population.from_fit(b, g, size=1000, weeks=10, seed=1, assumptions="grocery")
+    assert pop.params.r == b.params["r"] and pop.params.spend_gamma == g.params["gamma"]
+    assert pop.params.name == "fitted"
+    assert "segment_mix" in pop.assumed_fields() and "r" not in pop.assumed_fields()
+    assert pop.params.catalogue == Population("grocery", size=10, weeks=2).params.catalogue
+
+
+def test_from_fit_converts_time_units_and_rejects_the_wrong_model():
+    daily = Population.from_fit({"r": 0.5, "alpha": 21.0, "a": 1.0, "b": 2.0}, size=10, weeks=2)
+    assert daily.params.alpha == 21.0  # a plain mapping is taken as weekly
+    from loyalty_sim.fit import FitResult
+
+    fit_days = FitResult(model="bgnbd", params={"r": 0.5, "alpha": 21.0, "a": 1.0, "b": 2.0}, standard_errors={},
+                         log_likelihood=-1.0, n_customers=10, converged=True, message="", n_starts=1, time_unit="D")
+    assert Population.from_fit(fit_days, size=10, weeks=2).params.alpha == pytest.approx(3.0)
+    pnbd = FitResult(model="pareto_nbd", params={"r": 0.5, "alpha": 10.0, "s": 0.6, "beta": 11.0},
+                     standard_errors={}, log_likelihood=-1.0, n_customers=10, converged=True, message="",
+                     n_starts=1, time_unit="W")
+    with pytest.raises(ConfigError, match="BG/NBD"):
+        Population.from_fit(pnbd, size=10, weeks=2)
+    failed = FitResult(model="bgnbd", params={"r": 0.5, "alpha": 21.0, "a": 1.0, "b": 2.0}, standard_errors={},
+                       log_likelihood=-1.0, n_customers=10, converged=False, message="gradient too large",
+                       n_starts=1, time_unit="W")
+    with pytest.raises(ConfigError, match="did not converge"):
+        Population.from_fit(failed, size=10, weeks=2)
+
+
+def _survey(tmp_path, rows):
+    p = tmp_path / "survey.csv"
+    p.write_text("price_importance,service_importance,would_join\n" + "\n".join(rows) + "\n")
+    return p
+
+
+def test_survey_sets_the_mix_and_take_up_with_uncertainty(tmp_path):
+    rows = ["5,2,yes"] * 30 + ["2,5,no"] * 20 + ["1,2,no"] * 10 + ["4,4,yes"] * 4
+    s = read_survey(_survey(tmp_path, rows))
+    assert s.counts == {"price_sensitive": 32, "service_sensitive": 22, "habitual": 10}
+    assert s.take_up == pytest.approx((34 + 0.5) / (64 + 1))
+    mix = s.segment_mix
+    assert mix["price_sensitive"] == pytest.approx(32.5 / 65.5)
+    draws = [s.draw(i) for i in range(400)]
+    shares = np.array([d[0]["price_sensitive"] for d in draws])
+    # the Dirichlet posterior's spread matches the binomial sampling error of a 64-person survey
+    assert shares.std() == pytest.approx(np.sqrt(0.5 * 0.5 / 65), rel=0.2)
+    iv = s.intervals()
+    assert iv.loc["take-up", "low"] < s.take_up < iv.loc["take-up", "high"]
+    pop = Population.from_fit({"r": 0.5, "alpha": 3.0, "a": 1.0, "b": 2.0}, size=10, weeks=2, survey=s)
+    assert pop.params.segment_mix == pytest.approx(mix)
+
+
+@pytest.mark.parametrize("rows,match", [
+    (["5,x,yes"], r"column 'service_importance'.*rows 2"),
+    (["5,1,maybe"], r"column 'would_join'.*rows 2.*yes/no"),
+])
+def test_bad_survey_rows_are_named(tmp_path, rows, match):
+    with pytest.raises(DataError, match=match):
+        read_survey(_survey(tmp_path, ["3,3,yes"] * 0 + rows))
+
+
+def test_survey_missing_column(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("price,would_join\n1,yes\n")
+    with pytest.raises(DataError, match="missing column"):
+        read_survey(p)
