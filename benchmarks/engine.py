@@ -64,7 +64,12 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=104)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--preset", default="coffee_shop")
+    ap.add_argument("--schemes", action="store_true",
+                    help="also run the schemes of data/schemes/benchmark.yaml (stamp card, linear points with "
+                         "tiered redemption, three tiers) on the same customers, and report the total")
     args = ap.parse_args()
+    if args.schemes:
+        return run_schemes(args)
 
     t0 = time.perf_counter()
     pop = Population(args.preset, size=args.customers, weeks=args.weeks, seed=1)
@@ -91,6 +96,30 @@ def main() -> None:
     print(f"peak memory (self+children)  {_peak_mb():8.0f} MB")
     print(f"model floor (numpy Poisson+Gamma, 1 thread) {f_model:6.2f} s -> ratio {wall / f_model:.2f}")
     print(f"uniform floor (numpy uniforms, 1 thread)    {f_unif:6.2f} s -> ratio {wall / f_unif:.2f}")
+
+
+def run_schemes(args: argparse.Namespace) -> None:
+    """Baseline plus every scheme of the benchmark scenario, aggregate mode: total wall time and peak memory."""
+    from pathlib import Path
+
+    from loyalty_sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parent.parent / "data" / "schemes" / "benchmark.yaml",
+                       customers=args.customers, weeks=args.weeks)
+    pop = sc.population()
+    total = 0.0
+    print(f"{args.customers:,} customers at week 0, {pop.n_customers:,} over {args.weeks} weeks, "
+          f"workers={args.workers}, launch week {sc.launch_week}")
+    for scheme in [None, *sc.schemes]:
+        t0 = time.perf_counter()
+        res = simulate(pop, scheme, seed=sc.seed, launch_week=sc.launch_week, workers=args.workers,
+                       behaviour=sc.behaviour)
+        dt = time.perf_counter() - t0
+        total += dt
+        name = "baseline" if scheme is None else scheme.name
+        print(f"  {name:<24} {dt:7.2f} s   {int(res.weekly['transactions'].sum()):>13,} transactions")
+    print(f"total wall time              {total:8.2f} s  (target 60 s)")
+    print(f"peak memory (self+children)  {_peak_mb():8.0f} MB (target 2048 MB)")
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ class Comparison:
         eff = self.effects().set_index(["scheme", "metric"])
         rows = []
         for name in self.schemes:
-            def g(metric: str, col: str = "effect") -> float:
+            def g(metric: str, col: str = "effect", name: str = name) -> float:
                 return float(eff.loc[(name, metric), col]) if (name, metric) in eff.index else float("nan")
             lo, hi = g("incremental_profit", "ci_low"), g("incremental_profit", "ci_high")
             est = g("incremental_profit")
@@ -346,7 +346,7 @@ def sweep(scenario: Scenario, make_scheme: Any, values: list[float], *, name: st
     eff = comp.effects().set_index(["scheme", "metric"])
     rows = []
     for v, sc in zip(values, schemes):
-        def g(metric: str, col: str = "effect") -> float:
+        def g(metric: str, col: str = "effect", sc: Any = sc) -> float:
             return float(eff.loc[(sc.name, metric), col])
         rows.append({name: v, "incremental_profit": g("incremental_profit"),
                      "incremental_profit_low": g("incremental_profit", "ci_low"),

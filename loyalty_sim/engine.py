@@ -27,12 +27,10 @@ identical whatever the block size or number of workers.
 from __future__ import annotations
 
 import dataclasses
-import os
+import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
-
-import multiprocessing as mp
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,7 +39,7 @@ from .errors import ConfigError
 from .population import SEGMENTS, Population, Traits
 from .randomness import GRANULE, WeeklyUniforms, stream
 from .sampling import gamma_wilson_hilferty, poisson_quantile
-from .schemes.base import Effects, Settlement
+from .schemes.base import Settlement
 
 #: Weekly totals every run records (per granule, then summed in granule order).
 BASE_METRICS: tuple[str, ...] = (

@@ -424,13 +424,13 @@ class _PNData:
 
 
 def _log_h(A: np.ndarray, B: np.ndarray, m: np.ndarray, z: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """log of 2F1(A, B; A + 1; z) / (m + t)^A."""
+    """Log of 2F1(A, B; A + 1; z) / (m + t)^A."""
     return np.log(sc.hyp2f1(A, B, A + 1.0, z)) - A * np.log(m + t)
 
 
 @np.errstate(all="ignore")
 def _pnbd_terms(theta: np.ndarray, D: _PNData) -> tuple[np.ndarray, np.ndarray]:
-    """log of the two parts of the Pareto/NBD likelihood, without the common factor.
+    """Log of the two parts of the Pareto/NBD likelihood, without the common factor.
 
     ``theta`` has shape (k, 4) (k parameter vectors evaluated at once). Returns
     ``l0 = log[(alpha+T)^-(r+x) (beta+T)^-s]`` and ``lI = log[s * integral]`` where
@@ -470,7 +470,7 @@ _SERIES_MAXTERMS = 400
 
 @np.errstate(all="ignore")
 def _h_series(A: np.ndarray, B: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """log 2F1(A, B; A+1; z) and its derivatives in A, B and z.
+    """Log 2F1(A, B; A+1; z) and its derivatives in A, B and z.
 
     Euler's transformation gives ``2F1(A, B; A+1; z) = (1-z)^(1-B) G`` with
     ``G = 2F1(1, C; A+1; z) = sum_k (C)_k / (A+1)_k z^k`` and ``C = A + 1 - B``. For the

@@ -33,7 +33,7 @@ def summary_table(comp: Any) -> pd.DataFrame:
     summ = comp.summary()
     rows = {}
     for name in comp.schemes:
-        def e(metric: str) -> tuple[float, float, float, float]:
+        def e(metric: str, name: str = name) -> tuple[float, float, float, float]:
             r = eff.loc[(name, metric)]
             return float(r["effect"]), float(r["ci_low"]), float(r["ci_high"]), float(r["baseline"])
         f, flo, fhi, fb = e("purchases_per_customer_week")
