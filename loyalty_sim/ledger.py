@@ -18,8 +18,9 @@ from .engine import SimulationResult
 _FLOW = ("issued", "redeemed", "expired")
 _UNIT_COL = re.compile(r"^(?:(?P<part>[^.]+)\.)?(?P<unit>[a-z_]+?)_(?P<kind>issued|redeemed|expired|outstanding)$")
 
-#: ledger cost columns (currency per week), summed into ``programme_cost``
-COST_COLUMNS = ("member_cost", "perk_cost", "email_cost", "offer_cost", "referral_reward_cost")
+#: ledger cost columns (currency per week), summed into ``programme_cost``; discounts given by
+#: offers or points are not here: they already lower revenue
+COST_COLUMNS = ("member_cost", "perk_cost", "email_cost", "referral_reward_cost")
 
 
 def unit_accounts(result: SimulationResult) -> pd.DataFrame:

@@ -9,8 +9,16 @@ import pytest
 
 from loyalty_sim import ConfigError, Population, simulate
 from loyalty_sim.cli import main
-from loyalty_sim.economics import (Economics, customer_value, profit_frame, retention_profit_impact,
-                                   retention_sensitivity, scheme_economics, simulated_profit_impact, verdict)
+from loyalty_sim.economics import (
+    Economics,
+    customer_value,
+    profit_frame,
+    retention_profit_impact,
+    retention_sensitivity,
+    scheme_economics,
+    simulated_profit_impact,
+    verdict,
+)
 from loyalty_sim.schemes import Combined, FlatDiscount, Referral, StampCard
 
 

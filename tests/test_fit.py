@@ -154,7 +154,7 @@ def test_pareto_expected_transactions_by_quadrature(params):
     r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
     for t in (1.0, 39.0, 200.0):
         # E[X(t)] = E[lambda] E[(1 - exp(-mu t)) / mu], mu ~ Gamma(s, rate beta)
-        inner, _ = integrate.quad(lambda mu: -math.expm1(-mu * t) / mu * stats.gamma.pdf(mu, s, scale=1 / be),
+        inner, _ = integrate.quad(lambda mu, t=t: -math.expm1(-mu * t) / mu * stats.gamma.pdf(mu, s, scale=1 / be),
                                   0, np.inf, limit=200)
         assert F.pareto_nbd_expected_transactions(params, t) == pytest.approx(r / al * inner, rel=1e-7)
 

@@ -12,17 +12,28 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError
 from .base import Effects, Scheme, SchemeRuntime, Settlement
+from .cashback import Cashback, Gift
 from .combined import Combined
 from .common import Enrolment, SchemeConfig
 from .discount import FlatDiscount
+from .perks import Perks
+from .points import Points
 from .referral import Referral
 from .stamp_card import StampCard
+from .targeted_offers import TargetedOffers
+from .tiers import Tiers
 
 #: scheme ``type`` -> configuration class
 FAMILIES: dict[str, type[SchemeConfig]] = {
     "stamp_card": StampCard,
+    "points": Points,
+    "tiers": Tiers,
     "discount": FlatDiscount,
+    "cashback": Cashback,
+    "gift": Gift,
     "referral": Referral,
+    "perks": Perks,
+    "targeted_offers": TargetedOffers,
     "combined": Combined,
 }
 
@@ -78,5 +89,6 @@ def validation_error(exc: ValidationError, *, source: str | None, path: str) -> 
     return err
 
 
-__all__ = ["Combined", "Effects", "Enrolment", "FAMILIES", "FlatDiscount", "Referral", "Scheme", "SchemeConfig",
-           "SchemeRuntime", "Settlement", "StampCard", "scheme_from_dict"]
+__all__ = ["Cashback", "Combined", "Effects", "Enrolment", "FAMILIES", "FlatDiscount", "Gift", "Perks", "Points",
+           "Referral", "Scheme", "SchemeConfig", "SchemeRuntime", "Settlement", "StampCard", "TargetedOffers", "Tiers",
+           "scheme_from_dict"]

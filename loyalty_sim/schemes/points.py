@@ -1,0 +1,369 @@
+"""Points: earn on spend with one of four accrual methods, redeem under one of four rules.
+
+Accrual (points per currency unit of gross spend, times a multiplier):
+
+* **linear**: the same rate on every purchase;
+* **diminishing** (front-loaded): a higher multiplier on a member's first purchases,
+  or in the first weeks after launch or after the member's first purchase, and/or on
+  event weeks;
+* **increasing** (progressive): higher multipliers once the member's cumulative spend
+  passes thresholds;
+* **compound**: both (the multipliers multiply).
+
+Redemption: **free** (any balance, the member chooses when: a weekly probability at a
+purchase), **tiered** (only at set balances for rising rewards; a member saves towards
+the highest tier they can reach within ``goal_weeks``), **minimum_unit** (whole
+multiples of a unit) and **refill** (free use, plus bonus points each time a
+redemption empties the balance). Expiry is **rolling** (all points lapse after
+``weeks`` without earning) or **calendar** (every ``weeks`` weeks from launch, points
+earned before the previous boundary lapse). Breakage emerges: members who stop buying
+leave balances that expire or stay outstanding.
+
+Behaviour: the perceived value rate (reward value per unit of spend at the current
+multiplier, discounted by the weeks to the next reward) drives the value response;
+progress to the next reward drives the goal gradient, with a partial reset after a
+redemption (Kivetz, Urminsky & Zheng 2006).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .base import Effects, Settlement
+from .common import MemberRuntime, SchemeConfig
+
+
+class Accrual(BaseModel):
+    """How points are earned.
+
+    Attributes
+    ----------
+    method : linear | diminishing | increasing | compound
+    front_multiplier : multiplier of the front-loaded period (diminishing, compound)
+    front_purchases : a member's first purchases (after joining) that get it (0 = not used)
+    front_weeks : weeks that get it, counted from ``front_from`` (0 = not used)
+    front_from : launch | first_purchase
+    event_weeks : weeks (simulation weeks) with an event multiplier
+    event_multiplier : multiplier in event weeks
+    spend_thresholds : cumulative spend (currency, since joining) at which multipliers step up
+    threshold_multipliers : multiplier from each threshold on (rising)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    method: Literal["linear", "diminishing", "increasing", "compound"] = "linear"
+    front_multiplier: float = Field(2.0, ge=0.0, le=20.0)
+    front_purchases: int = Field(0, ge=0)
+    front_weeks: int = Field(0, ge=0)
+    front_from: Literal["launch", "first_purchase"] = "first_purchase"
+    event_weeks: list[int] = Field(default_factory=list)
+    event_multiplier: float = Field(1.0, ge=0.0, le=20.0)
+    spend_thresholds: list[float] = Field(default_factory=list)
+    threshold_multipliers: list[float] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Accrual":
+        front = self.front_purchases > 0 or self.front_weeks > 0 or bool(self.event_weeks)
+        steps = bool(self.spend_thresholds)
+        if self.method in ("diminishing", "compound") and not front:
+            raise ValueError(f"method '{self.method}' needs front_purchases, front_weeks or event_weeks")
+        if self.method in ("increasing", "compound") and not steps:
+            raise ValueError(f"method '{self.method}' needs spend_thresholds and threshold_multipliers")
+        if self.method == "linear" and (front or steps):
+            raise ValueError("method 'linear' takes no front-loading or thresholds; use diminishing/increasing/compound")
+        if len(self.spend_thresholds) != len(self.threshold_multipliers):
+            raise ValueError(f"{len(self.spend_thresholds)} spend_thresholds but "
+                             f"{len(self.threshold_multipliers)} threshold_multipliers")
+        th = self.spend_thresholds
+        if any(t <= 0 for t in th) or any(b <= a for a, b in zip(th, th[1:])):
+            raise ValueError(f"spend_thresholds must be positive and strictly increasing, got {th}")
+        if any(m < 0 for m in self.threshold_multipliers):
+            raise ValueError("threshold_multipliers must be >= 0")
+        if any(w < 0 for w in self.event_weeks):
+            raise ValueError("event_weeks must be >= 0")
+        return self
+
+
+class Redemption(BaseModel):
+    """How points are used.
+
+    Attributes
+    ----------
+    rule : free | tiered | minimum_unit | refill
+    thresholds : balances at which tiered rewards are available (points, increasing)
+    rewards : retail value of each tiered reward (currency, rising)
+    reward_cost_share : cost of a tiered reward as a share of its retail value
+    unit : redemption unit in points (minimum_unit; refill: the balance below which it counts as empty)
+    refill_bonus : points granted each time a redemption empties the balance (refill)
+    redeem_probability : weekly probability that a member with a usable balance redeems at a purchase
+        (free, minimum_unit, refill)
+    goal_weeks : tiered: members aim at the highest reward they can reach within this many weeks
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule: Literal["free", "tiered", "minimum_unit", "refill"] = "free"
+    thresholds: list[float] = Field(default_factory=list)
+    rewards: list[float] = Field(default_factory=list)
+    reward_cost_share: float = Field(0.5, ge=0.0, le=1.0)
+    unit: float = Field(1.0, gt=0.0)
+    refill_bonus: float = Field(0.0, ge=0.0)
+    redeem_probability: float = Field(0.3, gt=0.0, le=1.0)
+    goal_weeks: float = Field(26.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Redemption":
+        if self.rule == "tiered":
+            th, rw = self.thresholds, self.rewards
+            if not th or len(th) != len(rw):
+                raise ValueError(f"tiered redemption needs as many thresholds as rewards, got {len(th)} and {len(rw)}")
+            if any(t <= 0 for t in th) or any(b <= a for a, b in zip(th, th[1:])):
+                raise ValueError(f"thresholds must be positive and strictly increasing, got {th}")
+            if any(r < 0 for r in rw) or any(b < a for a, b in zip(rw, rw[1:])):
+                raise ValueError(f"rewards must be >= 0 and rising with the thresholds, got {rw}")
+        elif self.thresholds or self.rewards:
+            raise ValueError(f"thresholds/rewards apply to the tiered rule, not '{self.rule}'")
+        if self.rule == "refill" and self.refill_bonus <= 0:
+            raise ValueError("the refill rule needs a refill_bonus > 0")
+        return self
+
+
+class Expiry(BaseModel):
+    """When points lapse: none, rolling (``weeks`` without earning) or calendar (every ``weeks`` weeks)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["none", "rolling", "calendar"] = "none"
+    weeks: int = Field(52, ge=1)
+
+
+class Points(SchemeConfig):
+    """A points programme.
+
+    Attributes
+    ----------
+    earn_rate : points per currency unit of gross spend
+    point_value : currency a point is worth when redeemed as money off (free, minimum_unit, refill)
+    accrual, redemption, expiry : see :class:`Accrual`, :class:`Redemption`, :class:`Expiry`
+    """
+
+    family: ClassVar[str] = "points"
+    unit: ClassVar[str] = "points"
+    type: Literal["points"] = "points"
+    earn_rate: float = Field(1.0, ge=0.0)
+    point_value: float = Field(0.01, ge=0.0)
+    accrual: Accrual = Accrual()
+    redemption: Redemption = Redemption()
+    expiry: Expiry = Expiry()
+
+    def value_per_point(self) -> float:
+        """Retail value of a point at the lowest reward (tiered) or as money off."""
+        r = self.redemption
+        if r.rule == "tiered":
+            return r.rewards[0] / r.thresholds[0]
+        return self.point_value
+
+    def start(self, ctx: Any) -> "PointsRuntime":
+        return PointsRuntime(self, ctx)
+
+
+class PointsRuntime(MemberRuntime):
+    """Per-block state: balances (two buckets for calendar expiry), spend, purchases, targets."""
+
+    def __init__(self, scheme: Points, ctx: Any):
+        super().__init__(scheme, ctx)
+        n = self.n
+        self.balance_old = np.zeros(n)  # calendar expiry: points earned before the last boundary
+        self.balance_new = np.zeros(n)
+        self.cum_spend = np.zeros(n)
+        self.purchases = np.zeros(n, dtype=np.int64)
+        self.first_purchase = np.full(n, -1, dtype=np.int64)
+        self.last_earn = np.full(n, -1, dtype=np.int64)
+        self.redeemed_ever = np.zeros(n, dtype=bool)
+        self.earned_total = np.zeros(n)
+        self.redeemed_total = np.zeros(n)
+        r = scheme.redemption
+        lam = ctx.traits.lam
+        self.points_per_week = scheme.earn_rate * lam * self.mean_ticket  # at multiplier 1
+        if r.rule == "tiered":
+            th = np.asarray(r.thresholds)
+            reach = self.points_per_week[:, None] * r.goal_weeks >= th[None, :]
+            self.target = np.maximum(reach.sum(axis=1) - 1, 0)  # highest reachable, at least the first
+            self.target_points = th[self.target]
+            self.target_value = np.asarray(r.rewards)[self.target]
+            self.base_value_rate = scheme.earn_rate * self.target_value / self.target_points
+        else:
+            self.base_value_rate = np.full(n, scheme.earn_rate * scheme.point_value)
+            step = r.unit if r.rule == "minimum_unit" else 0.0
+            self.target_points = np.full(n, step)
+
+    @property
+    def balance(self) -> np.ndarray:
+        return self.balance_old + self.balance_new
+
+    # ---------------------------------------------------------------- accrual
+    def multiplier(self, week: int, idx: np.ndarray, purchases: np.ndarray | None = None) -> np.ndarray:
+        """Accrual multiplier for ``idx`` this week (front share prorated over the week's purchases)."""
+        a = self.scheme.accrual
+        mult = np.ones(idx.size)
+        if a.method in ("diminishing", "compound"):
+            front = np.zeros(idx.size, dtype=bool)
+            share = np.zeros(idx.size)
+            if a.front_weeks:
+                start = (np.full(idx.size, self.ctx.launch_week) if a.front_from == "launch"
+                         else np.where(self.first_purchase[idx] >= 0, self.first_purchase[idx], week))
+                front |= week - start < a.front_weeks
+            share = np.where(front, 1.0, share)
+            if a.front_purchases:
+                done = self.purchases[idx]
+                if purchases is None:
+                    in_front = (done < a.front_purchases).astype(float)
+                else:
+                    left = np.clip(a.front_purchases - done, 0, None)
+                    in_front = np.where(purchases > 0, np.minimum(left, purchases) / np.maximum(purchases, 1), left > 0)
+                share = np.maximum(share, in_front)
+            mult = mult * (1.0 + (a.front_multiplier - 1.0) * share)
+            if week in a.event_weeks:
+                mult = mult * a.event_multiplier
+        if a.method in ("increasing", "compound"):
+            th = np.asarray(a.spend_thresholds)
+            steps = np.concatenate([[1.0], np.asarray(a.threshold_multipliers)])
+            mult = mult * steps[np.searchsorted(th, self.cum_spend[idx], side="right")]
+        return mult
+
+    # ---------------------------------------------------------------- effects
+    def effects(self, week: int, idx: np.ndarray) -> Effects:
+        r = self.scheme.redemption
+        member = self.members(week, idx)
+        mult = self.multiplier(week, idx)
+        bal = self.balance[idx]
+        rate_pts = np.maximum(self.points_per_week[idx] * mult, 1e-9)
+        if r.rule == "tiered":
+            need = np.maximum(self.target_points[idx] - bal, 0.0)
+            progress = bal / self.target_points[idx]
+        elif r.rule == "minimum_unit":
+            need = np.maximum(r.unit - np.mod(bal, r.unit), 0.0)
+            progress = np.mod(bal, r.unit) / r.unit
+        else:
+            need = np.zeros(idx.size)
+            progress = None
+        v = self.base_value_rate[idx] * mult * self.behaviour.distance_discount(need / rate_pts)
+        rate, dropout = self.value_effects(week, idx, self.behaviour.reward_response(v), member)
+        if progress is not None:
+            residual = np.where(self.redeemed_ever[idx], self.behaviour.post_reward_residual, 0.0)
+            pull = self.base_value_rate[idx] > 0
+            gg = self.goal_gradient(np.maximum(np.clip(progress, 0, 1), residual), idx)
+            rate = rate * np.where(member & pull, gg, 1.0)
+        return Effects(rate=rate, dropout=dropout)
+
+    # ---------------------------------------------------------------- settle
+    def _expire(self, week: int, m_idx: np.ndarray) -> np.ndarray:
+        """Expire points; returns expired points per customer of the block."""
+        e = self.scheme.expiry
+        expired = np.zeros(self.n)
+        if e.type == "rolling":
+            stale = (self.last_earn >= 0) & (week - self.last_earn >= e.weeks) & (self.balance > 0)
+            expired[stale] = self.balance[stale]
+            self.balance_old[stale] = 0.0
+            self.balance_new[stale] = 0.0
+        elif e.type == "calendar":
+            since = week - self.ctx.launch_week
+            if since > 0 and since % e.weeks == 0:
+                expired = self.balance_old.copy()
+                self.balance_old = self.balance_new
+                self.balance_new = np.zeros(self.n)
+        return expired
+
+    def _take(self, pos: np.ndarray, pts: np.ndarray) -> None:
+        """Remove redeemed points, oldest bucket first."""
+        from_old = np.minimum(self.balance_old[pos], pts)
+        self.balance_old[pos] -= from_old
+        self.balance_new[pos] -= pts - from_old
+        self.balance_new[pos] = np.maximum(self.balance_new[pos], 0.0)
+
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+        s, r = self.scheme, self.scheme.redemption
+        gsum = self.ctx.granule_sum
+        member = self.members(week, idx)
+        m_idx = idx[member]
+        buys = purchases[member]
+        spend = gross[member]
+        expired = self._expire(week, m_idx)
+        # accrual
+        mult = self.multiplier(week, m_idx, buys)
+        earned = np.floor(s.earn_rate * spend * mult + 1e-9)
+        self.balance_new[m_idx] += earned
+        self.cum_spend[m_idx] += spend
+        first = (self.first_purchase[m_idx] < 0) & (buys > 0)
+        self.first_purchase[m_idx[first]] = week
+        self.purchases[m_idx] += buys
+        self.last_earn[m_idx[earned > 0]] = week
+        # redemption at the till (members who bought this week)
+        bal = self.balance[m_idx]
+        redeem_pts = np.zeros(m_idx.size)
+        money_off = np.zeros(m_idx.size)
+        retail = np.zeros(m_idx.size)
+        cost = np.zeros(m_idx.size)
+        refill = np.zeros(m_idx.size)
+        at_till = buys > 0
+        if r.rule == "tiered":
+            target = self.target_points[m_idx]
+            go = at_till & (bal >= target)
+            redeem_pts = np.where(go, target, 0.0)
+            retail = np.where(go, self.target_value[m_idx], 0.0)
+            cost = retail * r.reward_cost_share
+        else:
+            u = self.ctx.uniforms(f"redeem:{s.name}", week)[m_idx]
+            unit = r.unit if r.rule == "minimum_unit" else 0.0
+            usable = np.floor(bal / unit) * unit if unit else bal
+            go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
+            value = np.minimum(usable * s.point_value, spend)  # never more than is paid this week
+            pts = value / s.point_value if s.point_value > 0 else np.zeros_like(value)
+            if unit:
+                pts = np.floor(pts / unit + 1e-9) * unit
+            redeem_pts = np.where(go, pts, 0.0)
+            money_off = redeem_pts * s.point_value
+            cost = np.zeros(m_idx.size)  # money off is a discount (less revenue), not goods at cost
+        done = redeem_pts > 0
+        if done.any():
+            self._take(m_idx[done], redeem_pts[done])
+            self.redeemed_ever[m_idx[done]] = True
+        if r.rule == "refill":
+            empty = done & (self.balance[m_idx] < r.unit)
+            refill = np.where(empty, r.refill_bonus, 0.0)
+            self.balance_new[m_idx[empty]] += r.refill_bonus
+        issued = earned + refill
+        self.earned_total[m_idx] += issued
+        self.redeemed_total[m_idx] += redeem_pts
+        ng = self.ctx.n_granules
+        outstanding = np.bincount(self.granule_of, weights=self.balance, minlength=ng)
+        per_point = s.value_per_point()
+        cost_share = r.reward_cost_share if r.rule == "tiered" else 1.0
+        ledger = {
+            "points_issued": gsum(m_idx, issued), "points_redeemed": gsum(m_idx, redeem_pts),
+            "points_expired": np.bincount(self.granule_of, weights=expired, minlength=ng),
+            "points_outstanding": outstanding,
+            "refill_points": gsum(m_idx, refill), "redemptions": gsum(m_idx, done.astype(float)),
+            "liability_retail": outstanding * per_point, "liability_cost": outstanding * per_point * cost_share,
+            **self.member_ledger(week, idx, member),
+        }
+        out_disc = np.zeros(idx.size)
+        out_disc[member] = money_off
+        out_retail = np.zeros(idx.size)
+        out_retail[member] = retail
+        out_cost = np.zeros(idx.size)
+        out_cost[member] = cost
+        earned_full = np.zeros(idx.size)
+        earned_full[member] = issued
+        red_full = np.zeros(idx.size)
+        red_full[member] = redeem_pts
+        return Settlement(discount=out_disc, reward_retail=out_retail, reward_cost=out_cost,
+                          points_earned=earned_full, points_redeemed=red_full, ledger=ledger)
+
+    def customer_state(self) -> dict[str, np.ndarray]:
+        out = super().customer_state()
+        name = self.scheme.name
+        out[f"points_earned:{name}"] = self.earned_total.copy()
+        out[f"points_redeemed:{name}"] = self.redeemed_total.copy()
+        out[f"points_balance:{name}"] = self.balance.copy()
+        return out

@@ -1,0 +1,260 @@
+"""Tiered membership: tiers qualified by spend or visits over a rolling window.
+
+Each member holds a tier (the first, with threshold 0, is the base tier). A tier
+brings a discount at the till, non-monetary perks and *status*:
+
+* **promotion** comes as soon as the rolling total of qualifying spend (or visits)
+  over the last ``window_weeks`` reaches a higher tier's threshold (from the next week);
+* **demotion** comes only at re-qualification reviews, every ``review_every_weeks``
+  after launch: a member whose rolling total no longer reaches the tier held drops to
+  the tier it reaches. A tier is kept for at least one full review period after it was
+  reached (status earned is valid until the next qualification period ends, as in
+  airline and supermarket tiers), so a late promotion is not undone a week later;
+* **status** lowers dropout; the status felt in tier ``l`` of ``K`` is ``l / K`` -- a
+  rung's height on the ladder -- so the top tier of a longer ladder feels higher
+  (Dreze & Nunes 2009): dropout x ``(1 - status_dropout_cut * l / K)``;
+* **demotion** raises dropout above the never-promoted level (Wagner, Hennig-Thurau
+  & Rudolph 2009): a demoted member has dropout x ``(1 + demotion_dropout_rise)``
+  (on top of the status of the tier it still holds) until it regains the highest
+  tier it held -- for the rest of the horizon if it never does;
+* **goal gradient** towards the next tier (Kivetz, Urminsky & Zheng 2006): progress is
+  the rolling total over the next tier's threshold;
+* the tier **discount** moves demand like a flat discount of that depth (elasticity,
+  threshold and saturation, devaluation; see :mod:`loyalty_sim.schemes.discount`)
+  and retention through the value response; **perks** lower dropout through the
+  segment's perk sensitivity (service-sensitive customers most, Kopalle et al. 2012).
+
+Status acts only through tiers that give something (a discount or perks), and a
+scheme none of whose tiers gives anything has no effect at all: a ladder of empty
+tiers is a label nobody notices, so a tier scheme worth nothing reproduces the
+baseline exactly.
+
+References
+----------
+Dreze, X. & Nunes, J. C. (2009). Feeling superior: the impact of loyalty program
+structure on consumers' perceptions of status. J. Consumer Research 35(6).
+Wagner, T., Hennig-Thurau, T. & Rudolph, T. (2009). Does customer demotion jeopardize
+loyalty? J. Marketing 73(3).
+Kivetz, R., Urminsky, O. & Zheng, Y. (2006). The goal-gradient hypothesis resurrected.
+J. Marketing Research 43(1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from .base import Effects, Settlement
+from .common import MemberRuntime, SchemeConfig
+
+
+class Tier(BaseModel):
+    """One tier of a :class:`Tiers` scheme.
+
+    Attributes
+    ----------
+    name : label (letters, digits, ``_`` or ``-``); the ledger column is ``tier_<name>``
+    threshold : rolling qualifying total needed (currency of gross spend, or visits);
+        0 for the first (base) tier
+    discount : share of the price taken off at the till for members of the tier, 0..0.9
+    perk_cost_per_week : cost of the tier's perks per member per week (currency)
+    perk_value : intensity of the tier's non-monetary perks, 0..1 (1 = the segment's full
+        ``perk_dropout_cut``)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    threshold: float = Field(ge=0.0, allow_inf_nan=False)
+    discount: float = Field(0.0, ge=0.0, le=0.9)
+    perk_cost_per_week: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    perk_value: float = Field(0.0, ge=0.0, le=1.0)
+
+    @property
+    def has_benefit(self) -> bool:
+        """Whether the tier gives members anything (a discount or perks)."""
+        return self.discount > 0 or self.perk_value > 0
+
+
+def _field_error(loc: tuple, value: Any, message: str) -> ValidationError:
+    """A validation error located at ``loc`` (so scenario errors name ``tiers[2].threshold``)."""
+    return ValidationError.from_exception_data(
+        "Tiers", [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=value)])
+
+
+class Tiers(SchemeConfig):
+    """Tiered membership.
+
+    Attributes
+    ----------
+    qualify_by : "spend" (gross spend, currency, before the tier discount) or "visits"
+        (purchases) counted over the rolling window
+    window_weeks : length of the rolling qualification window (weeks), 1..104
+    review_every_weeks : weeks between re-qualification reviews; demotions happen only
+        at reviews, at the end of weeks ``launch_week + k * review_every_weeks`` (k >= 1)
+    tiers : the tiers from base to top (at least two); thresholds strictly increasing from 0,
+        discounts non-decreasing (see :class:`Tier`)
+    """
+
+    family: ClassVar[str] = "tiers"
+    type: Literal["tiers"] = "tiers"
+    qualify_by: Literal["spend", "visits"] = "spend"
+    window_weeks: int = Field(26, ge=1, le=104)
+    review_every_weeks: int = Field(13, ge=1)
+    tiers: list[Tier] = Field(min_length=2, max_length=20)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Tiers":
+        t = self.tiers
+        if t[0].threshold != 0:
+            raise _field_error(("tiers", 0, "threshold"), t[0].threshold,
+                               f"the first (base) tier must have threshold 0, got {t[0].threshold:g}")
+        seen: set[str] = set()
+        for i, tier in enumerate(t):
+            if tier.name in seen:
+                raise _field_error(("tiers", i, "name"), tier.name, f"tier names must differ; {tier.name!r} repeats")
+            seen.add(tier.name)
+            if i == 0:
+                continue
+            prev = t[i - 1]
+            if tier.threshold <= prev.threshold:
+                raise _field_error(("tiers", i, "threshold"), tier.threshold,
+                                   f"thresholds must be strictly increasing: {tier.threshold:g} is not above "
+                                   f"tiers[{i - 1}].threshold ({prev.threshold:g})")
+            if tier.discount < prev.discount:
+                raise _field_error(("tiers", i, "discount"), tier.discount,
+                                   f"discounts must not fall from tier to tier: {tier.discount:g} is below "
+                                   f"tiers[{i - 1}].discount ({prev.discount:g})")
+        return self
+
+    @property
+    def has_benefit(self) -> bool:
+        """Whether any tier gives anything."""
+        return any(t.has_benefit for t in self.tiers)
+
+    def start(self, ctx: Any) -> "TiersRuntime":
+        return TiersRuntime(self, ctx)
+
+
+class TiersRuntime(MemberRuntime):
+    """Per-block state: a ring buffer of weekly qualifying totals, tier held, highest tier, demotions.
+
+    The ring buffer (``window_weeks`` x customers, float32) holds each member's weekly
+    spend or visits; the rolling total is its column sum.
+
+    Ledger (per week): ``promotions`` and ``demotions`` (members whose tier changed at the
+    week's end), ``tier_<name>`` (members alive at the start of the week by the tier whose
+    benefits they had that week; they add up to ``members``), ``perk_cost`` (those counts
+    times each tier's ``perk_cost_per_week``), ``members`` and ``member_cost``.
+    """
+
+    def __init__(self, scheme: Tiers, ctx: Any):
+        super().__init__(scheme, ctx)
+        s = scheme
+        b = self.behaviour
+        k = len(s.tiers)
+        self.k = k
+        self.thresholds = np.array([t.threshold for t in s.tiers], dtype=float)
+        self.discounts = np.array([t.discount for t in s.tiers], dtype=float)
+        self.perk_value = np.array([t.perk_value for t in s.tiers], dtype=float)
+        self.perk_cost = np.array([t.perk_cost_per_week for t in s.tiers], dtype=float)
+        self.benefit = np.array([t.has_benefit for t in s.tiers])
+        # status felt in tier l of k: l / k (the top of a longer ladder feels higher, Dreze & Nunes 2009)
+        self.status_cut = np.where(self.benefit, b.status_dropout_cut * np.arange(k) / k, 0.0)
+        self.value_response = np.asarray(b.discount_response(self.discounts), dtype=float)
+        self.devalue = np.asarray(b.devaluation(self.discounts), dtype=float)
+        # demand response to each tier's discount, split between visits and basket (as a flat discount)
+        self.visit_mult = np.ones((k, self.n))
+        self.basket_mult = np.ones((k, self.n))
+        for lvl, d in enumerate(self.discounts):
+            if d > 0:
+                demand = b.discount_demand(float(d), ctx.traits.segment, self.heaviness)
+                self.visit_mult[lvl] = demand ** b.discount_visit_share
+                self.basket_mult[lvl] = demand ** (1.0 - b.discount_visit_share)
+        self.buffer = np.zeros((s.window_weeks, self.n), dtype=np.float32)
+        self.total = np.zeros(self.n)
+        self.level = np.zeros(self.n, dtype=np.int16)
+        self.max_level = np.zeros(self.n, dtype=np.int16)
+        self.since = np.zeros(self.n, dtype=np.int32)  # week (end) the current tier was reached
+        self.demoted = np.zeros(self.n, dtype=bool)  # demoted and not yet back at the highest tier held
+        self.ever_demoted = np.zeros(self.n, dtype=bool)
+
+    # ------------------------------------------------------------ effects
+    def effects(self, week: int, idx: np.ndarray) -> Effects:
+        member = self.members(week, idx)
+        if not self.scheme.has_benefit:
+            return Effects()
+        b = self.behaviour
+        lvl = self.level[idx].astype(np.intp)
+        top = self.max_level[idx].astype(np.intp)
+        # till discount: demand through visits and basket, retention through the value response
+        _, value_dropout = self.value_effects(week, idx, self.value_response[lvl], member)
+        rate = self.visit_mult[lvl, idx] * self.devalue[top]
+        ticket = self.basket_mult[lvl, idx]
+        status = 1.0 - self.status_cut[lvl]
+        perks = 1.0 - self.perk_sens[idx] * self.perk_value[lvl]
+        demotion = np.where(self.demoted[idx], 1.0 + b.demotion_dropout_rise, 1.0)
+        dropout = value_dropout * status * perks * demotion
+        # goal gradient towards the next tier, if it gives something
+        nxt = np.minimum(lvl + 1, self.k - 1)
+        pull = (lvl < self.k - 1) & self.benefit[nxt]
+        progress = self.total[idx] / self.thresholds[nxt]
+        rate = rate * np.where(pull, self.goal_gradient(progress, idx), 1.0)
+        return Effects(rate=np.where(member, rate, 1.0), dropout=np.where(member, dropout, 1.0),
+                       ticket=np.where(member, ticket, 1.0), discount=np.where(member, self.discounts[lvl], 0.0))
+
+    # ------------------------------------------------------------ settle
+    def is_review(self, week: int) -> bool:
+        """Whether re-qualification happens at the end of ``week``."""
+        since_launch = week - self.ctx.launch_week
+        return since_launch > 0 and since_launch % self.scheme.review_every_weeks == 0
+
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+        s = self.scheme
+        member = self.members(week, idx)
+        m_idx = idx[member]
+        held = self.level[m_idx].astype(np.intp)  # the tier whose benefits the member had this week
+        # this week's qualifying amount overwrites the slot of the week leaving the window
+        slot = (week - self.ctx.launch_week) % s.window_weeks
+        amount = gross if s.qualify_by == "spend" else purchases
+        self.buffer[slot, idx] = np.where(member, amount, 0.0)
+        total = self.buffer[:, m_idx].sum(axis=0, dtype=np.float64)
+        self.total[m_idx] = total
+        reach = (np.searchsorted(self.thresholds, total, side="right") - 1).astype(np.int16)
+        cur = self.level[m_idx]
+        up = reach > cur
+        promoted = m_idx[up]
+        self.level[promoted] = reach[up]
+        self.since[promoted] = week
+        self.max_level[promoted] = np.maximum(self.max_level[promoted], reach[up])
+        self.demoted[promoted[self.level[promoted] >= self.max_level[promoted]]] = False
+        down = np.zeros(m_idx.size, dtype=bool)
+        if self.is_review(week):
+            down = (reach < self.level[m_idx]) & (week - self.since[m_idx] >= s.review_every_weeks)
+            demoted = m_idx[down]
+            self.level[demoted] = reach[down]
+            self.since[demoted] = week
+            self.demoted[demoted] = True
+            self.ever_demoted[demoted] = True
+        ng = self.ctx.n_granules
+        g = self.granule_of[m_idx]
+        ledger = {"promotions": np.bincount(g, weights=up, minlength=ng).astype(float),
+                  "demotions": np.bincount(g, weights=down, minlength=ng).astype(float)}
+        counts = np.zeros((self.k, ng))
+        np.add.at(counts, (held, g), 1.0)
+        for lvl, tier in enumerate(s.tiers):
+            ledger[f"tier_{tier.name}"] = counts[lvl]
+        ledger["perk_cost"] = self.perk_cost @ counts
+        ledger.update(self.member_ledger(week, idx, member))
+        return Settlement(ledger=ledger)
+
+    def customer_state(self) -> dict[str, np.ndarray]:
+        """Adds the final tier index, the highest tier held and whether the customer was ever demoted."""
+        out = super().customer_state()
+        name = self.scheme.name
+        out[f"tier:{name}"] = self.level.astype(np.int16)
+        out[f"max_tier:{name}"] = self.max_level.astype(np.int16)
+        out[f"demoted:{name}"] = self.ever_demoted.copy()
+        return out
