@@ -474,7 +474,7 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
             till_discount = gross * eff.discount
         else:
             till_discount = 0.0
-        settle = runtime.settle(w, idx, made, gross) if launched else None
+        settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if launched else None
         discount = till_discount + (settle.discount if settle is not None else 0.0)
         revenue = gross - discount
 

@@ -67,3 +67,39 @@ def test_survival_curve_starts_at_one_and_falls():
     res = simulate(pop, seed=2, launch_week=5)
     s = survival_curve(res)
     assert s.iloc[0] == 1.0 and (np.diff(s.to_numpy()) <= 0).all() and s.iloc[-1] < 1
+
+
+def test_renewal_rate_counts_reviews_and_demotions_of_a_tier_scheme():
+    from loyalty_sim.metrics import renewal_rate
+    from loyalty_sim.schemes import Tiers
+
+    pop = Population("coffee_shop", size=4096, weeks=60, seed=4)
+    tiers = Tiers(name="club", qualify_by="visits", window_weeks=8, review_every_weeks=8,
+                  tiers=[{"name": "member", "threshold": 0}, {"name": "regular", "threshold": 12, "discount": 0.05}])
+    res = simulate(pop, tiers, seed=5, launch_week=4)
+    w = res.weekly
+    reviews, demotions = w["reviews"].sum(), w["demotions"].sum()
+    assert reviews > 100 and 0 < demotions < reviews
+    # reviews only in review weeks (every 8 weeks after launch)
+    review_weeks = w.index[w["reviews"] > 0]
+    assert all((wk - 4) % 8 == 0 for wk in review_weeks)
+    assert renewal_rate(res) == pytest.approx(1 - demotions / reviews)
+    with pytest.raises(ConfigError, match="no tier reviews"):
+        renewal_rate(simulate(pop, seed=5))
+
+
+def test_email_funnel_follows_open_and_click_propensities():
+    from loyalty_sim.metrics import email_funnel
+    from loyalty_sim.schemes import TargetedOffers
+
+    pop = Population("grocery", size=8192, weeks=30, seed=4)
+    res = simulate(pop, TargetedOffers(name="o", category="fresh", audience="untargeted", audience_share=1.0,
+                                       every_weeks=2), seed=5)
+    f = email_funnel(res)
+    tot = f.sum()
+    assert tot["sent"] > tot["opened"] > tot["clicked"] >= tot["converted"] > 0
+    t = pop.traits()
+    # customers drawn at the preset's rates: the open rate matches the opted-in customers' mean propensity
+    expected_open = t.email_open[t.email_opt_in].mean()
+    se = np.sqrt(expected_open * (1 - expected_open) / tot["sent"])
+    assert f.attrs["rates"]["open_rate"] == pytest.approx(expected_open, abs=5 * se + 0.01)

@@ -234,3 +234,27 @@ def test_example_scenario_files_are_valid(fname, cls):
     raw = yaml.safe_load((DATA / fname).read_text())
     schemes = [cls.model_validate(s) for s in raw["schemes"]]
     assert schemes and raw["launch_week"] < raw["weeks"] and raw["preset"] in ("grocery", "coffee_shop")
+
+
+def test_money_off_in_a_combination_never_exceeds_what_is_left_to_pay():
+    """A 30% discount at the till plus generous cashback and points as money off:
+    credit and points are taken only off what the customer still has to pay."""
+    from loyalty_sim.schemes import Combined, FlatDiscount, Points
+
+    parts = [
+        FlatDiscount(name="club", depth=0.3),
+        Cashback(name="cb", rate=0.5, use="auto"),
+        Points(name="pts", earn_rate=10.0, point_value=0.05, redemption={"rule": "free", "redeem_probability": 1.0}),
+    ]
+    res = simulate(POP, Combined(name="combo", parts=parts), seed=3, launch_week=4, output="log")
+    tx = res.transactions
+    assert (tx["amount"] >= -1e-9).all()
+    w = res.weekly
+    assert (w["revenue"] >= -1e-6).all()
+    assert w["cb.credit_redeemed"].sum() > 0 and w["pts.points_redeemed"].sum() > 0
+    # the discount booked is the till discount plus credit and points used, and the ledgers agree
+    till = 0.3 * w.loc[4:, "gross_sales"].sum()
+    assert w["discount"].sum() <= w["gross_sales"].sum() + 1e-6
+    used = w["cb.credit_redeemed"].sum() + 0.05 * w["pts.points_redeemed"].sum()
+    assert w["discount"].sum() == pytest.approx(till + used, rel=1e-9)
+    check_accounts(res)

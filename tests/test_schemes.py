@@ -81,6 +81,12 @@ def test_stamp_card_expiry_creates_breakage():
     acc = check_accounts(res)
     assert acc["expired"].sum() > 0
     assert 0 < acc["breakage_rate"].iloc[-1] < 1
+    # cards of customers gone for longer than the expiry lapse too: no stamps left on them
+    c = res.customers
+    gone_long = (c["dropout_week"] >= 0) & (c["dropout_week"] < 40 - 8 - 1)
+    assert gone_long.sum() > 100
+    assert (c.loc[gone_long, "stamps:s"] == 0).all()
+    assert res.weekly["stamps_outstanding"].iloc[-1] == c["stamps:s"].sum()
 
 
 @settings(max_examples=12, deadline=None)

@@ -72,8 +72,14 @@ class SchemeRuntime(Protocol):
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         """Effects for the alive customers at positions ``idx`` of the block."""
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
-        """Book the week's ``purchases`` (counts) and ``gross`` spend (currency) of ``idx``."""
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
+        """Book the week's ``purchases`` (counts) and ``gross`` spend (currency) of ``idx``.
+
+        ``bill`` is what is still to pay after discounts at the till and after other parts
+        of a combination took money off (currency; None = ``gross``). Money taken off at
+        settlement (credit, points, offers) never exceeds it.
+        """
 
 
 @runtime_checkable

@@ -99,7 +99,8 @@ class CashbackRuntime(MemberRuntime):
         rate, dropout = self.value_effects(week, idx, resp, member)
         return Effects(rate=rate, dropout=dropout)
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         ng = self.ctx.n_granules
         gsum = self.ctx.granule_sum
@@ -112,7 +113,7 @@ class CashbackRuntime(MemberRuntime):
             if stale.any():
                 expired_g = np.bincount(self.granule_of[stale], weights=self.credit[stale], minlength=ng)
                 self.credit[stale] = 0.0
-        spend = gross[member]
+        spend = (gross if bill is None else bill)[member]  # what is still to pay
         bal = self.credit[m_idx]
         go = (purchases[member] > 0) & (bal > 0) & (bal >= s.min_balance_to_use)
         if s.use == "choose":
@@ -210,7 +211,8 @@ class GiftRuntime(MemberRuntime):
         gg = np.where(on, self.goal_gradient(progress, idx), 1.0)
         return Effects(rate=rate * gg, dropout=dropout)
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         ng = self.ctx.n_granules
         gsum = self.ctx.granule_sum

@@ -69,10 +69,13 @@ class CombinedRuntime:
             keep = keep * (1.0 - np.asarray(e.discount, dtype=float))
         return Effects(rate=rate, dropout=dropout, ticket=ticket, discount=1.0 - keep)
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         out = Settlement(discount=0.0, reward_retail=0.0, reward_cost=0.0, points_earned=0.0, points_redeemed=0.0)
+        left = gross if bill is None else bill
         for part, rt in zip(self.scheme.parts, self.parts):
-            s = rt.settle(week, idx, purchases, gross)
+            s = rt.settle(week, idx, purchases, gross, bill=left)
+            left = left - s.discount  # a later part takes money off what is still to pay
             out.discount = out.discount + s.discount
             out.reward_retail = out.reward_retail + s.reward_retail
             out.reward_cost = out.reward_cost + s.reward_cost

@@ -76,6 +76,7 @@ class DiscountRuntime(MemberRuntime):
         self.exposed[idx[member]] = True
         return Effects(rate=rate, dropout=dropout, ticket=ticket, discount=np.where(member, s.depth, 0.0))
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         member = self.members(week, idx) & self._active(week)
         return Settlement(ledger=self.member_ledger(week, idx, member))

@@ -108,7 +108,8 @@ class PerksRuntime(MemberRuntime):
         cut = self.perk_sens[idx] * self.intensity[idx] * fade
         return Effects(dropout=np.where(member, 1.0 - cut, 1.0))
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         member = self.members(week, idx)
         m_idx = idx[member]
         ledger = dict(self.member_ledger(week, idx, member))

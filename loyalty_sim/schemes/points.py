@@ -281,7 +281,8 @@ class PointsRuntime(MemberRuntime):
         self.balance_new[pos] -= pts - from_old
         self.balance_new[pos] = np.maximum(self.balance_new[pos], 0.0)
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         s, r = self.scheme, self.scheme.redemption
         gsum = self.ctx.granule_sum
         member = self.members(week, idx)
@@ -317,7 +318,8 @@ class PointsRuntime(MemberRuntime):
             unit = r.unit if r.rule == "minimum_unit" else 0.0
             usable = np.floor(bal / unit) * unit if unit else bal
             go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
-            value = np.minimum(usable * s.point_value, spend)  # never more than is paid this week
+            to_pay = spend if bill is None else bill[member]
+            value = np.minimum(usable * s.point_value, to_pay)  # never more than is paid this week
             pts = value / s.point_value if s.point_value > 0 else np.zeros_like(value)
             if unit:
                 pts = np.floor(pts / unit + 1e-9) * unit

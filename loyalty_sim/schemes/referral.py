@@ -72,7 +72,8 @@ class ReferralRuntime(MemberRuntime):
         return Effects(dropout=np.where(ref, b.referred_dropout_factor, 1.0),
                        ticket=np.where(ref, 1.0 + premium, 1.0))
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         member = self.members(week, idx) & ~self.referred[idx]
         m_idx = idx[member]

@@ -105,7 +105,8 @@ class StampCardRuntime(MemberRuntime):
         st = self.stamps[idx]
         return np.where(self.card_start[idx] >= 0, st, self.scheme.head_start)
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         ng = self.ctx.n_granules
         gsum = self.ctx.granule_sum
@@ -123,21 +124,24 @@ class StampCardRuntime(MemberRuntime):
         self.issued_cards[opened] = True
         head = np.zeros(m_idx.size)
         head[new_card] = s.head_start
-        # expiry of cards left too long
+        # expiry of cards left too long: every card of the block, gone customers' included,
+        # so their stamps lapse too instead of staying outstanding for ever
         if s.expiry_weeks is not None:
-            old = (self.card_start[m_idx] >= 0) & (week - self.card_start[m_idx] >= s.expiry_weeks) & ~new_card
-            ex_idx = m_idx[old]
-            if ex_idx.size:
-                expired_g = np.bincount(self.granule_of[ex_idx], weights=self.stamps[ex_idx].astype(float),
+            stale = np.flatnonzero((self.card_start >= 0) & (week - self.card_start >= s.expiry_weeks))
+            if stale.size:
+                expired_g = np.bincount(self.granule_of[stale], weights=self.stamps[stale].astype(float),
                                         minlength=ng)
                 # the expired card is replaced by a new one (with its head start) at the next visit
-                self.stamps[ex_idx] = 0
-                self.card_start[ex_idx] = -1
+                self.stamps[stale] = 0
+                self.card_start[stale] = -1
                 # a purchase this week opens the new card at once
-                reopen = ex_idx[buys[old] > 0]
+                gone = np.zeros(self.n, dtype=bool)
+                gone[stale] = True
+                old = gone[m_idx] & (buys > 0)
+                reopen = m_idx[old]
                 self.card_start[reopen] = week
                 self.stamps[reopen] = s.head_start
-                head[np.flatnonzero(old)[buys[old] > 0]] = s.head_start
+                head[old] = s.head_start
         # stamps earned this week
         if self.qualify is not None:
             u = self.ctx.uniforms(f"stamp_qualify:{s.name}", week)[m_idx]
@@ -179,4 +183,5 @@ class StampCardRuntime(MemberRuntime):
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
         out[f"rewards:{self.scheme.name}"] = self.completed.copy()
+        out[f"stamps:{self.scheme.name}"] = self.stamps.copy()
         return out

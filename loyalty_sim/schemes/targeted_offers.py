@@ -173,13 +173,16 @@ class OffersRuntime(MemberRuntime):
         top = max(self.behaviour.rate_lift_price, 1e-9)
         return self.rate_sens[idx] / top
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         gsum = self.ctx.granule_sum
         member = self.members(week, idx)
         live = member & (self.live_until[idx] >= week)
         bought = purchases > 0
         disc = np.where(live & bought, s.offer_value * self.cat_share[idx] * gross, 0.0)
+        if bill is not None:
+            disc = np.minimum(disc, bill)
         new_conv = live & bought & ~self.converted[idx]
         self.converted[idx[new_conv]] = True
         b_idx = idx[bought & member]

@@ -211,7 +211,8 @@ class TiersRuntime(MemberRuntime):
         since_launch = week - self.ctx.launch_week
         return since_launch > 0 and since_launch % self.scheme.review_every_weeks == 0
 
-    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray) -> Settlement:
+    def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
+               bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         member = self.members(week, idx)
         m_idx = idx[member]
@@ -231,8 +232,11 @@ class TiersRuntime(MemberRuntime):
         self.max_level[promoted] = np.maximum(self.max_level[promoted], reach[up])
         self.demoted[promoted[self.level[promoted] >= self.max_level[promoted]]] = False
         down = np.zeros(m_idx.size, dtype=bool)
+        due = np.zeros(m_idx.size, dtype=bool)
         if self.is_review(week):
-            down = (reach < self.level[m_idx]) & (week - self.since[m_idx] >= s.review_every_weeks)
+            # up for re-qualification: above the entry tier and held for a full review period
+            due = (self.level[m_idx] > 0) & (week - self.since[m_idx] >= s.review_every_weeks)
+            down = (reach < self.level[m_idx]) & due
             demoted = m_idx[down]
             self.level[demoted] = reach[down]
             self.since[demoted] = week
@@ -241,7 +245,8 @@ class TiersRuntime(MemberRuntime):
         ng = self.ctx.n_granules
         g = self.granule_of[m_idx]
         ledger = {"promotions": np.bincount(g, weights=up, minlength=ng).astype(float),
-                  "demotions": np.bincount(g, weights=down, minlength=ng).astype(float)}
+                  "demotions": np.bincount(g, weights=down, minlength=ng).astype(float),
+                  "reviews": np.bincount(g, weights=due, minlength=ng).astype(float)}
         counts = np.zeros((self.k, ng))
         np.add.at(counts, (held, g), 1.0)
         for lvl, tier in enumerate(s.tiers):
