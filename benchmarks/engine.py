@@ -118,8 +118,11 @@ def run_schemes(args: argparse.Namespace) -> None:
         total += dt
         name = "baseline" if scheme is None else scheme.name
         print(f"  {name:<24} {dt:7.2f} s   {int(res.weekly['transactions'].sum()):>13,} transactions")
+        del res  # one result at a time, as a scenario run that summarises and moves on
     print(f"total wall time              {total:8.2f} s  (target 60 s)")
-    print(f"peak memory (self+children)  {_peak_mb():8.0f} MB (target 2048 MB)")
+    print(f"peak memory (self+children)  {_peak_mb():8.0f} MB (target 2048 MB; "
+          f"main process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
+          f"largest worker {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -220,9 +220,15 @@ class TiersRuntime(MemberRuntime):
         # this week's qualifying amount overwrites the slot of the week leaving the window
         slot = (week - self.ctx.launch_week) % s.window_weeks
         amount = gross if s.qualify_by == "spend" else purchases
-        self.buffer[slot, idx] = np.where(member, amount, 0.0)
-        total = self.buffer[:, m_idx].sum(axis=0, dtype=np.float64)
-        self.total[m_idx] = total
+        fresh = np.where(member, amount, 0.0)
+        if slot == 0:
+            # once per window, the exact sum (no drift from the running total)
+            self.buffer[slot, idx] = fresh
+            self.total[idx] = self.buffer[:, idx].sum(axis=0, dtype=np.float64)
+        else:
+            self.total[idx] += fresh - self.buffer[slot, idx]
+            self.buffer[slot, idx] = fresh
+        total = self.total[m_idx]
         reach = (np.searchsorted(self.thresholds, total, side="right") - 1).astype(np.int16)
         cur = self.level[m_idx]
         up = reach > cur
@@ -247,8 +253,7 @@ class TiersRuntime(MemberRuntime):
         ledger = {"promotions": np.bincount(g, weights=up, minlength=ng).astype(float),
                   "demotions": np.bincount(g, weights=down, minlength=ng).astype(float),
                   "reviews": np.bincount(g, weights=due, minlength=ng).astype(float)}
-        counts = np.zeros((self.k, ng))
-        np.add.at(counts, (held, g), 1.0)
+        counts = np.bincount(held * ng + g, minlength=self.k * ng).reshape(self.k, ng).astype(float)
         for lvl, tier in enumerate(s.tiers):
             ledger[f"tier_{tier.name}"] = counts[lvl]
         ledger["perk_cost"] = self.perk_cost @ counts
