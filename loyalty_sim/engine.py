@@ -390,7 +390,7 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
 
     # horizon totals are the sums of the per-window totals (added up once, at the end)
     cust = {
-        "discount": np.zeros(n), "reward_cost": np.zeros(n),
+        "discount": np.zeros(n), "reward_retail": np.zeros(n), "reward_cost": np.zeros(n),
         "first_purchase_week": np.full(n, -1, dtype=np.int32),
         "last_purchase_week": np.full(n, -1, dtype=np.int32),
         "dropout_week": np.full(n, -1, dtype=np.int32),
@@ -495,6 +495,8 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
             _book_ledger(ledger, settle, w, ng, weeks)
             if not _is_zero(settle.reward_cost):
                 cust["reward_cost"][idx] += settle.reward_cost
+            if not _is_zero(settle.reward_retail):
+                cust["reward_retail"][idx] += settle.reward_retail
 
         if not (np.isscalar(discount) or settle is None and eff is None):
             cust["discount"][idx] += discount

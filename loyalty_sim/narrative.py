@@ -105,3 +105,42 @@ def discount_sentence(sweep: pd.DataFrame, margin: float) -> str:
              f"margin away ({_fmt(tiny['incremental_profit'])}); a deep one ({100 * deep['depth']:.0f}%) costs more than "
              f"the saturated extra demand brings and lowers the reference price ({_fmt(deep['incremental_profit'])}).")
     return text
+
+
+def points_tradeoffs(table: pd.DataFrame) -> str:
+    """Who each points design rewards and who responds (markdown bullets).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``reward_distribution.distribution_table``: ``scheme``, ``heaviness`` (light,
+        middle, heavy), ``value_back_share``, ``purchases_uplift``.
+    """
+    lines = []
+    for name, d in table.groupby("scheme", sort=False):
+        d = d.set_index(d["heaviness"].astype(str))
+        share = d["value_back_share"]
+        most, least = str(share.idxmax()), str(share.idxmin())
+        spread = share.max() - share.min()
+        even = spread < 0.005
+        who = ("about the same share of their spend to every group" if even else
+               f"most to **{most}** customers ({_fmt(share[most], 1, pct=True)} of their spend) and least to "
+               f"{least} ones ({_fmt(share[least], 1, pct=True)})")
+        up = d["purchases_uplift"]
+        lines.append(f"- **{str(name).replace('_', ' ')}** hands back {who}; purchases move "
+                     f"{_fmt(up.get('light', float('nan')), 1, pct=True, sign=True)} (light), "
+                     f"{_fmt(up.get('middle', float('nan')), 1, pct=True, sign=True)} (middle) and "
+                     f"{_fmt(up.get('heavy', float('nan')), 1, pct=True, sign=True)} (heavy).")
+    return "\n".join(lines)
+
+
+def breakage_sentence(ledger: pd.DataFrame) -> str:
+    """Breakage and end liability per design, in one paragraph (``reward_distribution.ledger_table``)."""
+    if ledger.empty:
+        return "None of these designs keeps a balance, so there is no breakage or liability."
+    last = ledger.groupby("scheme", sort=False).tail(1).set_index("scheme")
+    parts = [f"{str(n).replace('_', ' ')} {_fmt(r['breakage_rate'], 1, pct=True)} (liability at cost "
+             f"{_fmt(r['liability_cost'])})" for n, r in last.iterrows()]
+    return ("Breakage (units expired / issued so far) at the horizon: " + "; ".join(parts) + ". Breakage here "
+            "emerges from behaviour: members who stop buying, or never reach a reward, leave balances that expire; "
+            "without expiry they stay on the books as liability.")

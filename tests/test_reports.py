@@ -23,6 +23,7 @@ SMALL = {
     "01-scheme-comparison": {"customers": 600, "weeks": 30, "launch_week": 10, "replications": 2},
     "02-discount-levels": {"customers": 600, "weeks": 30, "launch_week": 5, "replications": 2,
                            "depths": [0.0, 0.1, 0.3, 0.6]},
+    "03-points-design": {"customers": 600, "weeks": 30, "launch_week": 6, "replications": 2},
     "04-profit-impact": {"customers": 600},
     "06-calibrate-your-data": {"customers": 500},
 }
@@ -70,6 +71,17 @@ def test_discount_levels_records_a_curve(outputs):
     assert set(v["profit_by_depth"]) == {"0", "0.1", "0.3", "0.6"}
     assert v["profit_by_depth"]["0"] == 0.0
     assert v["profit_by_depth"]["0.6"] < v["profit_by_depth"]["0.3"]
+
+
+def test_points_design_records_who_gets_what(outputs):
+    v = outputs["03-points-design"].values
+    assert set(v["accrual_incremental_profit"]) == {"linear", "front_loaded", "progressive", "compound"}
+    assert set(v["redemption_incremental_profit"]) == {"tiered", "minimum_unit", "refill", "tiered_calendar_expiry"}
+    share = v["value_back_share"]
+    assert len(share) == 12 and all(0 <= x <= 0.2 for x in share.values())
+    # progressive accrual gives heavy customers a larger share of their spend than light ones
+    assert share["progressive:heavy"] > share["progressive:light"]
+    assert all(0 <= x < 1 for x in v["breakage_rate"].values())
 
 
 def test_profit_impact_records_the_calculator(outputs):

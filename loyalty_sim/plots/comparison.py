@@ -90,28 +90,44 @@ def plot_naive_vs_causal(effects: pd.DataFrame, metric: str = "purchases_per_cus
     return ax
 
 
-def plot_segment_effects(segments: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Grouped bars: effect on purchases per alive customer-week by segment and scheme, with intervals."""
+def plot_grouped_bars(frame: pd.DataFrame, x: str, bars: str, value: str, *, ci: tuple[str, str] | None = None,
+                      ax: Axes | None = None, ylabel: str | None = None, title: str | None = None,
+                      percent: bool = False) -> Axes:
+    """Grouped bars: ``value`` for each ``x`` category (groups) and ``bars`` category (one colour each).
+
+    ``ci`` names the columns of interval bounds drawn as error bars; ``percent`` scales
+    shares to per cent.
+    """
     ax = _ax(ax)
-    schemes = list(dict.fromkeys(segments["scheme"]))
-    segs = list(dict.fromkeys(segments["segment"].astype(str)))
-    w = 0.8 / max(len(schemes), 1)
-    x = np.arange(len(segs))
-    for i, sc in enumerate(schemes):
-        d = segments[segments["scheme"] == sc].set_index(segments[segments["scheme"] == sc]["segment"].astype(str))
-        d = d.reindex(segs)
-        est = d["purchases_effect"].to_numpy(dtype=float)
-        ax.bar(x + (i - (len(schemes) - 1) / 2) * w, est, w, label=sc, color=PALETTE[i % len(PALETTE)])
-        err = np.vstack([est - d["ci_low"].to_numpy(dtype=float), d["ci_high"].to_numpy(dtype=float) - est])
-        ok = np.isfinite(err).all(axis=0)
-        if ok.any():
-            ax.errorbar((x + (i - (len(schemes) - 1) / 2) * w)[ok], est[ok], yerr=err[:, ok], fmt="none",
-                        ecolor="black", capsize=2, lw=0.8)
+    names = list(dict.fromkeys(frame[bars].astype(str)))
+    cats = list(dict.fromkeys(frame[x].astype(str)))
+    scale = 100.0 if percent else 1.0
+    w = 0.8 / max(len(names), 1)
+    pos = np.arange(len(cats))
+    for i, name in enumerate(names):
+        d = frame[frame[bars].astype(str) == name]
+        d = d.set_index(d[x].astype(str)).reindex(cats)
+        est = d[value].to_numpy(dtype=float) * scale
+        xs = pos + (i - (len(names) - 1) / 2) * w
+        ax.bar(xs, est, w, label=name.replace("_", " "), color=PALETTE[i % len(PALETTE)])
+        if ci is not None:
+            err = np.vstack([est - d[ci[0]].to_numpy(dtype=float) * scale, d[ci[1]].to_numpy(dtype=float) * scale - est])
+            ok = np.isfinite(err).all(axis=0)
+            if ok.any():
+                ax.errorbar(xs[ok], est[ok], yerr=err[:, ok], fmt="none", ecolor="black", capsize=2, lw=0.8)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, [s.replace("_", " ") for s in segs])
-    ax.set(ylabel="transactions per alive customer-week", title=title or "Effect by segment")
+    ax.set_xticks(pos, [c.replace("_", " ") for c in cats])
+    ax.set(ylabel=ylabel or value.replace("_", " "), title=title or value.replace("_", " "))
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+def plot_segment_effects(segments: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
+                         value: str = "purchases_effect", ylabel: str = "transactions per alive customer-week") -> Axes:
+    """Grouped bars: effect by segment and scheme, with intervals (``ci_low``/``ci_high``) where given."""
+    ci = ("ci_low", "ci_high") if value == "purchases_effect" else None
+    return plot_grouped_bars(segments, "segment", "scheme", value, ci=ci, ax=ax, ylabel=ylabel,
+                             title=title or "Effect by segment")
 
 
 def plot_sweep(sweep: pd.DataFrame, x: str, y: str, *, ax: Axes | None = None, ci: tuple[str, str] | None = None,

@@ -1,0 +1,178 @@
+"""Who gets a scheme's rewards: points, value back and uplift by how heavily customers buy.
+
+A points design is judged not only by its total cost but by where the value lands:
+front-loaded accrual favours new customers, progressive accrual the heaviest; a tiered
+redemption threshold that light customers never reach leaves them with nothing (and the
+shop with breakage). The tables here split customers into light, middle and heavy thirds
+by their purchase rate *in the counterfactual run* (same customers and random numbers,
+no scheme), so the grouping is not moved by the scheme itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .scenario import ScenarioRun
+
+#: heaviness groups, lightest first
+HEAVINESS = ("light", "middle", "heavy")
+
+
+def heaviness_groups(baseline: pd.DataFrame, *, weeks: int, from_week: int = 0, min_alive_weeks: int = 4) -> pd.Series:
+    """Light / middle / heavy thirds by purchases per alive week (from ``from_week``) without the scheme.
+
+    Parameters
+    ----------
+    baseline : DataFrame
+        ``SimulationResult.customers`` of the counterfactual run.
+    weeks : int
+        The run's horizon.
+    from_week : int
+        First week counted (the launch week: heaviness while the scheme would run).
+    min_alive_weeks : int
+        Customers alive for fewer weeks from ``from_week`` are left out (their rate is noise).
+
+    Returns
+    -------
+    Series of ``HEAVINESS`` labels (categorical) indexed by ``customer_id``; customers
+    left out are absent.
+    """
+    c = baseline
+    alive = _alive_weeks(c, from_week, weeks)
+    tx = _window_column(c, "transactions", from_week)
+    keep = alive >= min_alive_weeks
+    if keep.sum() < len(HEAVINESS):
+        raise ConfigError(f"too few customers alive for {min_alive_weeks} weeks from week {from_week}", field="from_week")
+    rate = tx[keep] / alive[keep]
+    # ranks break ties (many light customers share a rate of 0) so the thirds are equal in size
+    ranks = pd.Series(rate).rank(method="first").to_numpy()
+    labels = pd.Categorical.from_codes(np.minimum((ranks - 1) * 3 // len(ranks), 2).astype(int), HEAVINESS)
+    return pd.Series(labels, index=pd.Index(c["customer_id"].to_numpy()[keep], name="customer_id"), name="heaviness")
+
+
+def _window_column(c: pd.DataFrame, what: str, from_week: int) -> np.ndarray:
+    """``what`` (transactions or revenue) from ``from_week`` on: the window column starting there, or the total."""
+    cols = [k for k in c.columns if k.startswith(f"{what}_w{from_week}_")]
+    if cols:
+        return c[cols[0]].to_numpy()
+    if from_week == 0:
+        return c[what].to_numpy()
+    raise ConfigError(f"the run has no window starting at week {from_week} (simulate with windows or launch_week)",
+                      field="from_week")
+
+
+def reward_distribution(run: ScenarioRun, scheme: str) -> pd.DataFrame:
+    """Points or stamps earned, value handed back and the uplift, per heaviness group.
+
+    Parameters
+    ----------
+    run : ScenarioRun
+        One replication (baseline and schemes on the same customers).
+    scheme : str
+        The scheme's name.
+
+    Returns
+    -------
+    DataFrame indexed by heaviness with ``customers``, ``member_share``,
+    ``units_earned_per_customer`` and ``units_redeemed_per_customer`` (points, stamps or
+    credit: the scheme's own unit; NaN for schemes without one), ``value_back_per_customer``
+    (currency at retail: money off plus rewards handed out, after launch),
+    ``value_back_share`` (of the group's full-price spend after launch), ``cost_per_customer``
+    (money off plus rewards at cost), ``purchases_uplift`` (relative change in purchases
+    after launch against the counterfactual) and ``spend_per_customer_week_baseline``.
+    """
+    if scheme not in run.results or scheme == "baseline":
+        raise ConfigError(f"unknown scheme '{scheme}'; the run has {[k for k in run.results if k != 'baseline']}",
+                          field="scheme")
+    launch = run.scenario.launch_week
+    weeks = run.scenario.weeks
+    base = run.baseline.customers
+    groups = heaviness_groups(base, weeks=weeks, from_week=launch)
+    res = run.results[scheme].customers.set_index("customer_id").loc[groups.index]
+    b = base.set_index("customer_id").loc[groups.index]
+    tx_s = pd.Series(_window_column(res.reset_index(), "transactions", launch), index=groups.index)
+    tx_b = pd.Series(_window_column(b.reset_index(), "transactions", launch), index=groups.index)
+    rev_s = pd.Series(_window_column(res.reset_index(), "revenue", launch), index=groups.index)
+    value = res["discount"] + res.get("reward_retail", 0.0)
+    cost = res["discount"] + res["reward_cost"]
+    gross_after = rev_s + res["discount"]
+    frame = pd.DataFrame({"group": groups, "value": value, "cost": cost, "gross": gross_after,
+                          "tx_s": tx_s, "tx_b": tx_b,
+                          "member": res[f"member:{scheme}"] if f"member:{scheme}" in res else True})
+    earned, redeemed = _unit_columns(res, scheme)
+    frame["earned"], frame["redeemed"] = earned, redeemed
+    alive_weeks = _alive_weeks(b, launch, weeks)
+    frame["spend_b"] = pd.Series(_window_column(b.reset_index(), "revenue", launch), index=groups.index)
+    frame["alive_weeks"] = alive_weeks
+    g = frame.groupby("group", observed=False)
+    out = pd.DataFrame({
+        "customers": g.size(),
+        "member_share": g["member"].mean(),
+        "units_earned_per_customer": g["earned"].mean(),
+        "units_redeemed_per_customer": g["redeemed"].mean(),
+        "value_back_per_customer": g["value"].mean(),
+        "value_back_share": g["value"].sum() / g["gross"].sum(),
+        "cost_per_customer": g["cost"].mean(),
+        "purchases_uplift": g["tx_s"].sum() / g["tx_b"].sum() - 1.0,
+        "spend_per_customer_week_baseline": g["spend_b"].sum() / g["alive_weeks"].sum(),
+    })
+    out.index.name = "heaviness"
+    out.attrs["units"] = {"value_back_per_customer": "currency at retail after launch",
+                          "cost_per_customer": "currency at cost after launch",
+                          "value_back_share": "share of full-price spend after launch",
+                          "purchases_uplift": "relative to the counterfactual"}
+    return out
+
+
+def _unit_columns(res: pd.DataFrame, scheme: str) -> tuple[pd.Series, pd.Series]:
+    """Per-customer units earned and redeemed over the horizon (points or stamps), NaN where untracked."""
+    for earned, redeemed in ((f"points_earned:{scheme}", f"points_redeemed:{scheme}"),):
+        if earned in res and redeemed in res:
+            return res[earned], res[redeemed]
+    if f"rewards:{scheme}" in res:  # stamp card: completed cards; stamps redeemed = cards x stamps per card
+        return pd.Series(np.nan, index=res.index), res[f"rewards:{scheme}"]
+    nan = pd.Series(np.nan, index=res.index)
+    return nan, nan
+
+
+def _alive_weeks(c: pd.DataFrame, from_week: int, weeks: int) -> np.ndarray:
+    drop = c["dropout_week"].to_numpy()
+    end = np.where(drop >= 0, drop + 1, weeks)
+    return np.clip(end - np.maximum(c["acquisition_week"].to_numpy(), from_week), 0, None)
+
+
+def distribution_table(run: ScenarioRun, schemes: list[str] | None = None) -> pd.DataFrame:
+    """:func:`reward_distribution` for several schemes, long format (``scheme``, ``heaviness``, columns)."""
+    names = schemes or [k for k in run.results if k != "baseline"]
+    return pd.concat([reward_distribution(run, n).reset_index().assign(scheme=n) for n in names], ignore_index=True)
+
+
+def ledger_table(run: ScenarioRun, schemes: list[str] | None = None) -> pd.DataFrame:
+    """Weekly unit ledgers and liability of several schemes, long format, with breakage so far.
+
+    Returns
+    -------
+    DataFrame with ``scheme, week, issued, redeemed, expired, outstanding,
+    breakage_rate, liability_retail, liability_cost`` (units and currency per week).
+    """
+    from .ledger import check_accounts, weekly_costs
+
+    names = schemes or [k for k in run.results if k != "baseline"]
+    frames = []
+    for n in names:
+        res = run.results[n]
+        acc = check_accounts(res)
+        if acc.empty:
+            continue
+        acc = acc.groupby("week")[["issued", "redeemed", "expired", "outstanding", "cumulative_issued",
+                                   "cumulative_expired"]].sum()
+        costs = weekly_costs(res)
+        acc["breakage_rate"] = np.where(acc["cumulative_issued"] > 0,
+                                        acc["cumulative_expired"] / acc["cumulative_issued"].where(acc["cumulative_issued"] > 0),
+                                        0.0)
+        acc["liability_retail"] = costs["liability_retail"].to_numpy()
+        acc["liability_cost"] = costs["liability_cost"].to_numpy()
+        frames.append(acc.reset_index().assign(scheme=n))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
