@@ -110,7 +110,18 @@ def _segment_effects(run: ScenarioRun, name: str) -> pd.DataFrame:
     return pd.DataFrame({"scheme": name,
                          "purchases_effect": a["purchases_per_alive_customer_week"] - b["purchases_per_alive_customer_week"],
                          "spend_effect": a["spend_per_alive_customer_week"] - b["spend_per_alive_customer_week"],
+                         "retention_effect": _retained_by_segment(run.results[name], launch)
+                         - _retained_by_segment(run.baseline, launch),
                          "purchases_baseline": b["purchases_per_alive_customer_week"]})
+
+
+def _retained_by_segment(res: Any, launch: int) -> pd.Series:
+    """Share of the customers alive at launch who are still alive at the horizon, per segment."""
+    c = res.customers
+    drop = c["dropout_week"].to_numpy()
+    at_launch = (c["acquisition_week"].to_numpy() <= launch) & ((drop < 0) | (drop >= launch))
+    kept = pd.Series(drop < 0, index=c.index)[at_launch]
+    return kept.groupby(c.loc[at_launch, "segment"], observed=True).mean().astype(float)
 
 
 def _finite_mean(values: np.ndarray) -> float:
@@ -306,9 +317,12 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
         agg = []
         for (name, seg), grp in allseg.groupby(["scheme", "segment"], observed=True):
             est, lo, hi = interval(grp["purchases_effect"].to_numpy(), level)
-            agg.append({"scheme": name, "segment": seg, "purchases_effect": est, "ci_low": lo, "ci_high": hi,
-                        "purchases_baseline": float(grp["purchases_baseline"].mean()),
-                        "spend_effect": float(grp["spend_effect"].mean())})
+            row = {"scheme": name, "segment": seg, "purchases_effect": est, "ci_low": lo, "ci_high": hi,
+                   "purchases_baseline": float(grp["purchases_baseline"].mean())}
+            for col in ("spend_effect", "retention_effect"):
+                e, elo, ehi = interval(grp[col].to_numpy(), level)
+                row.update({col: e, f"{col}_ci_low": elo, f"{col}_ci_high": ehi})
+            agg.append(row)
         segments = pd.DataFrame(agg)
     return Comparison(scenario=scenario, economics=econ, level=level, runs=runs, seeds=seeds,
                       per_replication=per_rep, member_gaps=member_gaps, segments=segments)

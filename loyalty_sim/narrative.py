@@ -144,3 +144,45 @@ def breakage_sentence(ledger: pd.DataFrame) -> str:
     return ("Breakage (units expired / issued so far) at the horizon: " + "; ".join(parts) + ". Breakage here "
             "emerges from behaviour: members who stop buying, or never reach a reward, leave balances that expire; "
             "without expiry they stay on the books as liability.")
+
+
+def segment_sentence(segments: pd.DataFrame) -> str:
+    """Which segment each scheme moves most, in frequency and in retention (markdown bullets).
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``Comparison.segments``: ``scheme``, ``segment``, ``purchases_effect`` with
+        ``purchases_baseline`` and ``retention_effect``.
+    """
+    lines = []
+    for name, d in segments.groupby("scheme", sort=False):
+        d = d.set_index(d["segment"].astype(str))
+        rel = d["purchases_effect"] / d["purchases_baseline"]
+        ret = d["retention_effect"] if "retention_effect" in d else pd.Series(dtype=float)
+        top = str(rel.idxmax()).replace("_", " ")
+        text = (f"- **{str(name).replace('_', ' ')}**: purchase frequency moves most among {top} customers "
+                f"({_fmt(rel.max(), 1, pct=True, sign=True)})")
+        if len(ret) and np.isfinite(ret.to_numpy(dtype=float)).any():
+            rtop = str(ret.idxmax()).replace("_", " ")
+            text += (f"; retention most among {rtop} customers ({_fmt(ret.max(), 1, pct=True, sign=True)} points "
+                     "of the customers at launch still customers at the horizon)")
+        lines.append(text + ".")
+    return "\n".join(lines)
+
+
+def targeting_sentence(outcomes: pd.DataFrame) -> str:
+    """Affinity-targeted against untargeted offers, from ``targeting.offer_outcomes`` (markdown)."""
+    if outcomes.empty:
+        return "No targeted offers in this scenario."
+    best = outcomes["purchases_uplift_audience"].idxmax()
+    r = outcomes.loc[best]
+    text = (f"The offer that moved its audience most is **{str(best).replace('_', ' ')}**: "
+            f"{_fmt(r['purchases_uplift_audience'], 2, sign=True)} purchases per customer reached "
+            f"({int(r['audience']):,} customers, {_fmt(r['conversion_rate'], 1, pct=True)} of offers used). ")
+    others = outcomes["purchases_uplift_others"].abs().max()
+    if np.isfinite(others):
+        text += (f"Customers outside each audience did not change (largest difference {_fmt(others, 3)} purchases "
+                 "per customer), so the uplift is the offer's own. ")
+    return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
+                   "where the extra margin exceeds that discount.")

@@ -25,6 +25,7 @@ SMALL = {
                            "depths": [0.0, 0.1, 0.3, 0.6]},
     "03-points-design": {"customers": 600, "weeks": 30, "launch_week": 6, "replications": 2},
     "04-profit-impact": {"customers": 600},
+    "05-segments-and-targeting": {"customers": 1000, "weeks": 30, "launch_week": 6, "replications": 2},
     "06-calibrate-your-data": {"customers": 500},
 }
 
@@ -82,6 +83,15 @@ def test_points_design_records_who_gets_what(outputs):
     # progressive accrual gives heavy customers a larger share of their spend than light ones
     assert share["progressive:heavy"] > share["progressive:light"]
     assert all(0 <= x < 1 for x in v["breakage_rate"].values())
+
+
+def test_segments_and_targeting_records_segments_offers_and_funnel(outputs):
+    v = outputs["05-segments-and-targeting"].values
+    segs = {k.split(":")[1] for k in v["segment_purchases_effect"]}
+    assert segs == {"price_sensitive", "service_sensitive", "habitual"}
+    assert set(v["offer_uplift"]) >= {"baby_by_affinity", "baby_untargeted", "fresh_post_hoc_till", "fresh_pre_emptive"}
+    assert all(0 <= c <= 1 for c in v["offer_conversion"].values())
+    assert v["funnel"]["fresh_pre_emptive:sent"] >= v["funnel"]["fresh_pre_emptive:opened"]
 
 
 def test_profit_impact_records_the_calculator(outputs):

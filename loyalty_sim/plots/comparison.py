@@ -125,7 +125,9 @@ def plot_grouped_bars(frame: pd.DataFrame, x: str, bars: str, value: str, *, ci:
 def plot_segment_effects(segments: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
                          value: str = "purchases_effect", ylabel: str = "transactions per alive customer-week") -> Axes:
     """Grouped bars: effect by segment and scheme, with intervals (``ci_low``/``ci_high``) where given."""
-    ci = ("ci_low", "ci_high") if value == "purchases_effect" else None
+    ci = ("ci_low", "ci_high") if value == "purchases_effect" else (f"{value}_ci_low", f"{value}_ci_high")
+    if not set(ci) <= set(segments.columns):
+        ci = None
     return plot_grouped_bars(segments, "segment", "scheme", value, ci=ci, ax=ax, ylabel=ylabel,
                              title=title or "Effect by segment")
 

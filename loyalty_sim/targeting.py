@@ -1,0 +1,94 @@
+"""Outcomes of targeted offers: who was reached, the e-mail funnel and the paired uplift in the audience.
+
+A targeted offer is judged on the customers it was aimed at: the audience (by category
+affinity, by a life event, or a random share for an untargeted offer), how many offers
+went out and through which channel, how many were opened, clicked and used, and what the
+audience bought compared with the same customers in the counterfactual run (same random
+numbers, no offer).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .scenario import ScenarioRun
+
+
+def _offer_names(customers: pd.DataFrame) -> list[str]:
+    return [c.split(":", 1)[1] for c in customers.columns if c.startswith("in_audience:")]
+
+
+def _ledger_total(weekly: pd.DataFrame, name: str, key: str, from_week: int) -> float:
+    cols = [c for c in weekly.columns if c == key or c == f"{name}.{key}"]
+    if len(cols) > 1:  # a combination with several offer parts: the part's own column
+        cols = [c for c in cols if c == f"{name}.{key}"]
+    return float(weekly.loc[from_week:, cols].to_numpy().sum()) if cols else 0.0
+
+
+def offer_outcomes(run: ScenarioRun) -> pd.DataFrame:
+    """One row per targeted-offer scheme (or offer part of a combination) of a replication.
+
+    Returns
+    -------
+    DataFrame indexed by ``offer`` (the offer's name) with ``scheme``, ``audience``
+    (customers), ``audience_share``, ``offers_delivered``, ``emails_sent``,
+    ``emails_opened``, ``emails_clicked``, ``offers_converted``, ``conversion_rate``
+    (converted / delivered offers, or / e-mails sent), ``purchases_uplift_audience``
+    (extra purchases per audience customer after launch, against the counterfactual),
+    ``purchases_uplift_audience_pct``, ``revenue_uplift_audience`` (currency per audience
+    customer), ``purchases_uplift_others`` (per customer outside the audience: a check
+    that an offer moves only those it reaches), ``offer_discount`` and ``email_cost``
+    (currency).
+    """
+    launch = run.scenario.launch_week
+    base = run.baseline.customers.set_index("customer_id")
+    rows = []
+    for scheme, res in run.results.items():
+        if scheme == "baseline":
+            continue
+        c = res.customers.set_index("customer_id")
+        tx_col = next((k for k in c.columns if k.startswith(f"transactions_w{launch}_")), "transactions")
+        rev_col = tx_col.replace("transactions", "revenue")
+        d_tx = c[tx_col] - base.loc[c.index, tx_col]
+        d_rev = c[rev_col] - base.loc[c.index, rev_col]
+        for name in _offer_names(c):
+            aud = c[f"in_audience:{name}"].to_numpy(dtype=bool)
+            delivered = float(c[f"offers:{name}"].sum())
+            w = res.weekly
+            sent = _ledger_total(w, name, "emails_sent", launch)
+            converted = _ledger_total(w, name, "offers_converted", launch)
+            denom = sent if sent > 0 else delivered
+            base_tx = base.loc[c.index[aud], tx_col].sum()
+            rows.append({
+                "offer": name, "scheme": scheme, "audience": int(aud.sum()), "audience_share": float(aud.mean()),
+                "offers_delivered": delivered, "emails_sent": sent,
+                "emails_opened": _ledger_total(w, name, "emails_opened", launch),
+                "emails_clicked": _ledger_total(w, name, "emails_clicked", launch),
+                "offers_converted": converted,
+                "conversion_rate": converted / denom if denom > 0 else float("nan"),
+                "purchases_uplift_audience": float(d_tx[aud].mean()) if aud.any() else float("nan"),
+                "purchases_uplift_audience_pct": float(d_tx[aud].sum() / base_tx) if base_tx else float("nan"),
+                "revenue_uplift_audience": float(d_rev[aud].mean()) if aud.any() else float("nan"),
+                "purchases_uplift_others": float(d_tx[~aud].mean()) if (~aud).any() else float("nan"),
+                "offer_discount": _ledger_total(w, name, "offer_discount", launch),
+                "email_cost": _ledger_total(w, name, "email_cost", launch),
+            })
+    out = pd.DataFrame(rows)
+    if len(out):
+        out = out.set_index("offer")
+    out.attrs["units"] = {"purchases_uplift_audience": "transactions per audience customer after launch",
+                          "revenue_uplift_audience": "currency per audience customer after launch",
+                          "offer_discount": "currency", "email_cost": "currency"}
+    return out
+
+
+def funnel_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The e-mail funnel (sent, opened, clicked, converted) of the e-mail offers, long format for plotting."""
+    email = outcomes[outcomes["emails_sent"] > 0]
+    stages = {"sent": "emails_sent", "opened": "emails_opened", "clicked": "emails_clicked",
+              "converted": "offers_converted"}
+    rows = [{"offer": o, "stage": s, "count": float(r[col]),
+             "share_of_sent": float(r[col] / r["emails_sent"]) if r["emails_sent"] else np.nan}
+            for o, r in email.iterrows() for s, col in stages.items()]
+    return pd.DataFrame(rows, columns=["offer", "stage", "count", "share_of_sent"])
