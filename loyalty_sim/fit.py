@@ -1579,9 +1579,18 @@ def fit_report(source: Any, *, model: str | Sequence[str] = "all", calibration_e
                           time_unit=time_unit)
     else:
         rfm = source
+    # a customer first seen on the last day of the calibration period was observed for no
+    # time (T = 0): no information for the transaction models, so such customers are left
+    # out of the fits and counted in the summary
+    unobserved = int((rfm["T"] <= 0).sum()) if "T" in rfm else 0
+    if unobserved:
+        kept = rfm[rfm["T"] > 0]
+        kept.attrs.update(rfm.attrs)
+        rfm = kept
     holdout = "frequency_holdout" in rfm.columns
     report["summary"] = {
         "n_customers": int(len(rfm)),
+        "customers_left_out_observed_for_no_time": unobserved,
         "n_repeat_customers": int((rfm["frequency"] > 0).sum()),
         "repeat_transactions": float(rfm["frequency"].sum()),
         "time_unit": rfm.attrs.get("time_unit", time_unit),

@@ -354,3 +354,16 @@ def test_more_starts_agree(cdnow, fits):
         assert fit.params[name] == pytest.approx(value, rel=1e-5)
     with pytest.raises(ConfigError, match="n_starts"):
         F.fit_bgnbd(cdnow, n_starts=0)
+
+
+def test_fit_report_leaves_out_customers_first_seen_on_the_last_day(tmp_path):
+    """The CDNOW log plus a customer whose only purchase is on the log's last day (T = 0)."""
+    from loyalty_sim.fit import fit_report
+
+    src = Path(__file__).resolve().parents[1] / "data" / "CDNOW_sample.txt"
+    path = tmp_path / "cdnow_plus_late.txt"
+    path.write_bytes(src.read_bytes() + b" 99999 9999 19980630  1   15.00\r\n")
+    rep = fit_report(path, model="bgnbd", format="cdnow", duplicates="keep")
+    assert rep["summary"]["customers_left_out_observed_for_no_time"] == 1
+    assert rep["summary"]["n_customers"] == 2357
+    assert "error" not in rep["models"]["bgnbd"], rep["models"]["bgnbd"]
