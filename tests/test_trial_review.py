@@ -1,0 +1,437 @@
+"""Review of a pilot: recovery of a known effect, coverage, checks, money, errors, output, plots, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalty_sim.errors import ConfigError, DataError
+from loyalty_sim.trial.review import review_trial
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "trial"
+
+
+def _load_maker():
+    """The script that made ``data/trial`` (simulates pilots with a known effect)."""
+    name = "loyalty_sim_trial_make_example"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, DATA / "make_example.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
+mk = _load_maker()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return mk.simulate_pilot(customers=1500, pre_weeks=8, pilot_weeks=6, seed=5)
+
+
+@pytest.fixture(scope="module")
+def store_sim():
+    return mk.simulate_pilot(customers=1500, pre_weeks=8, pilot_weeks=6, seed=6, stores=12, store_rate_sd=0.3,
+                             store_shock_sd=0.08)
+
+
+@pytest.fixture(scope="module")
+def pilot_case(sim):
+    asg = mk.stratified_customers(sim.customers, seed=1)
+    ids = asg.loc[asg["group"] == "pilot", "customer_id"]
+    return sim.log(ids), asg, sim.truth(ids)
+
+
+def _review(sim, log, asg, **kw):
+    return review_trial(log, asg, start=sim.start, end=sim.end, **kw)
+
+
+def _random_assignment(customers, rng):
+    active = customers.loc[customers["pre_purchases"] > 0, "customer_id"].to_numpy()
+    pilot = rng.permutation(active.size) < active.size // 2
+    return pd.DataFrame({"customer_id": active, "group": np.where(pilot, "pilot", "control")})
+
+
+# ------------------------------------------------------------------ the known effect
+
+
+def test_engine_pilot_with_known_effect_is_recovered(sim, pilot_case):
+    log, asg, truth = pilot_case
+    r = _review(sim, log, asg)
+    assert truth["purchases_per_week"] > 0.03          # the stamp card works in the simulation
+    for metric in ("purchases_per_week", "spend_per_week", "retention"):
+        e = r.estimates[metric]
+        assert e.ci_low <= truth[metric] <= e.ci_high, metric
+        assert e.ci_low <= e.estimate <= e.ci_high
+    f = r.estimates["purchases_per_week"]
+    assert f.counterfactual == pytest.approx(truth["purchases_per_week_counterfactual"], rel=0.05)
+    assert r.settings["primary_method"] == "cuped" and f.n_pilot == truth["pilot_customers"]
+    assert set(r.effects["method"]) == {"did", "cuped", "diff"}
+    assert r.checks["passed"] and not r.checks["srm"]["mismatch"]
+
+
+def test_coverage_and_false_positive_rate_over_many_assignments(sim):
+    """Re-randomise who got the scheme: the intervals cover the true effect of each pilot group about 95% of the
+    time, and with no scheme at all they exclude zero about 5% of the time."""
+    rng = np.random.default_rng(77)
+    reps = 150
+    covered = {"purchases_per_week": 0, "spend_per_week": 0}
+    false_pos = 0
+    for _ in range(reps):
+        asg = _random_assignment(sim.customers, rng)
+        ids = asg.loc[asg["group"] == "pilot", "customer_id"]
+        r = _review(sim, sim.log(ids), asg)
+        truth = sim.truth(ids)
+        for m in covered:
+            covered[m] += r.estimates[m].ci_low <= truth[m] <= r.estimates[m].ci_high
+        null = _review(sim, sim.baseline, asg)
+        false_pos += not (null.estimates["spend_per_week"].ci_low <= 0 <= null.estimates["spend_per_week"].ci_high)
+    se = np.sqrt(0.95 * 0.05 / reps)
+    for m, k in covered.items():
+        assert k / reps >= 0.95 - 3.5 * se, (m, k / reps)
+    assert false_pos / reps <= 0.05 + 3.5 * se
+
+
+def test_store_assignment_with_store_effects_gives_honest_intervals(store_sim):
+    sim = store_sim
+    stores = sorted(sim.customers["store_id"].unique())
+    rng = np.random.default_rng(3)
+    reps = 60
+    covered = 0
+    widths = []
+    for _ in range(reps):
+        asg = mk.random_stores(stores, pilots=6, seed=int(rng.integers(1 << 30)))
+        ids = sim.customers.loc[sim.customers["store_id"].isin(asg.loc[asg["group"] == "pilot", "store_id"]),
+                                "customer_id"]
+        r = review_trial(sim.log(ids), asg, start=sim.start, end=sim.end)
+        e = r.estimates["spend_per_week"]
+        covered += e.ci_low <= sim.truth(ids)["spend_per_week"] <= e.ci_high
+        widths.append(e.ci_high - e.ci_low)
+        assert e.df == 10 and "cluster-robust" in e.method
+    assert covered / reps >= 0.95 - 3.5 * np.sqrt(0.95 * 0.05 / reps)
+    # the same data analysed as if customers had been randomised: a far narrower (over-confident) interval
+    asg_c = pd.DataFrame({"customer_id": sim.customers["customer_id"],
+                          "group": np.where(sim.customers["customer_id"].isin(ids), "pilot", "control")})
+    naive = review_trial(sim.log(ids), asg_c, start=sim.start, end=sim.end).effects
+    naive_w = naive.query("metric == 'spend_per_week' and method == 'did'")
+    assert float(naive_w["ci_high"].iloc[0] - naive_w["ci_low"].iloc[0]) < 0.8 * widths[-1]
+
+
+def test_example_data_reviews_cleanly_and_covers_the_recorded_truth():
+    truth = json.loads((DATA / "truth.json").read_text())
+    t = truth["customers"]
+    r = review_trial(DATA / "pilot_customers.csv", DATA / "assignment_customers.csv", start=t["start"], end=t["end"],
+                     margin=0.28, reward_cost_share=t["reward_cost_share"])
+    for m in ("purchases_per_week", "spend_per_week"):
+        assert r.estimates[m].ci_low <= t[m] <= r.estimates[m].ci_high
+    assert not r.warnings
+    s = truth["stores"]
+    rs = review_trial(DATA / "pilot_stores.csv", DATA / "assignment_stores.csv", start=s["start"], end=s["end"])
+    assert rs.settings["unit"] == "store" and rs.estimates["spend_per_week"].n_clusters == 12
+    assert rs.estimates["spend_per_week"].ci_low <= s["spend_per_week"] <= rs.estimates["spend_per_week"].ci_high
+
+
+# ------------------------------------------------------------------ checks
+
+
+def test_event_study_is_relative_to_the_pre_period_mean(sim, pilot_case):
+    log, asg, _ = pilot_case
+    r = _review(sim, log, asg)
+    es = r.event_study[r.event_study["metric"] == "purchases_per_week"]
+    assert list(es["week"]) == list(range(-8, 6))
+    assert es.loc[es["period"] == "pre", "estimate"].mean() == pytest.approx(0.0, abs=1e-12)
+    assert (es["ci_low"] <= es["estimate"]).all() and (es["estimate"] <= es["ci_high"]).all()
+    assert r.checks["pre_trend"]["p_value"] > 0.01
+
+
+def test_pre_trend_drift_is_flagged(sim, pilot_case):
+    log, asg, _ = pilot_case
+    pilot_ids = asg.loc[asg["group"] == "pilot", "customer_id"]
+    start = pd.Timestamp(sim.start)
+    pre = log[(log["date"] < start) & log["customer_id"].isin(pilot_ids)]
+    weeks_before = ((start - pre["date"]).dt.days // 7).to_numpy()
+    # pilot customers' early pre-period purchases thinned: their frequency rises towards the launch
+    rng = np.random.default_rng(1)
+    drop = rng.random(len(pre)) < 0.08 * weeks_before
+    drifted = log.drop(index=pre.index[drop])
+    r = _review(sim, drifted, asg)
+    assert r.checks["pre_trend"]["p_value"] < 0.05 and not r.checks["passed"]
+    assert any("pre-trend" in w for w in r.warnings)
+
+
+def test_sample_ratio_mismatch_is_flagged(sim, pilot_case):
+    log, asg, _ = pilot_case
+    control = asg.loc[asg["group"] == "control", "customer_id"]
+    lost = control.iloc[: len(control) // 3]
+    r = _review(sim, log[~log["customer_id"].isin(lost)], asg)
+    srm = r.checks["srm"]
+    assert srm["mismatch"] and srm["p_value"] < 1e-6
+    assert any("sample-ratio mismatch" in w for w in r.warnings)
+    assert r.checks["coverage"]["assigned_not_in_log"] == len(lost)
+    r2 = _review(sim, log, asg, expected_share=0.3)
+    assert r2.checks["srm"]["assignment_file"]["mismatch"] and r2.checks["srm"]["expected_share"] == 0.3
+
+
+def test_self_selection_shows_naive_beside_intention_to_treat(sim, pilot_case):
+    log, asg, _ = pilot_case
+    pre_counts = sim.customers.set_index("customer_id")["pre_purchases"]
+    heavy = pre_counts.reindex(asg["customer_id"]).to_numpy() >= np.median(pre_counts[pre_counts > 0])
+    asg2 = asg.assign(enrolled=np.where((asg["group"] == "pilot") & heavy, "yes", "no"))
+    r = _review(sim, log, asg2)
+    sel = r.checks["self_selection"]
+    assert 0.3 < sel["take_up"] < 0.7
+    naive = sel["naive"]["spend_per_week"]["estimate"]
+    itt = sel["itt"]["spend_per_week"]["estimate"]
+    assert naive > 3 * itt                                    # heavy buyers chose to enrol
+    assert sel["per_enrolled"]["spend_per_week"]["estimate"] == pytest.approx(itt / sel["take_up"])
+    assert any("self-selection" in w for w in r.warnings)
+    r3 = _review(sim, log, asg, self_selected=True)
+    assert any("not randomised" in w for w in r3.warnings) and not r3.checks["passed"]
+
+
+def test_unknown_ids_are_counted_never_printed(sim, pilot_case):
+    log, asg, _ = pilot_case
+    log = log.assign(customer_id="CUST-" + log["customer_id"].astype(str) + "-X")
+    asg = asg.assign(customer_id="CUST-" + asg["customer_id"].astype(str) + "-X")
+    extra = pd.DataFrame({"customer_id": [f"GHOST-{i:04d}-Q" for i in range(40)], "group": ["pilot", "control"] * 20})
+    r = _review(sim, log, pd.concat([asg, extra], ignore_index=True))
+    assert r.checks["coverage"]["assigned_not_in_log"] == 40
+    text = r.summary_text() + "\n".join(r.warnings) + json.dumps(r.checks)
+    assert "40 of" in text
+    assert "GHOST-" not in text and "CUST-" not in text
+
+
+def test_most_ids_missing_warns_and_none_found_is_an_error(sim, pilot_case):
+    log, asg, _ = pilot_case
+    extra = pd.DataFrame({"customer_id": np.arange(10**7, 10**7 + 3 * len(asg)), "group": "control"})
+    r = _review(sim, log, pd.concat([asg, extra], ignore_index=True))
+    assert any("most customers of the assignment are not in the log" in w for w in r.warnings)
+    with pytest.raises(DataError, match="none of the"):
+        _review(sim, log, extra.assign(group=np.where(np.arange(len(extra)) % 2, "pilot", "control")))
+
+
+# ------------------------------------------------------------------ money
+
+
+def test_money_arithmetic_and_reconsider_verdict(sim, pilot_case):
+    log, asg, _ = pilot_case
+    r = _review(sim, log, asg, margin=0.3, reward_cost_share=0.02, programme_cost=500, cost_per_pilot_customer=1.0)
+    e = r.estimates["spend_per_week"]
+    n, weeks = e.n_pilot, 6.0
+    rev = r.money_item("incremental_revenue")
+    assert rev == pytest.approx((e.estimate * n * weeks, e.ci_low * n * weeks, e.ci_high * n * weeks))
+    pid = asg.loc[asg["group"] == "pilot", "customer_id"]
+    window = log[(log["date"] >= sim.start) & (log["date"] <= sim.end) & log["customer_id"].isin(pid)]
+    pilot_spend = window["amount"].sum()
+    cost = 0.02 * pilot_spend + 500 + 1.0 * n
+    assert r.money_item("total_cost")[0] == pytest.approx(cost, rel=1e-6)
+    prof = r.money_item("incremental_profit")
+    assert prof == pytest.approx(tuple(0.3 * v - cost for v in rev), rel=1e-9)
+    assert r.money_item("roi")[0] == pytest.approx(prof[0] / cost)
+    dear = _review(sim, log, asg, margin=0.3, programme_cost=1e6)
+    assert dear.verdict.startswith("reconsider") and "below the cost" in dear.verdict
+    assert "reconsider" in dear.summary_text()
+
+
+def test_discount_already_in_amounts_is_costed_at_full_price(sim, pilot_case):
+    log, asg, _ = pilot_case
+    base = _review(sim, log, asg, margin=0.25)
+    d = 0.1
+    r = _review(sim, log, asg, margin=0.25, discount_share=d)
+    pid = asg.loc[asg["group"] == "pilot", "customer_id"]
+    window = log[(log["date"] >= sim.start) & (log["date"] <= sim.end) & log["customer_id"].isin(pid)]
+    given = window["amount"].sum() * d / (1 - d)
+    assert r.money_item("discount_cost")[0] == pytest.approx(given)
+    # profit = margin x (revenue change + discount) - discount
+    rev = base.money_item("incremental_revenue")[0]
+    assert r.money_item("incremental_profit")[0] == pytest.approx(0.25 * (rev + given) - given)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def _write(tmp_path, name, frame):
+    p = tmp_path / name
+    frame.to_csv(p, index=False)
+    return p
+
+
+def test_assignment_errors_name_file_row_and_column(tmp_path, sim, pilot_case):
+    log, asg, _ = pilot_case
+    bad = asg[["customer_id", "group"]].copy()
+    bad.loc[5, "group"] = "treatment"
+    with pytest.raises(DataError) as info:
+        _review(sim, log, _write(tmp_path, "a.csv", bad))
+    assert info.value.column == "group" and info.value.rows == [7] and "a.csv" in str(info.value)
+    dup = pd.concat([asg.iloc[:3], asg.iloc[[1]], asg.iloc[3:]], ignore_index=True)
+    with pytest.raises(DataError, match="more than once") as info:
+        _review(sim, log, _write(tmp_path, "b.csv", dup))
+    assert info.value.rows == [5]
+    with pytest.raises(DataError, match="customer_id or store_id|'customer_id,group'"):
+        _review(sim, log, asg.rename(columns={"customer_id": "id"}))
+    with pytest.raises(DataError, match="no customers assigned to the control group"):
+        _review(sim, log, asg.assign(group="pilot"))
+    with pytest.raises(DataError, match="true/false") as info:
+        _review(sim, log, asg.assign(enrolled="maybe"))
+    assert info.value.column == "enrolled"
+    with pytest.raises(DataError, match="not found"):
+        _review(sim, log, tmp_path / "missing.csv")
+
+
+def test_date_errors(sim, pilot_case):
+    log, asg, _ = pilot_case
+    with pytest.raises(ConfigError) as info:
+        review_trial(log, asg, start=sim.end, end=sim.start)
+    assert info.value.field == "end" and "reversed" in str(info.value)
+    with pytest.raises(DataError, match="does not cover the pilot window"):
+        review_trial(log, asg, start=sim.start, end="2027-01-01")
+    with pytest.raises(DataError, match="after the log's last purchase"):
+        review_trial(log, asg, start="2027-01-01", end="2027-02-01")
+    with pytest.raises(DataError, match="no pre-period"):
+        review_trial(log, asg, start="2026-01-05", end=sim.end)
+    with pytest.raises(DataError, match="pre_weeks <= 8"):
+        review_trial(log, asg, start=sim.start, end=sim.end, pre_weeks=20)
+    with pytest.raises(ConfigError) as info:
+        review_trial(log, asg, start=sim.start, end=sim.end, pre_period=("2026-01-05", sim.start))
+    assert info.value.field == "pre_period" and "overlaps" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        review_trial(log, asg, start="not a date", end=sim.end)
+    assert info.value.field == "start"
+
+
+def test_other_input_errors(sim, pilot_case):
+    log, asg, _ = pilot_case
+    with pytest.raises(ConfigError) as info:
+        _review(sim, log, asg, margin=1.5)
+    assert info.value.field == "margin"
+    with pytest.raises(ConfigError) as info:
+        _review(sim, log, asg, programme_cost=-1)
+    assert info.value.field == "programme_cost"
+    with pytest.raises(DataError, match="no 'store_id' column"):
+        _review(sim, log.drop(columns="store_id"), pd.DataFrame({"store_id": ["S01", "S02"], "group": ["pilot", "control"]}))
+    # every pilot customer silent before the pilot: a group with no analysable customers
+    pid = asg.loc[asg["group"] == "pilot", "customer_id"]
+    quiet = log[~(log["customer_id"].isin(pid) & (log["date"] < pd.Timestamp(sim.start)))]
+    with pytest.raises(DataError, match="pilot group has 0 customer"):
+        _review(sim, quiet, asg)
+    with pytest.raises(DataError, match="amount"):
+        _review(sim, log.assign(amount=log["amount"].where(log.index != 3)), asg)
+    with pytest.raises(DataError, match="at least 2 pilot and 2 control stores"):
+        _review(sim, log, pd.DataFrame({"store_id": ["S01", "S02", "S03"], "group": ["pilot", "control", "control"]}))
+
+
+# ------------------------------------------------------------------ output
+
+
+def test_to_dict_is_json_with_the_required_keys(sim, pilot_case):
+    log, asg, _ = pilot_case
+    d = _review(sim, log, asg, margin=0.3, reward_cost_share=0.02).to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert json.loads(text)["verdict"] == d["verdict"]
+    for metric in ("purchases_per_week", "spend_per_week", "mean_ticket", "retention"):
+        m = d["metrics"][metric]
+        for k in ("estimate", "ci_low", "ci_high", "relative_effect", "p_value", "method"):
+            assert k in m, (metric, k)
+        assert m["method"] in ("did", "cuped") and m["alternatives"]
+    for k in ("incremental_revenue", "incremental_gross_profit", "reward_cost", "programme_cost", "incremental_profit",
+              "roi"):
+        assert {"estimate", "ci_low", "ci_high"} <= set(d["money"][k])
+    assert {"pre_trend", "srm", "coverage", "balance"} <= set(d["checks"])
+    assert d["settings"]["definitions"]["retention"].startswith("share of pre-period-active")
+
+
+def test_summary_text_says_what_how_much_how_sure_and_worth(sim, pilot_case):
+    log, asg, _ = pilot_case
+    text = _review(sim, log, asg, margin=0.3).summary_text()
+    for phrase in ("Purchase frequency", "expected without it", "95% interval", "Worth:", "Verdict:", "CUPED"):
+        assert phrase in text
+
+
+def test_cli_run_prints_text_json_and_writes_files(tmp_path, capsys, sim, pilot_case):
+    from loyalty_sim.trial import review_cli
+
+    log, asg, _ = pilot_case
+    log_path = tmp_path / "log.csv"
+    log.assign(date=log["date"].dt.strftime("%Y-%m-%d"))[["customer_id", "date", "amount", "store_id"]].to_csv(
+        log_path, index=False)
+    asg_path = _write(tmp_path, "asg.csv", asg)
+    parser = review_cli.add_arguments(argparse.ArgumentParser())
+    base = ["--log", str(log_path), "--assignment", str(asg_path), "--start", sim.start, "--end", sim.end,
+            "--margin", "0.3", "--reward-cost-share", "0.02", "--duplicates", "keep"]
+    assert review_cli.run(parser.parse_args(base)) == 0
+    out = capsys.readouterr().out
+    assert "Verdict:" in out and "cuped *" in out
+    assert review_cli.run(parser.parse_args(base + ["--json", "--out", str(tmp_path / "out")])) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["metrics"]["spend_per_week"]["method"] == "cuped"
+    for name in ("review.json", "effects.csv", "before_after.csv", "event_study.csv", "money.csv"):
+        assert (tmp_path / "out" / name).is_file()
+    eff = pd.read_csv(tmp_path / "out" / "effects.csv")
+    text_cols = [c for c in eff.columns if not pd.api.types.is_numeric_dtype(eff[c])]
+    assert text_cols and not any(eff[c].astype(str).str.match(r"^[=+\-@]").any() for c in text_cols)
+    assert not list(tmp_path.joinpath("out").glob(".*.tmp"))
+    with pytest.raises(DataError):
+        review_cli.run(parser.parse_args(base[:-2] + ["--start", "2027-01-01", "--end", "2027-02-01"]))
+
+
+# ------------------------------------------------------------------ plots
+
+
+def test_plots_draw_the_expected_artists(sim, pilot_case):
+    import matplotlib.pyplot as plt
+
+    from loyalty_sim.plots.trial import plot_before_after, plot_event_study, plot_trial_money
+
+    log, asg, _ = pilot_case
+    r = _review(sim, log, asg, margin=0.3, reward_cost_share=0.02, programme_cost=300)
+    fig, axes = plt.subplots(1, 3)
+    try:
+        ax = plot_event_study(r, ax=axes[0])
+        line = [ln for ln in ax.get_lines() if ln.get_label() == "weekly effect"][0]
+        assert len(line.get_xdata()) == 14
+        assert np.allclose(line.get_ydata(), r.event_study.query("metric == 'purchases_per_week'")["estimate"])
+        assert len(ax.collections) >= 1 and ax.get_title() and "per week" in ax.get_ylabel()
+        ax = plot_before_after(r, ax=axes[1])
+        heights = [p.get_height() for p in ax.patches]
+        ba = r.before_after.query("metric == 'purchases_per_week'").set_index("group")
+        assert heights == pytest.approx([ba.loc["pilot", "pre"], ba.loc["control", "pre"],
+                                         ba.loc["pilot", "post"], ba.loc["control", "post"]])
+        assert ax.get_ylabel() == "purchases per customer per week" and ax.get_title()
+        ax = plot_trial_money(r, ax=axes[2])
+        widths = [p.get_width() for p in ax.patches]
+        assert len(widths) == 5
+        assert widths[-1] == pytest.approx(r.money_item("incremental_profit")[0])
+        assert widths[3] == pytest.approx(-300.0)
+        assert "currency" in ax.get_xlabel() and r.verdict_word in ax.get_title()
+    finally:
+        plt.close(fig)
+
+
+def test_a_gap_in_the_log_is_flagged(sim, pilot_case):
+    log, asg, _ = pilot_case
+    start = pd.Timestamp(sim.start)
+    gap = (log["date"] >= start - pd.Timedelta(days=21)) & (log["date"] < start - pd.Timedelta(days=14))
+    r = _review(sim, log[~gap], asg)
+    assert any("gap in the log" in w for w in r.warnings)
+
+
+def test_assignment_written_by_the_design_reads_back_with_escaped_ids(tmp_path):
+    """Ids such as '-c7' are escaped for spreadsheets when written; the review reads them as the ids."""
+    from loyalty_sim.trial.design import write_assignment
+    from loyalty_sim.trial.review import read_assignment
+
+    frame = pd.DataFrame({"customer_id": ["-c7", "=x", "c1", "+4"], "group": ["pilot", "control", "pilot", "control"]})
+    path = tmp_path / "assignment.csv"
+    write_assignment(frame, path)
+    assert "'-c7" in path.read_text()
+    asg = read_assignment(path)
+    assert sorted(asg.ids) == sorted(["-c7", "=x", "c1", "4"])
