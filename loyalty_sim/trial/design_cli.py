@@ -1,0 +1,316 @@
+"""``loyalty-sim trial design``: how to run a pilot so that it can answer the question.
+
+Usage::
+
+    loyalty-sim trial design --preset coffee_shop --scheme stamp10 --weeks 8 --share 0.5
+    loyalty-sim trial design --log my_log.csv --scheme my_scheme.yaml --assignment-out assignment.csv
+    loyalty-sim trial design --log my_log.csv --store-col shop --unit store --scheme gift --json
+
+With ``--log`` the log is read (never modified), BG/NBD and Gamma-Gamma are fitted to
+it, the population is built from the fit (:meth:`~loyalty_sim.population.Population.from_fit`),
+and the assignment written is for the log's own customers (or stores); the pre-period is
+the last ``--pre-weeks`` weeks of the log and the pilot is assumed to start the day
+after it ends.
+
+:func:`add_arguments` adds the options to a parser; :func:`run` runs the command and
+returns the exit status. Invalid options raise :class:`~loyalty_sim.errors.ConfigError`
+naming the option's field before any work is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ConfigError, DataError, FitError
+from . import design as dz
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the options of ``trial design`` to ``parser`` (and return it)."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--preset", help="population preset (default: the scheme file's preset, else coffee_shop)")
+    src.add_argument("--log", help="your transaction log (CSV, Parquet or CDNOW): fit it and design for your customers")
+    parser.add_argument("--scheme", required=True,
+                        help="scheme or scenario YAML (a path or a name in data/schemes), or a scheme's name there")
+    parser.add_argument("--scheme-name", help="which scheme of a scenario file (default: its first)")
+    parser.add_argument("--unit", default="customer", help="unit of assignment: customer or store (default customer)")
+    parser.add_argument("--stores", type=int, help="number of stores for --unit store (default 20; with --log, the log's)")
+    parser.add_argument("--store-col", help="column of the log holding the store (default: store_id)")
+    parser.add_argument("--icc", type=float,
+                        help="intra-store correlation of the outcomes (store assignment; default: estimated from "
+                             "the log, else from --store-effect-sd)")
+    parser.add_argument("--store-effect-sd", type=float,
+                        help="store-level shocks as a share of the outcome's mean (default 0.05, an assumption)")
+    parser.add_argument("--share", type=float, default=0.5, help="share of units in the pilot (default 0.5)")
+    parser.add_argument("--weeks", type=int, default=8, help="pilot length in weeks (default 8)")
+    parser.add_argument("--pre-weeks", type=int, default=8, help="pre-period in weeks (default 8)")
+    parser.add_argument("--customers", type=int,
+                        help="customers to simulate (default 10000; with --log, sized to the log's active customers)")
+    parser.add_argument("--target-power", type=float, default=0.8, help="power to reach (default 0.8)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)")
+    parser.add_argument("--primary", default="spend", help="outcome to size the pilot for: spend, frequency or retention")
+    parser.add_argument("--method", default="auto",
+                        help="estimator: auto (CUPED for customers, DiD for stores), cuped, did or diff")
+    parser.add_argument("--candidate-weeks", default=",".join(str(w) for w in dz.DEFAULT_WEEKS),
+                        help="pilot lengths to compare, comma-separated (default %(default)s)")
+    parser.add_argument("--rerandomisations", type=int, default=200,
+                        help="re-randomised assignments for the simulated power (default 200; 0 = analytic only)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--assignment-out", help="write the stratified random assignment here (.csv)")
+    parser.add_argument("--format", default="auto", help="log format: auto, csv, parquet or cdnow")
+    parser.add_argument("--customer-col", help="log column with the customer id (default customer_id)")
+    parser.add_argument("--date-col", help="log column with the date (default timestamp)")
+    parser.add_argument("--amount-col", help="log column with the amount (default amount)")
+    parser.add_argument("--date-format", help="strftime format of the log's dates if not ISO")
+    parser.add_argument("--returns", default="error", help="negative amounts in the log: error, drop or net")
+    parser.add_argument("--duplicates", default="error", help="exact duplicate rows in the log: error, drop or keep")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _check_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Validate the options before any work; returns the parsed ones."""
+    dz._check_unit(args.unit)
+    dz._check_fraction("share", args.share)
+    dz._check_int("weeks", args.weeks, minimum=1)
+    dz._check_int("pre_weeks", args.pre_weeks, minimum=1)
+    dz._check_fraction("alpha", args.alpha)
+    dz._check_fraction("target_power", args.target_power)
+    dz._check_int("seed", args.seed, minimum=0)
+    dz._check_int("rerandomisations", args.rerandomisations, minimum=0)
+    if args.customers is not None:
+        dz._check_int("customers", args.customers, minimum=10)
+    if args.stores is not None:
+        dz._check_int("stores", args.stores, minimum=4)
+    if args.icc is not None:
+        dz._check_fraction("icc", args.icc, closed_low=True)
+    if args.store_effect_sd is not None:
+        dz._check_nonneg("store_effect_sd", args.store_effect_sd)
+    if args.primary not in dz.METRICS:
+        raise ConfigError(f"expected one of {list(dz.METRICS)}, got {args.primary!r}", field="primary")
+    try:
+        weeks = [int(w) for w in str(args.candidate_weeks).split(",") if w.strip()]
+    except ValueError:
+        raise ConfigError(f"expected comma-separated whole weeks like 2,4,8, got {args.candidate_weeks!r}",
+                          field="candidate_weeks") from None
+    for w in weeks:
+        dz._check_int("candidate_weeks", w, minimum=1)
+    if args.assignment_out:
+        from ..io import check_output_path
+
+        check_output_path(args.assignment_out, (".csv",), field="assignment_out")
+    if args.log and args.unit == "store" and args.stores is not None:
+        raise ConfigError("with --log the stores are the log's; leave out --stores", field="stores")
+    return {"candidate_weeks": weeks or list(dz.DEFAULT_WEEKS)}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``trial design`` and print the design (text or JSON); returns the exit status.
+
+    Raises
+    ------
+    ConfigError, DataError
+        Invalid options or log, naming the field or file.
+    """
+    parsed = _check_args(args)
+    scheme, info = dz.resolve_scheme(args.scheme, name=args.scheme_name)
+    common = dict(unit=args.unit, share=args.share, weeks=args.weeks, pre_weeks=args.pre_weeks, alpha=args.alpha,
+                  target_power=args.target_power, primary=args.primary, method=args.method,
+                  candidate_weeks=parsed["candidate_weeks"], rerandomisations=args.rerandomisations, seed=args.seed,
+                  behaviour=info.get("behaviour"))
+    extra: dict[str, Any] = {}
+    if args.log:
+        design, assignment, extra = _design_from_log(args, scheme, info, common)
+    else:
+        design, assignment = _design_from_preset(args, scheme, info, common)
+    payload = design.to_dict()
+    payload.update(extra)
+    text = design.summary_text()
+    if assignment is not None:
+        if args.assignment_out:
+            path = dz.write_assignment(assignment, args.assignment_out)
+            payload["assignment"] = _assignment_info(assignment, str(path))
+            info_a = payload["assignment"]
+            text += (f"\n\nAssignment written to {path}: {info_a['pilot']:,} pilot and {info_a['control']:,} control "
+                     f"{info_a['unit']}s, {info_a['strata']} strata, seed {args.seed}.")
+        else:
+            payload["assignment"] = _assignment_info(assignment, None)
+    if extra.get("notes"):
+        text += "\n\nNotes:\n" + "\n".join(f"- {n}" for n in extra["notes"])
+    if args.json:
+        print(json.dumps(payload, indent=2, default=_json_default))
+    else:
+        print(text)
+    return 0
+
+
+def _json_default(obj: Any) -> Any:
+    from ..io import _json_default as jd
+
+    return jd(obj)
+
+
+def _assignment_info(frame: pd.DataFrame, path: str | None) -> dict[str, Any]:
+    unit = "customer" if "customer_id" in frame.columns else "store"
+    return {"path": path, "unit": unit, "pilot": int((frame["group"] == "pilot").sum()),
+            "control": int((frame["group"] == "control").sum()), "strata": int(frame["stratum"].nunique())}
+
+
+# --------------------------------------------------------------------------- from a preset
+
+
+def _design_from_preset(args: argparse.Namespace, scheme: Any, info: dict[str, Any],
+                        common: dict[str, Any]) -> tuple[dz.TrialDesign, pd.DataFrame | None]:
+    preset = args.preset or info.get("preset") or "coffee_shop"
+    design = dz.design_trial(preset, scheme, customers=args.customers, stores=args.stores, icc=args.icc,
+                             store_effect_sd=args.store_effect_sd, **common)
+    assignment = None
+    if args.assignment_out:
+        assignment = _simulated_assignment(preset, scheme, args, design)
+    return design, assignment
+
+
+def _simulated_assignment(preset: str, scheme: Any, args: argparse.Namespace, design: dz.TrialDesign) -> pd.DataFrame:
+    """Assignment of the simulated customers (or stores) the design was computed for."""
+    from ..engine import simulate
+    from ..population import Population
+
+    s = design.settings
+    pop = Population(preset, size=s["population_size"], weeks=s["pre_weeks"], seed=s["population_seed"])
+    cust = simulate(pop, None, weeks=s["pre_weeks"], seed=args.seed).customers
+    units = pd.DataFrame({"customer_id": cust["customer_id"], "spend": cust["revenue"]})
+    units = units[cust["transactions"].to_numpy() > 0]
+    if args.unit == "customer":
+        return dz.assign(units, unit="customer", share=args.share, seed=args.seed)
+    stores = s["stores"]
+    store_ids = [f"store_{i + 1:03d}" for i in range(stores)]
+    return dz.assign(pd.DataFrame({"store_id": store_ids}), unit="store", share=args.share, strata=None,
+                     seed=args.seed)
+
+
+# --------------------------------------------------------------------------- from a log
+
+
+def _design_from_log(args: argparse.Namespace, scheme: Any, info: dict[str, Any],
+                     common: dict[str, Any]) -> tuple[dz.TrialDesign, pd.DataFrame, dict[str, Any]]:
+    from ..engine import simulate
+    from ..fit import fit_bgnbd, fit_gamma_gamma
+    from ..logs import read_log
+    from ..population import Population
+    from ..rfm import rfm_summary
+
+    columns = {k: v for k, v in (("customer_id", args.customer_col), ("timestamp", args.date_col),
+                                 ("amount", args.amount_col), ("store_id", args.store_col)) if v}
+    log = read_log(args.log, format=args.format, columns=columns or None, date_format=args.date_format,
+                   returns=args.returns, duplicates=args.duplicates)
+    data = log.data
+    if len(data) == 0:
+        raise DataError("the log has no transactions", source=str(args.log))
+    notes: list[str] = []
+    end = pd.Timestamp(data["timestamp"].max()).normalize() + pd.Timedelta(days=1)
+    start_pre = end - pd.Timedelta(weeks=args.pre_weeks)
+    if pd.Timestamp(data["timestamp"].min()) > start_pre:
+        raise ConfigError(f"the log covers less than the {args.pre_weeks}-week pre-period (first purchase "
+                          f"{pd.Timestamp(data['timestamp'].min()).date()}, pre-period from {start_pre.date()})",
+                          field="pre_weeks", source=str(args.log))
+    pre = dz.pre_period_spend(data, pre_weeks=args.pre_weeks, end=end)
+    n_active = int((pre["transactions"] > 0).sum())
+    if n_active < 8:
+        raise DataError(f"only {n_active} customers bought in the last {args.pre_weeks} weeks of the log",
+                        source=str(args.log))
+
+    rfm = rfm_summary(data, observation_end=end, time_unit="W")
+    rfm = rfm[rfm["T"] > 0]   # a customer first seen at the very end carries no information
+    try:
+        bg = fit_bgnbd(rfm)
+    except FitError as exc:
+        raise FitError(f"{args.log}: BG/NBD fit failed, so the log cannot be simulated: {exc}") from None
+    spend = None
+    try:
+        spend = fit_gamma_gamma(rfm)
+    except (FitError, ConfigError, DataError) as exc:
+        notes.append(f"Gamma-Gamma spend fit failed ({exc}); the spend model is the assumption preset's")
+    assumptions = info.get("preset") or "coffee_shop"
+    horizon = args.pre_weeks + max(max(common["candidate_weeks"]), args.weeks)
+
+    def build(size: int, weeks: int) -> Population:
+        return Population.from_fit(bg, spend, size=size, weeks=weeks, seed=args.seed, assumptions=assumptions,
+                                   name="fitted to " + str(args.log).rsplit("/", 1)[-1])
+
+    size = args.customers
+    if size is None:
+        # size the simulated base so that about as many customers are active in the pre-period as in the log
+        probe = build(max(n_active, 100), args.pre_weeks)
+        cust = simulate(probe, None, weeks=args.pre_weeks, seed=args.seed).customers
+        frac = float((cust["transactions"] > 0).sum()) / probe.size
+        size = max(10, int(round(n_active / frac))) if frac > 0 else n_active
+    pop = build(size, horizon)
+
+    extra: dict[str, Any] = {"log": log.report.to_dict(), "fit": {"bgnbd": bg.to_dict(),
+                                                                  "gamma_gamma": spend.to_dict() if spend else None},
+                             "pre_period": {"start": str(start_pre.date()), "end": str((end - pd.Timedelta(days=1)).date()),
+                                            "active_customers": n_active},
+                             "assumptions_preset": assumptions}
+    store_kw: dict[str, Any] = {}
+    if args.unit == "store":
+        if "store_id" not in data.columns:
+            raise DataError("store assignment needs the store of each purchase; name its column with --store-col",
+                            source=str(args.log), column="store_id")
+        summary = dz.store_summary(data, pre_weeks=args.pre_weeks, end=end)
+        per_store = summary["stores"].set_index("store_id")["size"]
+        if len(per_store) < 4:
+            raise ConfigError(f"the log has {len(per_store)} stores with active customers; store assignment needs "
+                              "at least 4", field="stores", source=str(args.log))
+        store_kw["stores"] = int(len(per_store))
+        store_kw["store_sizes"] = per_store.to_numpy(dtype=float)
+        if args.icc is not None:
+            store_kw["icc"] = args.icc
+        elif args.store_effect_sd is not None:
+            store_kw["store_effect_sd"] = args.store_effect_sd
+        else:
+            iccs = summary["icc"]
+            extra["icc_estimated"] = {k: (None if not math.isfinite(v) else v) for k, v in iccs.items()}
+            if all(math.isfinite(v) for v in iccs.values()):
+                store_kw["icc"] = iccs
+                notes.append("intra-store correlations estimated from the log (change between the two halves of "
+                             "the pre-period, one-way ANOVA): " + ", ".join(f"{k} {v:.4f}" for k, v in iccs.items()))
+            else:
+                notes.append("too little data to estimate the intra-store correlation from the log; store shocks "
+                             f"of {100 * dz.DEFAULT_STORE_EFFECT_SD:.0f}% of the mean are assumed")
+        units = summary["stores"]
+        assignment = dz.assign(units, unit="store", share=args.share, seed=args.seed)
+    else:
+        assignment = dz.assign(pre[["customer_id", "spend"]], unit="customer", share=args.share, seed=args.seed)
+    design = dz.design_trial(pop, scheme, **store_kw, **common)
+    notes.append(f"population fitted to the log ({pop.size:,} simulated customers at week 0); fields not identified "
+                 f"by a log come from the '{assumptions}' preset: {', '.join(pop.assumed_fields()) or 'none'}")
+    extra["notes"] = notes
+    return design, assignment, extra
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - for ``python -m``
+    """Run ``trial design`` alone: ``python -m loyalty_sim.trial.design_cli --scheme stamp10``."""
+    from ..errors import LoyaltySimError
+
+    parser = add_arguments(argparse.ArgumentParser(prog="loyalty-sim trial design", description=__doc__))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except LoyaltySimError as exc:
+        print(f"loyalty-sim trial design: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+
