@@ -206,6 +206,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("trial")
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Design a pilot or review one (``trial design`` / ``trial review``)."""
+    from .trial import design_cli, review_cli
+
+    return (design_cli if args.trial_command == "design" else review_cli).run(args)
+
+
 @_command("fit")
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma to a transaction log and report holdout accuracy."""
@@ -311,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--referral-value", type=float, help="value of a referred customer (default: the margin)")
     p.add_argument("--price-premium", type=float, default=0.0, help="tenure effect: yearly price premium")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    from .trial import design_cli, review_cli
+
+    p = sub.add_parser("trial", help="pilots: design one (power, assignment) or review one from a log")
+    trial = p.add_subparsers(dest="trial_command", required=True, metavar="SUBCOMMAND")
+    design_cli.add_arguments(trial.add_parser(
+        "design", help="power and minimum detectable effect of a pilot, a recommended length, an assignment file"))
+    review_cli.add_arguments(trial.add_parser(
+        "review", help="did the pilot pay? effects with intervals, checks, money and a verdict from a log"))
     return parser
 
 
@@ -321,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except LoyaltySimError as exc:
-        print(f"loyalty-sim {args.command}: error: {exc}", file=sys.stderr)
+        name = " ".join(filter(None, (args.command, getattr(args, "trial_command", None))))
+        print(f"loyalty-sim {name}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -227,7 +227,8 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
         executed = work / f"{stem}.ipynb"
         try:
             pm.execute_notebook(str(path), str(executed), parameters={**params, "run_id": run_id},
-                                kernel_name=kernel_name, progress_bar=False, cwd=str(NOTEBOOK_DIR),
+                                # the caller's directory: relative paths in parameters mean what was typed
+                                kernel_name=kernel_name, progress_bar=False, cwd=os.getcwd(),
                                 execution_timeout=timeout)
         except pm.PapermillExecutionError as exc:
             raise ReportError(f"report '{name}' failed in cell {exc.exec_count} (cell index {exc.cell_index}): "

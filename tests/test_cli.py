@@ -68,3 +68,28 @@ def test_fit_command_on_cdnow(capsys):
     assert set(m["standard_errors"]) == {"r", "alpha", "a", "b"}
     assert main(["fit", os.path.join(ROOT, "data/CDNOW_sample.txt"), "--format", "cdnow", "--calibration-end", "1997-09-30"]) == 2
     assert "duplicate" in capsys.readouterr().err  # exact duplicates must be handled explicitly
+
+
+def test_trial_design_and_review_through_the_main_command(tmp_path, capsys):
+    import json as _json
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    out = tmp_path / "assignment.csv"
+    assert main(["trial", "design", "--preset", "coffee_shop", "--scheme", "stamp10", "--customers", "2000",
+                 "--rerandomisations", "50", "--assignment-out", str(out), "--json"]) == 0
+    design = _json.loads(capsys.readouterr().out)
+    assert {"metrics", "recommendation"} <= set(design)
+    assert out.is_file() and out.read_text().startswith("customer_id,group")
+    trial = root / "data" / "trial"
+    assert main(["trial", "review", "--log", str(trial / "pilot_customers.csv"), "--assignment",
+                 str(trial / "assignment_customers.csv"), "--start", "2026-04-27", "--end", "2026-06-21",
+                 "--pre-weeks", "16", "--margin", "0.28", "--json"]) == 0
+    review = _json.loads(capsys.readouterr().out)
+    for metric in ("purchases_per_week", "spend_per_week", "retention", "mean_ticket"):
+        est = review["metrics"][metric]
+        assert {"estimate", "ci_low", "ci_high", "relative_effect", "p_value", "method"} <= set(est)
+    # reversed dates: exit 2 and a message that names the sub-command and the field
+    assert main(["trial", "review", "--log", str(trial / "pilot_customers.csv"), "--assignment",
+                 str(trial / "assignment_customers.csv"), "--start", "2026-06-21", "--end", "2026-04-27"]) == 2
+    err = capsys.readouterr().err
+    assert "loyalty-sim trial review: error" in err and "end" in err

@@ -27,12 +27,12 @@ SMALL = {
     "04-profit-impact": {"customers": 600},
     "05-segments-and-targeting": {"customers": 1000, "weeks": 30, "launch_week": 6, "replications": 2},
     "06-calibrate-your-data": {"customers": 500},
+    "07-trial-review": {"example": "stores", "margin": 0.28},
 }
 
 
 def test_every_notebook_has_a_small_parameter_set():
-    assert set(report.available_reports()) <= set(SMALL) | {"03-points-design", "05-segments-and-targeting",
-                                                           "06-calibrate-your-data", "07-trial-review"}
+    assert set(report.available_reports()) == set(SMALL)
     for name in report.available_reports():
         spec = report.notebook_parameters(name)
         assert "run_id" in spec and "seed" in spec or name.startswith("06")
@@ -51,7 +51,9 @@ def test_reports_write_notebook_and_html_with_parameters_in_the_name(outputs):
     for name, o in outputs.items():
         assert o.html.is_file() and o.notebook.is_file()
         assert o.html.name.startswith(name) and o.run_id in o.html.name
-        assert f"customers-{SMALL[name]['customers']}" in o.html.name
+        for key, value in SMALL[name].items():
+            if not isinstance(value, list):
+                assert f"{key}-{value}" in o.html.name
         text = o.html.read_text()
         assert "import " not in text or "from loyalty_sim" not in text  # code is hidden
         assert o.run_id in text and "loyalty-sim 0.1.0" in text  # run id, version, parameters printed
@@ -92,6 +94,21 @@ def test_segments_and_targeting_records_segments_offers_and_funnel(outputs):
     assert set(v["offer_uplift"]) >= {"baby_by_affinity", "baby_untargeted", "fresh_post_hoc_till", "fresh_pre_emptive"}
     assert all(0 <= c <= 1 for c in v["offer_conversion"].values())
     assert v["funnel"]["fresh_pre_emptive:sent"] >= v["funnel"]["fresh_pre_emptive:opened"]
+
+
+def test_trial_review_records_estimates_and_a_verdict(outputs):
+    import json
+
+    v = outputs["07-trial-review"].values
+    truth = json.loads((Path(report.NOTEBOOK_DIR).parent / "data" / "trial" / "truth.json").read_text())["stores"]
+    for metric in ("purchases_per_week", "spend_per_week", "retention"):
+        e = v[metric]
+        assert e["ci_low"] <= truth[metric] <= e["ci_high"], (metric, e, truth[metric])
+    assert v["purchases_per_week"]["method"] == "did"  # stores were assigned: DiD, clustered by store
+    assert v["verdict"] in ("pays", "uncertain", "reconsider")
+    lo_est_hi = v["incremental_profit"]
+    assert lo_est_hi[1] <= lo_est_hi[0] <= lo_est_hi[2]
+    assert "customer_id" not in outputs["07-trial-review"].html.read_text()
 
 
 def test_profit_impact_records_the_calculator(outputs):
