@@ -27,6 +27,7 @@ overridden (``BehaviourParams(...)`` or the ``behaviour:`` section of a scenario
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -255,12 +256,7 @@ class BehaviourParams:
 
     def mean_heaviness_weight(self, r: float) -> float:
         """Population mean of :meth:`heaviness_weight` for rates ``Gamma(r, .)`` (relative to their mean)."""
-        from scipy import integrate, stats
-
-        dist = stats.gamma(r, scale=1.0 / r)
-        k = self.heavy_rate_multiple
-        val, _ = integrate.quad(lambda x: dist.pdf(x) / (1.0 + (x / k) ** 2), 0, np.inf, limit=200)
-        return float(val)
+        return _mean_heaviness_weight(float(r), float(self.heavy_rate_multiple))
 
     def erosion(self, weeks_since_enrolment: np.ndarray | float) -> np.ndarray:
         """Share of a programme effect left after enrolment (half-life, with a floor)."""
@@ -296,3 +292,17 @@ def response_curves(depths: np.ndarray, params: BehaviourParams | None = None) -
     for k, seg in enumerate(("price_sensitive", "service_sensitive", "habitual")):
         out[f"demand_{seg}"] = [float(b.discount_demand(float(x), np.array([k]), np.array([1.0]))[0]) for x in d]
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _mean_heaviness_weight(r: float, k: float) -> float:
+    """E[1 / (1 + (x / k)^2)] for x ~ Gamma(r, scale 1 / r), by quadrature.
+
+    Cached: the engine asks once in the parent process, so forked workers neither import
+    scipy.stats nor integrate again.
+    """
+    from scipy import integrate, stats
+
+    dist = stats.gamma(r, scale=1.0 / r)
+    val, _ = integrate.quad(lambda x: dist.pdf(x) / (1.0 + (x / k) ** 2), 0, np.inf, limit=200)
+    return float(val)

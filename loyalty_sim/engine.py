@@ -210,6 +210,8 @@ class BlockContext:
         self._pending: dict[int, list[np.ndarray]] = {}
         self._pool_next = np.zeros(self.n_granules, dtype=np.int64)  # next free pool slot per base granule
         self.behaviour: Any = None
+        self._sum_idx: np.ndarray | None = None
+        self._sum_granules: np.ndarray | None = None
 
     def uniforms(self, purpose: str, week: int) -> np.ndarray:
         """Seeded uniforms for every customer of the block in ``week`` (common to all scenarios)."""
@@ -224,9 +226,13 @@ class BlockContext:
 
     def granule_sum(self, idx: np.ndarray, values: np.ndarray | float) -> np.ndarray:
         """Sum ``values`` (aligned with positions ``idx``) per granule of the block."""
+        # schemes sum several quantities over the same positions in a row: gather their granules once
+        if idx is not self._sum_idx:
+            self._sum_idx, self._sum_granules = idx, self.granule_of[idx]
+        g = self._sum_granules
         if np.isscalar(values):
-            values = np.full(len(idx), float(values))
-        return np.bincount(self.granule_of[idx], weights=values, minlength=self.n_granules)
+            return np.bincount(g, minlength=self.n_granules) * float(values)
+        return np.bincount(g, weights=values, minlength=self.n_granules)
 
     @property
     def has_pool(self) -> bool:
@@ -317,6 +323,8 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
     from .behaviour import BehaviourParams
 
     behaviour = behaviour if behaviour is not None else BehaviourParams()
+    if scheme is not None:
+        behaviour.mean_heaviness_weight(population.params.r)  # computed (and cached) once, before workers fork
     tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers), behaviour)
              for s in starts]
     results = _run_blocks(tasks, cfg.workers, progress)

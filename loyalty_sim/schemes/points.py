@@ -343,9 +343,10 @@ class PointsRuntime(MemberRuntime):
         cost_share = r.reward_cost_share if r.rule == "tiered" else 1.0
         ledger = {
             "points_issued": gsum(m_idx, issued), "points_redeemed": gsum(m_idx, redeem_pts),
-            "points_expired": np.bincount(self.granule_of, weights=expired, minlength=ng),
+            "points_expired": (np.bincount(self.granule_of, weights=expired, minlength=ng) if s.expiry.type != "none"
+                               else np.zeros(ng)),
             "points_outstanding": outstanding,
-            "refill_points": gsum(m_idx, refill), "redemptions": gsum(m_idx, done.astype(float)),
+            "refill_points": gsum(m_idx, refill) if r.rule == "refill" else np.zeros(ng), "redemptions": gsum(m_idx, done.astype(float)),
             "liability_retail": outstanding * per_point, "liability_cost": outstanding * per_point * cost_share,
             **self.member_ledger(week, idx, member),
         }
