@@ -103,8 +103,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .scenario import load_scenario
 
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    survey = None
+    if args.survey:
+        from .survey import read_survey
+
+        survey = read_survey(args.survey)
     comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,
-                   progress=not args.json and sys.stderr.isatty())
+                   progress=not args.json and sys.stderr.isatty(), survey=survey)
     payload = comp.to_dict()
     if args.out:
         from pathlib import Path
@@ -273,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weeks", type=int, help="override the scenario's horizon")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--workers", type=int, default=1, help="parallel processes per simulation")
+    p.add_argument("--survey", help="customer survey CSV: each replication draws the segment mix and opt-in "
+                                    "take-up from it, so intervals carry its sampling uncertainty")
     p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
     p.add_argument("--json", action="store_true", help="print JSON")
 

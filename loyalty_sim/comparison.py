@@ -13,6 +13,8 @@ the drift of a cohort that loses customers, so the user sees the bias.
 
 from __future__ import annotations
 
+import dataclasses
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +160,10 @@ class Comparison:
         One per replication (seeds in ``seeds``).
     per_replication : DataFrame
         Long table: replication, scheme, metric, value.
+    member_gaps, segments : DataFrame
+        Members vs non-members (opt-in schemes) and effects by segment.
+    survey_draws : DataFrame
+        The survey draw of each replication (empty without a survey).
     """
 
     scenario: Scenario
@@ -168,6 +174,7 @@ class Comparison:
     per_replication: pd.DataFrame
     member_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    survey_draws: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def schemes(self) -> list[str]:
@@ -247,12 +254,43 @@ class Comparison:
                 "level": self.level, "replications": len(self.runs), "seeds": self.seeds,
                 "summary": clean(self.summary()), "effects": clean(self.effects()),
                 "member_gaps": clean(self.member_gaps) if len(self.member_gaps) else [],
-                "segments": clean(self.segments) if len(self.segments) else []}
+                "segments": clean(self.segments) if len(self.segments) else [],
+                "survey_draws": clean(self.survey_draws) if len(self.survey_draws) else []}
+
+
+def with_survey_draw(scenario: Scenario, survey: Any, seed: int) -> tuple[Scenario, dict[str, Any]]:
+    """The scenario with one posterior draw of a customer survey's segment mix and take-up.
+
+    The segment mix replaces the population's; the take-up replaces that of every opt-in
+    scheme (parts of a combination included). The draw is keyed by ``seed`` so a
+    replication always gets the same one.
+
+    Returns
+    -------
+    (Scenario, dict)
+        The scenario and the draw (``segment_mix``, ``take_up``).
+    """
+    from .survey import apply_survey
+
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(b"survey"),))))
+    mix, take = survey.draw(rng)
+
+    def opt_in(s: Any) -> Any:
+        upd: dict[str, Any] = {}
+        if s.enrolment.mode == "opt_in":
+            upd["enrolment"] = s.enrolment.model_copy(update={"take_up": take})
+        if hasattr(s, "parts"):
+            upd["parts"] = [opt_in(p) for p in s.parts]
+        return s.model_copy(update=upd) if upd else s
+
+    out = dataclasses.replace(scenario, params=apply_survey(scenario.params, survey, (mix, take)),
+                              schemes=[opt_in(s) for s in scenario.schemes])
+    return out, {"segment_mix": mix, "take_up": take}
 
 
 def compare(scenario: Scenario, *, replications: int | None = None, level: float = 0.95,
             economics: Economics | None = None, workers: int = 1, progress: bool = False,
-            paired: bool = True) -> Comparison:
+            paired: bool = True, survey: Any = None) -> Comparison:
     """Run ``replications`` paired replications of a scenario and gather metrics and economics.
 
     Parameters
@@ -271,6 +309,10 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
     paired : bool
         True (default): scheme and baseline share customers and random numbers in each
         replication. False: each scheme gets its own seeds (for checking interval calibration).
+    survey : SurveyEstimate, optional
+        A customer survey (:func:`loyalty_sim.survey.read_survey`): each replication draws
+        the segment mix and the opt-in take-up from their posteriors, so the intervals
+        carry the survey's sampling uncertainty (see :func:`with_survey_draw`).
     """
     k = scenario.replications if replications is None else int(replications)
     if k < 1:
@@ -279,7 +321,7 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
         raise ConfigError(f"must be in (0, 1), got {level}", field="level")
     econ = economics or Economics.from_mapping(scenario.economics, preset=scenario.params.name, source=scenario.source)
     seeds = replication_seeds(scenario.seed, k)
-    rows, gaps, segs, runs = [], [], [], []
+    rows, gaps, segs, runs, draws = [], [], [], [], []
     it = range(k)
     if progress:
         from tqdm.auto import tqdm
@@ -287,16 +329,21 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
         it = tqdm(it, desc="replications", unit="rep")
     for rep in it:
         pop_seed, sim_seed = seeds[rep]
+        rep_scenario = scenario
+        if survey is not None:
+            rep_scenario, draw = with_survey_draw(scenario, survey, sim_seed)
+            draws.append({"replication": rep, "take_up": draw["take_up"],
+                          **{f"share_{k}": v for k, v in draw["segment_mix"].items()}})
         if paired:
-            run = run_scenario(scenario, seed=sim_seed, population_seed=pop_seed, workers=workers)
+            run = run_scenario(rep_scenario, seed=sim_seed, population_seed=pop_seed, workers=workers)
         else:
             results = {}
             for j, sc in enumerate([None, *scenario.schemes]):
                 ps, ss = replication_seeds(sim_seed + 7919 * (j + 1), 1)[0]
-                sub = run_scenario(scenario, seed=ss, population_seed=ps, workers=workers,
+                sub = run_scenario(rep_scenario, seed=ss, population_seed=ps, workers=workers,
                                    schemes=[] if sc is None else [sc])
                 results.update({"baseline": sub.baseline} if sc is None else {sc.name: sub.results[sc.name]})
-            run = ScenarioRun(scenario=scenario, results=results, seed=sim_seed)
+            run = ScenarioRun(scenario=rep_scenario, results=results, seed=sim_seed)
         runs.append(run)
         for name, mets in _run_metrics(run, econ).items():
             rows.extend({"replication": rep, "scheme": name, "metric": m, "value": v} for m, v in mets.items())
@@ -325,7 +372,8 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
             agg.append(row)
         segments = pd.DataFrame(agg)
     return Comparison(scenario=scenario, economics=econ, level=level, runs=runs, seeds=seeds,
-                      per_replication=per_rep, member_gaps=member_gaps, segments=segments)
+                      per_replication=per_rep, member_gaps=member_gaps, segments=segments,
+                      survey_draws=pd.DataFrame(draws))
 
 
 def sweep(scenario: Scenario, make_scheme: Any, values: list[float], *, name: str = "value",

@@ -107,3 +107,35 @@ def test_survey_missing_column(tmp_path):
     p.write_text("price,would_join\n1,yes\n")
     with pytest.raises(DataError, match="missing column"):
         read_survey(p)
+
+
+def test_a_small_survey_widens_the_intervals_of_a_comparison(tmp_path):
+    """Each replication draws the mix and take-up from the survey: a survey of 20 people leaves a
+    wider interval on an opt-in scheme's effect than one of 2,000 with the same answers."""
+    from loyalty_sim.comparison import compare, with_survey_draw
+    from loyalty_sim.scenario import scenario_from_mapping
+
+    answers = ["5,2,yes", "2,5,no", "5,1,yes", "1,2,no"]
+    for sub in ("s", "l"):
+        (tmp_path / sub).mkdir()
+    small = read_survey(_survey(tmp_path / "s", answers * 5))
+    large = read_survey(_survey(tmp_path / "l", answers * 500))
+    sc = scenario_from_mapping({"name": "s", "preset": "coffee_shop", "customers": 3000, "weeks": 30,
+                                "launch_week": 5, "seed": 4,
+                                "schemes": [{"type": "discount", "name": "m25", "depth": 0.25, "members_only": True,
+                                             "enrolment": {"mode": "opt_in", "take_up": 0.5}}]})
+    width = {}
+    for name, survey in (("small", small), ("large", large)):
+        comp = compare(sc, replications=8, survey=survey)
+        d = comp.survey_draws
+        assert len(d) == 8 and d["take_up"].between(0, 1).all()
+        row = comp.effects().set_index(["scheme", "metric"]).loc[("m25", "purchases_per_customer_week")]
+        width[name] = row["ci_high"] - row["ci_low"]
+        width[name + "_take_up_sd"] = d["take_up"].std()
+    assert width["small_take_up_sd"] > 3 * width["large_take_up_sd"]
+    assert width["small"] > 1.5 * width["large"]
+    # a replication's draw is reproducible and changes the scheme's take-up and the population's mix
+    a, da = with_survey_draw(sc, small, 11)
+    b, db = with_survey_draw(sc, small, 11)
+    assert da == db and a.schemes[0].enrolment.take_up == da["take_up"]
+    assert a.params.segment_mix == b.params.segment_mix != sc.params.segment_mix
