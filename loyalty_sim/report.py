@@ -186,6 +186,8 @@ class ReportOutput:
 def _file_stem(name: str, params: Mapping[str, Any], run_id: str) -> str:
     parts = []
     for k, v in sorted(params.items()):
+        if isinstance(v, str) and ("/" in v or os.sep in v):
+            v = Path(v).stem  # a file parameter: its name, not the folders above it
         text = re.sub(r"[^A-Za-z0-9.]+", "-", str(v)).strip("-")[:24]
         parts.append(f"{k}-{text}")
     joined = "_".join(parts)

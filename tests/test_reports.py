@@ -20,7 +20,8 @@ from loyalty_sim.cli import main
 from loyalty_sim.errors import ReportError
 
 SMALL = {
-    "01-scheme-comparison": {"customers": 600, "weeks": 30, "launch_week": 10, "replications": 2},
+    "01-scheme-comparison": {"customers": 600, "weeks": 30, "launch_week": 10, "replications": 2,
+                             "survey": str(Path(__file__).resolve().parents[1] / "data" / "surveys" / "coffee_survey.csv")},
     "02-discount-levels": {"customers": 600, "weeks": 30, "launch_week": 5, "replications": 2,
                            "depths": [0.0, 0.1, 0.3, 0.6]},
     "03-points-design": {"customers": 600, "weeks": 30, "launch_week": 6, "replications": 2},
@@ -53,7 +54,8 @@ def test_reports_write_notebook_and_html_with_parameters_in_the_name(outputs):
         assert o.html.name.startswith(name) and o.run_id in o.html.name
         for key, value in SMALL[name].items():
             if not isinstance(value, list):
-                assert f"{key}-{value}" in o.html.name
+                shown = Path(value).stem.replace("_", "-") if "/" in str(value) else value
+                assert f"{key}-{shown}" in o.html.name
         text = o.html.read_text()
         assert "import " not in text or "from loyalty_sim" not in text  # code is hidden
         assert o.run_id in text and "loyalty-sim 0.1.0" in text  # run id, version, parameters printed
@@ -67,6 +69,8 @@ def test_scheme_comparison_records_real_values(outputs):
     assert all(np.isfinite(x) for x in v["incremental_profit"].values())
     # the stamp card raises frequency in the default scenario
     assert v["purchases_relative_effect"]["stamp10"] > 0.02
+    # the survey's draws replaced the member scheme's take-up in each replication
+    assert len(v["survey_take_up"]) == 2 and all(0 < t < 1 for t in v["survey_take_up"])
 
 
 def test_discount_levels_records_a_curve(outputs):
