@@ -115,7 +115,8 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
     Parameter("devaluation_strength", 1.2, "relative fall in full-price demand per unit of depth beyond it",
               (0.5, 2.0), "Raghubir & Corfman (1999), JMR 36(2) (direction); Kalyanaram & Winer (1995): losses "
               "weigh about twice gains (unverified)", True),
-    Parameter("status_dropout_cut", 0.30, "relative fall in dropout at the top tier", (0.1, 0.5),
+    Parameter("status_dropout_cut", 0.30, "relative fall in dropout, times l / K at tier level l of K "
+              "(the top of a 3-level ladder gets 2/3 of it)", (0.1, 0.5),
               "Dreze & Nunes (2009), JCR 35(6): status felt at the top (direction); size is an assumption", True),
     Parameter("demotion_dropout_rise", 0.35, "relative rise in dropout after a demotion", (0.1, 0.6),
               "Wagner, Hennig-Thurau & Rudolph (2009), J. Marketing 73(3): demoted customers end below "
