@@ -659,10 +659,14 @@ def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
         weekly_df[col] = weekly_df[col].round().astype(np.int64)
     cust_keys = list(dict.fromkeys(k for r in results for k in r.customers))
     first = ["customer_id", "acquisition_week", "segment", "referred"]
-    cust = {k: np.concatenate([r.customers[k] for r in results if k in r.customers])
-            for k in first + [k for k in cust_keys if k not in first]}
+    cust = {}
+    for k in first + [k for k in cust_keys if k not in first]:
+        cust[k] = np.concatenate([r.customers[k] for r in results if k in r.customers])
+        for r in results:  # free each block's copy as soon as it is joined (peak memory)
+            r.customers.pop(k, None)
     cust["segment"] = pd.Categorical.from_codes(cust["segment"], SEGMENTS)
-    customers = pd.DataFrame(cust)
+    customers = pd.DataFrame(cust, copy=False)
+    del cust
     if customers["referred"].any():
         customers = customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
     else:
