@@ -130,9 +130,11 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
     Parameter("referred_dropout_factor", 0.82, "dropout of referred / other customers", (0.6, 1.0),
               "Schmitt et al. (2011); Van den Bulte et al. (2018), JMR: referred customers churn less "
               "(size unverified)", True),
-    Parameter("offer_rate_lift", 0.6, "relative rise in purchase rate while an offer is live, at full relevance",
+    Parameter("offer_rate_lift", 0.6, "relative rise in purchase rate while an offer is live, at full relevance "
+              "and a saturating depth (times the discount response g of the offer's depth)",
               (0.1, 1.0), "assumption", True),
-    Parameter("offer_dropout_cut", 0.3, "relative fall in dropout while an offer is live, at-risk customers",
+    Parameter("offer_dropout_cut", 0.3, "relative fall in dropout while an offer is live, at-risk customers, "
+              "at a saturating depth (times g)",
               (0.0, 0.6), "assumption", True),
     Parameter("take_up_heavy_bias", 1.0, "exponent of rate/mean in the enrolment propensity", (0.0, 3.0),
               "Meyer-Waarden (2008); Leenheer et al. (2007), IJRM 24(1): heavier buyers enrol earlier", True),

@@ -151,11 +151,14 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
     Returns
     -------
     dict with ``revenue``, ``revenue_baseline``, ``incremental_revenue``, ``incremental_gross_profit``,
-    ``scheme_cost`` (discounts + rewards at cost + programme, fixed and setup costs),
-    ``incremental_profit``, ``incremental_profit_pv``, ``roi`` (incremental profit / scheme cost),
+    ``scheme_cost`` (discounts + rewards at cost + programme, fixed and setup costs + the
+    liability provision), ``liability_provision`` (rewards still owed at the horizon end, at
+    cost, times the share of units redeemed rather than expired so far: accrual accounting),
+    ``incremental_profit`` (after the provision), ``incremental_profit_cash`` (before it),
+    ``incremental_profit_pv``, ``roi`` (incremental profit / scheme cost),
     ``payback_week`` (first week from launch when cumulative incremental profit is >= 0 and
     stays so; NaN if never), ``breakage_rate`` (expired / issued units), ``unredeemed_share``
-    (outstanding / issued at the end), ``liability_end_cost``, ``liability_end_retail``,
+    (outstanding / issued at the end; both NaN for combinations of several units), ``liability_end_cost``, ``liability_end_retail``,
     ``clv`` and ``clv_baseline`` (discounted profit over the horizon per customer present at
     launch or acquired later, currency).
     """
@@ -171,15 +174,24 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
                          + p["setup_cost"])[after].sum())
     acc = unit_accounts(result)
     breakage = unredeemed = float("nan")
+    redeem_share = 1.0
     if not acc.empty:
         last = acc.groupby(["part", "unit"]).tail(1)
-        issued = last["cumulative_issued"].sum()
-        if issued:
-            breakage = float(last["cumulative_expired"].sum() / issued)
-            unredeemed = float(last["outstanding"].sum() / issued)
+        if len(last) == 1:  # one unit: shares of it; a combination's units (points, credit) do not add up
+            issued = last["cumulative_issued"].sum()
+            if issued:
+                breakage = float(last["cumulative_expired"].sum() / issued)
+                unredeemed = float(last["outstanding"].sum() / issued)
+        closed = last["cumulative_redeemed"].sum() + last["cumulative_expired"].sum()
+        if len(last) == 1 and closed > 0:
+            redeem_share = float(last["cumulative_redeemed"].sum() / closed)
+    # rewards still owed at the horizon end are a cost of the scheme too (accrual accounting): the
+    # outstanding liability at cost, times the share of units redeemed rather than expired so far
+    provision = float(p["liability_cost"].iloc[-1]) * redeem_share
+    scheme_cost += provision
     n_cust = len(result.customers)
     n_base = len(baseline.customers)
-    incremental_profit = float(inc.sum())
+    incremental_profit = float(inc.sum()) - provision
     return {
         "revenue": float(p["revenue"][after].sum()),
         "revenue_baseline": float(b["revenue"][after].sum()),
@@ -187,7 +199,10 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
         "incremental_gross_profit": float((p["gross_profit"] - b["gross_profit"])[after].sum()),
         "scheme_cost": scheme_cost,
         "incremental_profit": incremental_profit,
-        "incremental_profit_pv": float(((p["profit_pv"] - b["profit_pv"])[after]).sum()),
+        "incremental_profit_pv": float(((p["profit_pv"] - b["profit_pv"])[after]).sum())
+        - provision * float(p["discount_factor"].iloc[-1]),
+        "incremental_profit_cash": float(inc.sum()),
+        "liability_provision": provision,
         "roi": incremental_profit / scheme_cost if scheme_cost > 0 else float("nan"),
         "payback_week": payback,
         "breakage_rate": breakage,

@@ -180,6 +180,7 @@ class BlockContext:
 
     def __init__(self, population: Population, traits: Traits, start: int, config: SimulationConfig,
                  pool: Traits | None = None):
+        self.population = population
         self.params = population.params
         self.weeks = config.weeks
         self.launch_week = config.launch_week

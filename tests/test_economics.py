@@ -118,7 +118,14 @@ def test_scheme_economics_is_consistent(runs):
     econ = Economics(gross_margin=0.6)
     e = scheme_economics(res, base, econ)
     p, b = profit_frame(res, econ), profit_frame(base, econ)
-    assert e["incremental_profit"] == pytest.approx((p["profit"] - b["profit"]).loc[6:].sum())
+    assert e["incremental_profit_cash"] == pytest.approx((p["profit"] - b["profit"]).loc[6:].sum())
+    # stamps still on cards at the end are owed: their cost, times the share redeemed (not expired) so far
+    from loyalty_sim.ledger import unit_accounts
+
+    last = unit_accounts(res).iloc[-1]
+    share = last["cumulative_redeemed"] / (last["cumulative_redeemed"] + last["cumulative_expired"])
+    assert e["liability_provision"] == pytest.approx(e["liability_end_cost"] * share) and e["liability_provision"] > 0
+    assert e["incremental_profit"] == pytest.approx(e["incremental_profit_cash"] - e["liability_provision"])
     assert e["roi"] == pytest.approx(e["incremental_profit"] / e["scheme_cost"])
     assert e["scheme_cost"] > 0
     assert e["liability_end_cost"] >= 0

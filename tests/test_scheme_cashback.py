@@ -59,12 +59,21 @@ def test_credit_is_held_until_usable_spent_on_the_next_purchase_and_lapses():
                      led["credit_outstanding"]))
     used, issued, expired, outstanding = map(np.array, zip(*rows))
     # 3 earned (not usable below 5), 3 more (6), 4 used on a bill of 4 (2 left, earns nothing), 1 earned (3),
-    # then three weeks without credit activity: the 3 lapse at the end of week 6
+    # then three whole weeks without credit activity (4, 5, 6): the 3 lapse at the start of week 7
     assert np.allclose(used, [0, 0, 4, 0, 0, 0, 0, 0])
     assert np.allclose(issued, [3, 3, 0, 1, 0, 0, 0, 0])
-    assert np.allclose(outstanding, [3, 6, 2, 3, 3, 3, 0, 0])
-    assert np.allclose(expired, [0, 0, 0, 0, 0, 0, 3, 0])
+    assert np.allclose(outstanding, [3, 6, 2, 3, 3, 3, 3, 0])
+    assert np.allclose(expired, [0, 0, 0, 0, 0, 0, 0, 3])
     assert np.allclose(np.cumsum(issued), np.cumsum(used) + np.cumsum(expired) + outstanding)
+
+
+def test_one_week_expiry_still_lets_credit_be_used_the_next_week():
+    sc = Cashback(name="c", rate=0.1, expiry_weeks=1)
+    rt = hand_runtime(sc, n=1)
+    idx = np.arange(1)
+    used = [float(np.asarray(rt.settle(w, idx, np.array([1]), np.array([20.0])).discount)[0]) for w in range(4)]
+    # 2 earned in week 0 is spent in week 1 (and 10% of the rest earned), and so on
+    assert used[0] == 0 and all(u > 0 for u in used[1:])
 
 
 def test_choose_uses_usable_credit_with_the_given_weekly_probability():

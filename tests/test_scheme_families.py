@@ -292,6 +292,10 @@ def test_pre_emptive_offers_go_only_to_lapsing_customers(offer_pop):
     # and customers who never lapsed got none
     steady = gaps[gaps < 4].index
     assert (res.customers.set_index("customer_id").loc[steady, "offers:o"] == 0).all()
+    # till offers are handed over at a visit: never more offers than weeks with a purchase
+    visits = tx.groupby("customer_id")["week"].nunique()
+    got = res.customers.set_index("customer_id")["offers:o"]
+    assert (got <= visits.reindex(got.index).fillna(0)).all()
     assert res.weekly["offers_shown"].sum() > 0
 
 
@@ -306,3 +310,80 @@ def test_post_hoc_offers_follow_purchases(offer_pop):
 def test_unknown_offer_category_lists_the_catalogue(offer_pop):
     with pytest.raises(ConfigError, match="'toys' is not in the catalogue.*fresh"):
         simulate(offer_pop, TargetedOffers(name="o", category="toys"), seed=1)
+
+
+def _points_runtime(scheme, n: int = 1, weeks: int = 40):
+    """A points runtime on ``n`` grocery customers present from week 0, driven by hand."""
+    from loyalty_sim.behaviour import BehaviourParams
+
+    pop = Population(load_preset("grocery", arrivals="none"), size=n, weeks=weeks, seed=1)
+    ctx = BlockContext(pop, pop.traits(0, n), 0, SimulationConfig(weeks=weeks))
+    ctx.behaviour = BehaviourParams()
+    return scheme.start(ctx)
+
+
+def test_points_earned_on_a_purchase_do_not_pay_for_it_and_money_off_earns_nothing():
+    rt = _points_runtime(Points(name="p", earn_rate=1.0, point_value=0.05,
+                                redemption={"rule": "free", "redeem_probability": 1.0}))
+    idx = np.arange(1)
+    s0 = rt.settle(0, idx, np.array([1]), np.array([20.0]))
+    assert float(np.asarray(s0.discount)[0]) == 0.0 and float(s0.points_earned[0]) == 20.0
+    s1 = rt.settle(1, idx, np.array([1]), np.array([20.0]))
+    # the 20 points of week 0 take 1.00 off; week 1 earns on the 19.00 paid
+    assert float(np.asarray(s1.discount)[0]) == pytest.approx(1.0)
+    assert float(s1.points_earned[0]) == 19.0
+
+
+def test_refill_bonus_needs_earned_points_and_is_not_a_money_pump():
+    def runtime():
+        return _points_runtime(Points(name="p", earn_rate=1.0, point_value=0.01,
+                                      redemption={"rule": "refill", "unit": 1, "refill_bonus": 200,
+                                                  "redeem_probability": 1.0}))
+
+    idx = np.arange(1)
+    rt = runtime()
+    bonus = [float(rt.settle(w, idx, np.array([1]), np.array([10.0])).ledger["refill_points"].sum())
+             for w in range(6)]
+    # week 0 earns 10 points; week 1 redeems them, the balance is empty: one bonus; a member who
+    # earns every week and empties the balance every week gets the bonus every week (the scheme's rule)
+    assert bonus[0] == 0 and all(b == 200 for b in bonus[1:])
+    rt = runtime()
+    rt.settle(0, idx, np.array([1]), np.array([10.0]))
+    rt.settle(1, idx, np.array([1]), np.array([10.0]))           # bonus granted; 9 points earned after it
+    later = [float(rt.settle(w, idx, np.array([1]), np.array([0.5])).ledger["refill_points"].sum())
+             for w in range(2, 30)]
+    # spending 0.50 a week earns no whole point: the balance (bonus + 9 earned) is drained 0.50 at a
+    # time; emptying it re-arms the bonus once (for the 9 earned points), then never again
+    assert sum(b > 0 for b in later) == 1
+
+
+def test_a_refill_bonus_raises_the_perceived_value_and_purchases():
+    pop = Population("coffee_shop", size=4096, weeks=40, seed=2)
+    free = simulate(pop, Points(name="p", point_value=0.03, redemption={"rule": "free"}), seed=3)
+    refill = simulate(pop, Points(name="p", point_value=0.03,
+                                  redemption={"rule": "refill", "unit": 5, "refill_bonus": 30}), seed=3)
+    assert refill.weekly["transactions"].sum() > free.weekly["transactions"].sum()
+
+
+def test_rolling_expiry_never_takes_points_from_a_member_who_earns_every_week():
+    rt = _points_runtime(Points(name="p", earn_rate=1.0, point_value=0.0, expiry={"type": "rolling", "weeks": 1}))
+    idx = np.arange(1)
+    expired = [float(rt.settle(w, idx, np.array([1]), np.array([10.0])).ledger["points_expired"].sum())
+               for w in range(5)]
+    assert expired == [0.0] * 5
+    # two whole weeks without earning: the balance lapses at the start of the second
+    gone = [float(rt.settle(w, idx, np.array([0]), np.array([0.0])).ledger["points_expired"].sum())
+            for w in range(5, 8)]
+    assert gone == [0.0, 50.0, 0.0]
+
+
+def test_offer_depth_drives_the_response_through_the_discount_threshold(offer_pop):
+    def tx(value):
+        sc = TargetedOffers(name="o", category="fresh", audience="untargeted", audience_share=1.0, channel="till",
+                            email_cost=0.0, timing="periodic", every_weeks=2, offer_value=value)
+        return simulate(offer_pop, sc, seed=9).weekly["transactions"].sum()
+
+    base = simulate(offer_pop, seed=9).weekly["transactions"].sum()
+    small, mid, deep = tx(0.05), tx(0.2), tx(0.4)
+    assert small == base            # below the noticeable depth: only money given away
+    assert base < mid < deep

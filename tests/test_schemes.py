@@ -252,3 +252,53 @@ def test_parameter_table_has_a_source_for_every_default():
     assert table["source"].str.len().min() > 5
     assert set(table.index) == set(BehaviourParams().to_dict())
     assert table.loc["goal_gradient", "default"] == 0.25 and not table.loc["goal_gradient", "assumption"]
+
+
+@pytest.mark.parametrize("take_up", [0.3, 0.5, 0.8])
+def test_opt_in_take_up_is_the_share_who_join_whatever_the_block(take_up):
+    """Heavier buyers join more often, yet the share of customers who ever decide to join equals the take-up."""
+    from loyalty_sim.behaviour import BehaviourParams
+    from loyalty_sim.engine import BlockContext, SimulationConfig
+
+    pop = Population("coffee_shop", size=65536, weeks=30, seed=5)
+    sc = FlatDiscount(name="m", depth=0.2, members_only=True, enrolment={"mode": "opt_in", "take_up": take_up})
+    decided = []
+    for start, stop in ((0, 65536), (0, 8192), (8192, 16384)):
+        ctx = BlockContext(pop, pop.traits(start, stop), start, SimulationConfig(weeks=30))
+        ctx.behaviour = BehaviourParams()
+        decided.append(np.isfinite(sc.start(ctx).enrol_week))
+    share = decided[0].mean()
+    assert share == pytest.approx(take_up, abs=3 * np.sqrt(take_up * (1 - take_up) / 65536) + 0.005)
+    # the same customers decide the same way in any block layout
+    assert np.array_equal(decided[0][:8192], decided[1]) and np.array_equal(decided[0][8192:16384], decided[2])
+
+
+def test_several_cards_completed_in_one_week_count_each_new_cards_head_start():
+    from loyalty_sim.behaviour import BehaviourParams
+    from loyalty_sim.engine import BlockContext, SimulationConfig
+
+    pop = Population(load_preset("coffee_shop", arrivals="none"), size=1, weeks=5, seed=1)
+    ctx = BlockContext(pop, pop.traits(0, 1), 0, SimulationConfig(weeks=5))
+    ctx.behaviour = BehaviourParams()
+    rt = StampCard(name="s", stamps_required=3, head_start=2, reward_value=1.0, reward_cost=0.5).start(ctx)
+    idx = np.arange(1)
+    # 5 purchases in week 0: every purchase completes a card that starts with 2 stamps -> 5 rewards,
+    # and a new card with its head start is left; weeks without purchases give nothing
+    got = [float(np.asarray(rt.settle(w, idx, np.array([k]), np.array([3.0 * k])).reward_retail)[0])
+           for w, k in enumerate([5, 0, 0, 1])]
+    assert got == [5.0, 0.0, 0.0, 1.0]
+    assert rt.stamps[0] == 2
+
+
+def test_referred_customers_can_join_the_other_parts_of_a_combination():
+    from loyalty_sim.schemes import Combined
+
+    pop = Population(load_preset("grocery"), size=8192, weeks=40, seed=3)
+    combo = Combined(name="c", parts=[Referral(name="r", referrer_reward=20, referee_reward=20),
+                                      StampCard(name="s", stamps_required=8, reward_value=5.0, reward_cost=3.0)])
+    c = simulate(pop, combo, seed=4).customers
+    referred = c["referred"] & (c["transactions"] > 0)
+    assert referred.sum() > 50
+    # automatic enrolment: every referred customer who buys is a stamp-card member and some complete cards
+    assert c.loc[referred, "member:s"].all()
+    assert c.loc[referred, "rewards:s"].sum() > 0

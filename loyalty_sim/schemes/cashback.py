@@ -109,7 +109,9 @@ class CashbackRuntime(MemberRuntime):
         expired_g = np.zeros(ng)
         if s.expiry_weeks is not None:
             # every customer of the block, gone ones included: their credit lapses too
-            stale = (self.credit > 0) & (week - self.last_activity >= s.expiry_weeks)
+            # lapse once `expiry_weeks` whole weeks have passed without credit activity (checked before
+            # this week's bill, so credit earned last week is usable this week whatever the expiry)
+            stale = (self.credit > 0) & (week - self.last_activity > s.expiry_weeks)
             if stale.any():
                 expired_g = np.bincount(self.granule_of[stale], weights=self.credit[stale], minlength=ng)
                 self.credit[stale] = 0.0

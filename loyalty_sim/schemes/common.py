@@ -72,6 +72,42 @@ def _mean_power_gamma(r: float, k: float) -> float:
     return float(np.exp(gammaln(r + k) - gammaln(r) - k * np.log(r)))
 
 
+#: customers of a population's first granules that set the enrolment scale (the same in every block)
+TAKE_UP_SAMPLE = 16 * 4096
+
+
+def _take_up_scale(population: Any, prm: Any, bias: float, take_up: float) -> float:
+    """Scale ``c`` with ``mean(min(c * w, 1)) = take_up`` over the population's customers.
+
+    ``w = (lam / E lam)^bias / E[(lam / E lam)^bias]`` weights heavier buyers up; the joining
+    probability ``min(c * w, 1)`` is capped at 1 for the heaviest, and an established base
+    holds fewer heavy buyers than fresh arrivals (survivors of dropout), so ``c`` is solved
+    for (bisection) on the traits of the population's first customers (at most
+    :data:`TAKE_UP_SAMPLE`, whatever the block layout) so that the share who join is the
+    take-up asked for. Cached on the population.
+    """
+    if take_up <= 0.0 or bias == 0.0:
+        return float(take_up)
+    key = (float(bias), float(take_up))
+    cache = population.__dict__.setdefault("_take_up_scales", {})
+    if key in cache:
+        return cache[key]
+    t = population.traits(0, min(population.n_customers, TAKE_UP_SAMPLE))
+    w = (t.lam / prm.mean_rate) ** bias / _mean_power_gamma(prm.r, bias)
+    if take_up >= 1.0:
+        c = float(1.0 / max(w.min(), 1e-12))
+    else:
+        lo, hi = 0.0, 1.0
+        while np.minimum(hi * w, 1.0).mean() < take_up:
+            hi *= 2.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if np.minimum(mid * w, 1.0).mean() < take_up else (lo, mid)
+        c = 0.5 * (lo + hi)
+    cache[key] = c
+    return c
+
+
 class MemberRuntime:
     """Per-block state every family shares: enrolment, sensitivities, value response helpers.
 
@@ -106,20 +142,32 @@ class MemberRuntime:
     # ------------------------------------------------------------ enrolment
     def _enrolment(self, enr: Enrolment, t: Any, prm: Any, ctx: Any) -> np.ndarray:
         start = np.maximum(t.acquisition_week, ctx.launch_week).astype(float)
+        # kept so that referred customers (whose arrival week is set when they are referred) get
+        # their enrolment week from their real arrival
+        self._enrol_delay = np.zeros(self.n)
+        self._enrol_yes = np.ones(self.n, dtype=bool)
         if enr.mode == "automatic":
             return start
         bias = self.behaviour.take_up_heavy_bias
         rel = t.lam / prm.mean_rate
         weight = rel ** bias / _mean_power_gamma(prm.r, bias)
-        prob = np.minimum(enr.take_up * weight, 1.0)
+        prob = np.minimum(_take_up_scale(ctx.population, prm, bias, enr.take_up) * weight, 1.0)
         u = ctx.uniforms(f"enrol:{self.scheme.name}", 0)
         u2 = ctx.uniforms(f"enrol:{self.scheme.name}", 1)
         delay = -np.log1p(-u2) * enr.weeks_to_enrol / np.maximum(rel ** bias, 0.05)
+        self._enrol_delay = delay
+        self._enrol_yes = u < prob
         week = np.floor(start + delay)
-        return np.where(u < prob, week, np.inf)
+        return np.where(self._enrol_yes, week, np.inf)
 
     def members(self, week: int, idx: np.ndarray) -> np.ndarray:
         """Which of ``idx`` are members in ``week``."""
+        if self.ctx.has_pool:
+            pool = idx[np.searchsorted(idx, self.ctx.n_base):]  # referred customers (idx is sorted)
+            if pool.size:
+                start = np.maximum(self.ctx.traits.acquisition_week[pool], self.ctx.launch_week)
+                self.enrol_week[pool] = np.where(self._enrol_yes[pool], np.floor(start + self._enrol_delay[pool]),
+                                                 np.inf)
         m = self.enrol_week[idx] <= week
         self.members_ever[idx[m]] = True
         return m

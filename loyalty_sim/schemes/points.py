@@ -182,6 +182,7 @@ class PointsRuntime(MemberRuntime):
         self.redeemed_ever = np.zeros(n, dtype=bool)
         self.earned_total = np.zeros(n)
         self.redeemed_total = np.zeros(n)
+        self.earned_since_refill = np.zeros(n, dtype=bool)
         r = scheme.redemption
         lam = ctx.traits.lam
         self.points_per_week = scheme.earn_rate * lam * self.mean_ticket  # at multiplier 1
@@ -194,6 +195,11 @@ class PointsRuntime(MemberRuntime):
             self.base_value_rate = scheme.earn_rate * self.target_value / self.target_points
         else:
             self.base_value_rate = np.full(n, scheme.earn_rate * scheme.point_value)
+            if r.rule == "refill":
+                # the bonus adds its value once per cycle of earning and emptying the balance; a cycle
+                # is about the points earned between redemptions (weekly points / redemption probability)
+                cycle = np.maximum(self.points_per_week / r.redeem_probability, r.unit)
+                self.base_value_rate = self.base_value_rate * (1.0 + r.refill_bonus / cycle)
             step = r.unit if r.rule == "minimum_unit" else 0.0
             self.target_points = np.full(n, step)
 
@@ -262,7 +268,9 @@ class PointsRuntime(MemberRuntime):
         e = self.scheme.expiry
         expired = np.zeros(self.n)
         if e.type == "rolling":
-            stale = (self.last_earn >= 0) & (week - self.last_earn >= e.weeks) & (self.balance > 0)
+            # rolling: lapse once `weeks` whole weeks have passed without earning (checked before this
+            # week's purchases, so a customer who earns every week never loses points)
+            stale = (self.last_earn >= 0) & (week - self.last_earn > e.weeks) & (self.balance > 0)
             expired[stale] = self.balance[stale]
             self.balance_old[stale] = 0.0
             self.balance_new[stale] = 0.0
@@ -290,16 +298,8 @@ class PointsRuntime(MemberRuntime):
         buys = purchases[member]
         spend = gross[member]
         expired = self._expire(week, m_idx)
-        # accrual
-        mult = self.multiplier(week, m_idx, buys)
-        earned = np.floor(s.earn_rate * spend * mult + 1e-9)
-        self.balance_new[m_idx] += earned
-        self.cum_spend[m_idx] += spend
-        first = (self.first_purchase[m_idx] < 0) & (buys > 0)
-        self.first_purchase[m_idx[first]] = week
-        self.purchases[m_idx] += buys
-        self.last_earn[m_idx[earned > 0]] = week
-        # redemption at the till (members who bought this week)
+        # redemption at the till (members who bought this week), from the balance held before
+        # this week's purchases: points earned on a purchase cannot pay for that same purchase
         bal = self.balance[m_idx]
         redeem_pts = np.zeros(m_idx.size)
         money_off = np.zeros(m_idx.size)
@@ -307,6 +307,7 @@ class PointsRuntime(MemberRuntime):
         cost = np.zeros(m_idx.size)
         refill = np.zeros(m_idx.size)
         at_till = buys > 0
+        to_pay = spend if bill is None else bill[member]
         if r.rule == "tiered":
             target = self.target_points[m_idx]
             go = at_till & (bal >= target)
@@ -318,7 +319,6 @@ class PointsRuntime(MemberRuntime):
             unit = r.unit if r.rule == "minimum_unit" else 0.0
             usable = np.floor(bal / unit) * unit if unit else bal
             go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
-            to_pay = spend if bill is None else bill[member]
             value = np.minimum(usable * s.point_value, to_pay)  # never more than is paid this week
             pts = value / s.point_value if s.point_value > 0 else np.zeros_like(value)
             if unit:
@@ -331,9 +331,23 @@ class PointsRuntime(MemberRuntime):
             self._take(m_idx[done], redeem_pts[done])
             self.redeemed_ever[m_idx[done]] = True
         if r.rule == "refill":
-            empty = done & (self.balance[m_idx] < r.unit)
+            # a bonus when a redemption empties a balance that held points the member earned since the
+            # last bonus: redeeming the bonus alone does not re-arm it
+            empty = done & (self.balance[m_idx] < r.unit) & self.earned_since_refill[m_idx]
             refill = np.where(empty, r.refill_bonus, 0.0)
             self.balance_new[m_idx[empty]] += r.refill_bonus
+            self.earned_since_refill[m_idx[empty]] = False
+        # accrual on what the member paid (money off with points earns no points)
+        mult = self.multiplier(week, m_idx, buys)
+        earned = np.floor(s.earn_rate * np.maximum(to_pay - money_off, 0.0) * mult + 1e-9)
+        self.balance_new[m_idx] += earned
+        self.cum_spend[m_idx] += spend
+        first = (self.first_purchase[m_idx] < 0) & (buys > 0)
+        self.first_purchase[m_idx[first]] = week
+        self.purchases[m_idx] += buys
+        self.last_earn[m_idx[earned > 0]] = week
+        if r.rule == "refill":
+            self.earned_since_refill[m_idx[earned > 0]] = True
         issued = earned + refill
         self.earned_total[m_idx] += issued
         self.redeemed_total[m_idx] += redeem_pts

@@ -149,19 +149,19 @@ class StampCardRuntime(MemberRuntime):
         else:
             earned = buys
         self.stamps[m_idx] += earned
-        # full cards are redeemed (on a later purchase of the same visit pattern; booked this week)
-        full = self.stamps[m_idx] // s.stamps_required
+        # full cards are redeemed (booked this week); each new card starts with the head start, so
+        # after the first completion every further one needs ``stamps_required - head_start`` stamps
+        st = self.stamps[m_idx]
+        step = s.stamps_required - s.head_start
+        full = np.where(st >= s.stamps_required, 1 + (st - s.stamps_required) // step, 0)
         rewards = full.astype(float)
         has = full > 0
         if has.any():
             r_idx = m_idx[has]
-            self.stamps[r_idx] -= full[has] * s.stamps_required
+            self.stamps[r_idx] = s.head_start + (st[has] - s.stamps_required) % step
             self.completed[r_idx] += full[has]
-            # the next card starts with the head start (issued now)
-            extra_head = full[has] * s.head_start
-            self.stamps[r_idx] += extra_head
             self.card_start[r_idx] = week
-            head[has] += extra_head
+            head[has] += full[has] * s.head_start  # the head starts of the new cards, issued now
         issued[member] = earned + head
         redeemed[member] = rewards * s.stamps_required
         reward_retail = np.zeros(idx.size)

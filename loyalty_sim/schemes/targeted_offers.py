@@ -116,12 +116,18 @@ class OffersRuntime(MemberRuntime):
         self.mean_ipt = 1.0 / max(prm.mean_rate, 1e-6)
         self._week_ledger: dict[str, np.ndarray] = {}
 
-    def _deliver(self, week: int, idx: np.ndarray, member: np.ndarray) -> None:
+    def _deliver(self, week: int, idx: np.ndarray, member: np.ndarray, start: int) -> None:
+        """Send this week's offers to the eligible ``member`` customers of ``idx``, live from ``start``.
+
+        E-mail offers go out at the start of a week (live at once); till offers are handed
+        to members who buy this week (``member`` is then members who bought) and are live
+        from the next week.
+        """
         s = self.scheme
         t = self.ctx.traits
         ng = self.ctx.n_granules
         gsum = self.ctx.granule_sum
-        cand = member & self.audience[idx] & (self.live_until[idx] < week)
+        cand = member & self.audience[idx] & (self.live_until[idx] < start)
         if s.max_offers_per_customer is not None:
             cand &= self.offers[idx] < s.max_offers_per_customer
         at_risk = np.zeros(idx.size, dtype=bool)
@@ -155,17 +161,20 @@ class OffersRuntime(MemberRuntime):
                                  "offers_shown": gsum(c_idx, 1.0), "email_cost": zeros}
         self.offers[c_idx] += 1
         self.since_offer[c_idx] = 0
-        self.live_until[got] = week + s.valid_weeks - 1
+        self.live_until[got] = start + s.valid_weeks - 1
         self.converted[got] = False
         self.at_risk_live[got] = at_risk[cand][np.isin(c_idx, got)] if at_risk.any() else False
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         b = self.behaviour
         member = self.members(week, idx)
-        self._deliver(week, idx, member)
+        if self.scheme.channel == "email":
+            self._deliver(week, idx, member, start=week)
         live = member & (self.live_until[idx] >= week) & (self.scheme.offer_value > 0)
-        rate = np.where(live, 1.0 + b.offer_rate_lift * self.relevance[idx] * self.rate_sens_norm(idx), 1.0)
-        dropout = np.where(live & self.at_risk_live[idx], 1.0 - b.offer_dropout_cut, 1.0)
+        # the offer is a price cut on a category: no response below the noticeable depth, saturation above
+        g = float(b.discount_response(self.scheme.offer_value))
+        rate = np.where(live, 1.0 + b.offer_rate_lift * g * self.relevance[idx] * self.rate_sens_norm(idx), 1.0)
+        dropout = np.where(live & self.at_risk_live[idx], 1.0 - b.offer_dropout_cut * g, 1.0)
         return Effects(rate=rate, dropout=dropout)
 
     def rate_sens_norm(self, idx: np.ndarray) -> np.ndarray:
@@ -186,11 +195,14 @@ class OffersRuntime(MemberRuntime):
         new_conv = live & bought & ~self.converted[idx]
         self.converted[idx[new_conv]] = True
         b_idx = idx[bought & member]
+        self.since_offer[b_idx] += purchases[bought & member]  # a post-hoc reward counts this visit
+        if s.channel == "till":  # handed over at the till to this week's buyers, live from next week
+            self._deliver(week, idx, member & bought, start=week + 1)
+        # the purchase history (after delivery: an at-risk test looks at the gap before this visit)
         first = self.first_buy[b_idx] < 0
         self.first_buy[b_idx[first]] = week
         self.last_buy[b_idx] = week
         self.buys[b_idx] += purchases[bought & member]
-        self.since_offer[b_idx] += purchases[bought & member]
         ledger = {**self._week_ledger, "offers_live": gsum(idx[live], 1.0), "offers_converted": gsum(idx[new_conv], 1.0),
                   "offer_discount": gsum(idx, disc), **self.member_ledger(week, idx, member)}
         self._week_ledger = {}
