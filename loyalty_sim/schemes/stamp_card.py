@@ -96,7 +96,9 @@ class StampCardRuntime(MemberRuntime):
         gg = self.goal_gradient(progress, idx)
         if s.head_start:
             # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006)
-            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required)
+            # (scaled like the goal gradient itself: heavy buyers barely respond)
+            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required
+                       * self.gradient_weight[idx])
         gg = np.where(member & pull, gg, 1.0)
         return Effects(rate=rate * gg, dropout=dropout)
 
