@@ -446,3 +446,28 @@ def test_helpers_reachable_from_the_module():
     # the public API listed in __all__ exists
     for name in dz.__all__:
         assert hasattr(dz, name)
+
+
+@pytest.mark.parametrize("first, second, home", [("S2", "S1", "S1"), (2, 10, 10)])
+def test_home_store_ties_are_broken_the_same_way_in_design_and_review(first, second, home):
+    """A customer with as many pre-period rows in two stores: the design and the review put them in the same store
+    (the id that sorts first as text, whatever the order of the log: '10' before '2'), hence the same group."""
+    from loyalty_sim.trial.review import review_trial
+
+    start = pd.Timestamp("2026-03-02")
+    stores = [first, second, "S3", "S4"] if isinstance(first, str) else [first, second, 30, 40]
+    rows = [(999, start - pd.Timedelta(days=30), 10.0, first),        # the tie: first seen in `first`
+            (999, start - pd.Timedelta(days=29), 10.0, second),
+            (999, start + pd.Timedelta(days=3), 12.0, first)]
+    for c in range(40):
+        for w in range(-8, 4):
+            rows.append((c, start + pd.Timedelta(days=7 * w + c % 7), 10.0 + c % 5, stores[c % 4]))
+    log = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount", "store_id"])
+    summ = dz.store_summary(log, pre_weeks=8, end=start)
+    assert summ["home"].loc[999] == home
+    # the review: `home` runs the pilot, the other tied store is a control
+    asg = pd.DataFrame({"store_id": stores, "group": ["control", "control", "pilot", "control"]})
+    asg.loc[asg["store_id"] == home, "group"] = "pilot"
+    asg.loc[asg["store_id"] == ({first, second} - {home}).pop(), "group"] = "control"
+    r = review_trial(log, asg, start=start, end=start + pd.Timedelta(days=27), pre_weeks=8, programme_cost=1)
+    assert r.checks["coverage"]["analysed_pilot"] == 10 + 10 + 1     # two pilot stores' 10 customers each, and 999

@@ -31,7 +31,10 @@ analytically
     assigning stores of mean size ``m`` (size coefficient of variation ``cv``), and
     normal quantiles ``q`` for customers, t quantiles on ``G - 2`` degrees of freedom
     for ``G`` stores. ``sigma`` and ``rho`` are those of the no-scheme run, i.e. what the
-    business's own pre-period data would show.
+    business's own pre-period data would show. The review's store-level intervals use
+    Satterthwaite degrees of freedom, ``G - 2`` only with equal store sizes and fewer
+    when a few large stores dominate, so with unequal stores the analytic figures are
+    somewhat optimistic; the simulated ones use the review's estimator itself.
 
 Outcomes (one value per customer active in the pre-period, the units the review
 analyses):
@@ -332,8 +335,10 @@ def store_summary(log: Any, *, pre_weeks: int, end: Any = None) -> dict[str, Any
     -------
     dict
         ``home``: each pre-period customer's home store (where most of their pre-period
-        purchases were; ties to the first store in sorted order: the review's rule, see
-        :mod:`loyalty_sim.trial.review`); ``stores``: one row per store with home
+        rows were; ties to the store whose id sorts first as text), computed by
+        :func:`loyalty_sim.trial.review.home_stores`, the very rule of the review, so a
+        customer split evenly between a pilot and a control store is in the same group
+        in the design and in the review; ``stores``: one row per store with home
         customers, ``store_id`` and ``size`` (its customers); ``icc``: per outcome, the
         intra-store correlation of the change between the two halves of the pre-period
         (:func:`estimate_icc`; what DiD faces, NaN where the log is too thin), to pass
@@ -351,11 +356,14 @@ def store_summary(log: Any, *, pre_weeks: int, end: Any = None) -> dict[str, Any
     begin = stop - pd.Timedelta(weeks=pre_weeks)
     in_pre = (ts >= begin) & (ts < stop)
     rows = frame.loc[in_pre, ["customer_id", "store_id", "amount"]].assign(timestamp=ts[in_pre])
-    counts = rows.groupby(["customer_id", "store_id"], sort=True).size().rename("n").reset_index()
-    counts = counts.sort_values(["customer_id", "n", "store_id"], ascending=[True, False, True], kind="stable")
-    first = counts.drop_duplicates("customer_id")
-    home = pd.Series(first["store_id"].to_numpy(), index=pd.Index(first["customer_id"].to_numpy(), name="customer_id"),
-                     name="store_id")
+    # the review's rule, from the review's own helper: most pre-period rows, ties to the id that sorts first as text
+    from .review import home_stores
+
+    home = home_stores(rows["customer_id"], rows["store_id"])
+    try:
+        home = home.sort_index()
+    except TypeError:                 # ids of mixed types: keep the order of first appearance
+        pass
     sizes = home.value_counts().sort_index()
     stores = pd.DataFrame({"store_id": sizes.index.to_numpy(), "size": sizes.to_numpy(dtype=np.int64)})
 

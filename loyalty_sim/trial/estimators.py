@@ -20,10 +20,29 @@ pilot group or the control group.
 Customer-level intervals use Welch's standard error and a t reference with
 Welch-Satterthwaite degrees of freedom. When assignment was by store (``cluster``),
 customers of one store share store-level shocks, so the customer-level standard error
-is too small; the standard error is then cluster-robust (the linearised variance of a
-ratio of cluster totals, with the small-sample factor ``G_g / (G_g - 1)`` per group),
-and the reference is a t distribution on ``G - 2`` degrees of freedom, ``G`` the
-number of stores: with few stores the intervals are honestly wide.
+is too small; the standard error is then cluster-robust, and because a pilot has few
+stores, of unequal sizes, it carries the small-sample corrections that keep the
+intervals honest:
+
+* the variance is CR2, the bias-reduced linearisation of Bell & McCaffrey (2002): each
+  store's residual total (outcome total minus the group mean times its customers) is
+  divided by ``sqrt(1 - n_s / N_g)``, ``n_s`` its customers and ``N_g`` those of its
+  group. With equal store sizes that is the usual factor ``G_g / (G_g - 1)``;
+  with unequal sizes it inflates the large stores, whose residuals are shrunk most by
+  fitting the group mean;
+* the reference is a t distribution on Satterthwaite degrees of freedom for that
+  variance (Bell & McCaffrey 2002; Imbens & Kolesar 2016), computed under a working
+  model in which customers of a store share a store effect: within-store variance and
+  between-store variance are estimated from the data (one-way analysis of variance of
+  the compared outcome within the groups). With equal store sizes and as many pilot as
+  control stores this is ``G - 2`` (``G`` stores); when a few large stores dominate a
+  group the effective number of stores, and so the degrees of freedom, is smaller.
+  With the bare ``G - 2`` degrees of freedom, intervals with log-normal store sizes
+  covered only 87-90% instead of 95%.
+
+A standard error of zero (every unit of both groups has the same outcome, up to the
+group means) gives no interval: the interval and p-value are NaN
+(:func:`unit_effect` also warns with :class:`ZeroVarianceWarning`).
 
 Everything is vectorised over replicates: :func:`unit_effect_batch` takes 2-D
 ``post`` / ``pre`` (and optionally ``pilot``) with one column per replicate, as
@@ -38,12 +57,17 @@ Cameron, A. C. & Miller, D. L. (2015). A practitioner's guide to cluster-robust
 inference. Journal of Human Resources 50(2), 317-372.
 Bertrand, M., Duflo, E. & Mullainathan, S. (2004). How much should we trust
 differences-in-differences estimates? Quarterly Journal of Economics 119(1), 249-275.
+Bell, R. M. & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+regression with multi-stage samples. Survey Methodology 28(2), 169-181.
+Imbens, G. W. & Kolesar, M. (2016). Robust standard errors in small samples: some
+practical advice. Review of Economics and Statistics 98(4), 701-712.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +77,15 @@ from scipy import stats
 
 from ..errors import ConfigError
 
-__all__ = ["METHODS", "Estimate", "EffectBatch", "unit_effect", "unit_effect_batch", "describe_method"]
+__all__ = ["METHODS", "Estimate", "EffectBatch", "ZeroVarianceWarning", "unit_effect", "unit_effect_batch",
+           "describe_method"]
 
 #: Accepted values of ``method``.
 METHODS = ("auto", "did", "cuped", "diff")
+
+
+class ZeroVarianceWarning(UserWarning):
+    """The standard error is zero, so no interval or p-value can be given (they are NaN)."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +99,12 @@ class Estimate:
     estimate : float
         Effect of the pilot on the pilot group's mean outcome (outcome unit per unit).
     ci_low, ci_high : float
-        Two-sided interval at ``level``.
+        Two-sided interval at ``level``; NaN when the standard error is zero.
     relative_effect : float
         ``estimate`` divided by the counterfactual mean of the pilot group in the
         post-period (``mean(post | pilot) - estimate``); NaN if that is not positive.
     p_value : float
-        Two-sided p-value of "no effect".
+        Two-sided p-value of "no effect"; NaN when the standard error is zero.
     method : str
         Plain-language description of the estimator and its reference distribution.
     std_error : float
@@ -85,7 +114,8 @@ class Estimate:
     level : float
         Confidence level of the interval.
     df : float
-        Degrees of freedom of the t reference (``inf`` for a normal one).
+        Degrees of freedom of the t reference (``inf`` for a normal one; Satterthwaite
+        degrees of freedom, not always whole, when clustered by store).
     theta : float
         CUPED coefficient (1 for DiD, 0 for a difference of means).
     counterfactual : float
@@ -151,6 +181,8 @@ class EffectBatch:
     description : str
         Plain-language description of the estimator.
     level : float
+    auto : bool
+        Whether the method was chosen automatically (``method="auto"``).
     """
 
     estimate: np.ndarray
@@ -168,6 +200,7 @@ class EffectBatch:
     method: str
     description: str
     level: float
+    auto: bool = False
 
     def __len__(self) -> int:
         return len(self.estimate)
@@ -183,10 +216,14 @@ class EffectBatch:
         return pd.DataFrame({n: getattr(self, n) for n in names})
 
     def item(self, i: int = 0, *, metric: str = "") -> Estimate:
-        """Replicate ``i`` as an :class:`Estimate`."""
+        """Replicate ``i`` as an :class:`Estimate` (clustered: its description names its degrees of freedom)."""
+        description = self.description
+        if self.n_clusters and math.isfinite(float(self.df[i])):
+            description = describe_method(self.method, clustered=True, n_clusters=self.n_clusters, level=self.level,
+                                          auto=self.auto, df=float(self.df[i]))
         return Estimate(metric=metric, estimate=float(self.estimate[i]), ci_low=float(self.ci_low[i]),
                         ci_high=float(self.ci_high[i]), relative_effect=float(self.relative_effect[i]),
-                        p_value=float(self.p_value[i]), method=self.description, std_error=float(self.std_error[i]),
+                        p_value=float(self.p_value[i]), method=description, std_error=float(self.std_error[i]),
                         n_pilot=int(self.n_pilot[i]), n_control=int(self.n_control[i]), level=self.level,
                         df=float(self.df[i]), theta=float(self.theta[i]), counterfactual=float(self.counterfactual[i]),
                         n_clusters=self.n_clusters)
@@ -250,7 +287,7 @@ def _resolve(method: str, has_pre: bool, clustered: bool) -> str:
 
 
 def describe_method(method: str, *, clustered: bool = False, n_clusters: int = 0, level: float = 0.95,
-                    auto: bool = False) -> str:
+                    auto: bool = False, df: float | None = None) -> str:
     """A plain-language description of an estimator, for reports.
 
     Parameters
@@ -265,6 +302,8 @@ def describe_method(method: str, *, clustered: bool = False, n_clusters: int = 0
         Confidence level.
     auto : bool
         Whether the method was chosen automatically (adds the reason).
+    df : float, optional
+        The degrees of freedom of one estimate, when clustered (named in the text).
 
     Returns
     -------
@@ -277,8 +316,10 @@ def describe_method(method: str, *, clustered: bool = False, n_clusters: int = 0
         "diff": "difference of post-period means",
     }[method]
     if clustered:
-        se = (f"cluster-robust standard error by store ({n_clusters} stores), t reference on {max(n_clusters - 2, 0)} "
-              f"degrees of freedom (G - 2), so few stores give wide intervals")
+        here = "" if df is None or not math.isfinite(df) else f"{df:.1f} here; "
+        se = (f"bias-reduced (CR2) cluster-robust standard error by store ({n_clusters} stores), t reference on "
+              f"Satterthwaite degrees of freedom ({here}at most about G - 2 = {max(n_clusters - 2, 0)}, fewer when "
+              "a few large stores dominate), so few stores give wide intervals")
     else:
         se = "Welch standard error, t reference (Welch-Satterthwaite degrees of freedom)"
     why = ""
@@ -306,6 +347,92 @@ def _group_stats_units(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def _cluster_sums(x: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(x[order], starts, axis=0)
+
+
+def _trace_and_square(a: np.ndarray, terms: list[tuple[Any, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """``tr(M)`` and ``tr(M @ M)`` of ``M = diag(a) + sum(alpha * x y')``, column-wise (one M per replicate).
+
+    ``a``, ``x``, ``y`` are ``(G, R)``; ``alpha`` is a scalar or ``(R,)``.
+    """
+    tr = a.sum(axis=0) + sum(al * (x * y).sum(axis=0) for al, x, y in terms)
+    tr2 = (a * a).sum(axis=0)
+    for al, x, y in terms:
+        tr2 = tr2 + 2 * al * (a * x * y).sum(axis=0)
+    for ai, xi, yi in terms:
+        for aj, xj, yj in terms:
+            tr2 = tr2 + ai * aj * (yi * xj).sum(axis=0) * (yj * xi).sum(axis=0)
+    return tr, tr2
+
+
+def _cr2(tot: np.ndarray, size: np.ndarray, is_p: np.ndarray, ssw: np.ndarray,
+         n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Difference of group means with its CR2 variance and Satterthwaite degrees of freedom.
+
+    Parameters
+    ----------
+    tot : ndarray, shape (G, R)
+        Outcome total per store and replicate.
+    size : ndarray, shape (G, 1)
+        Units per store.
+    is_p : ndarray of bool, shape (G, R)
+        Whether the store is in the pilot group.
+    ssw : ndarray, shape (R,)
+        Within-store sum of squares of the outcome.
+    n : int
+        Units.
+
+    Returns
+    -------
+    estimate, variance, df, n_pilot, n_control : ndarray, shape (R,)
+
+    Notes
+    -----
+    The estimator of a group mean is the ratio ``T / N`` of its stores' totals; the
+    residual total of store ``s`` is ``r_s = t_s - n_s T / N``. CR2 (Bell & McCaffrey
+    2002) for this saturated model adjusts each by ``(1 - q_s)^(-1/2)``, ``q_s = n_s / N``,
+    so the variance of the group mean is ``sum(r_s^2 / (1 - q_s)) / N^2``, unbiased when
+    units are independent. Its Satterthwaite degrees of freedom, ``tr(K L)^2 /
+    tr((K L)^2)`` with ``K = (I - 1 q') C (I - q 1')``, ``C = diag(1 / (N^2 (1 - q_s)))``
+    and ``L = diag(sigma^2 n_s + tau^2 n_s^2)`` the variances of the store totals under a
+    working model with a store effect of variance ``tau^2`` (Imbens & Kolesar 2016),
+    summed over the two independent groups; ``sigma^2`` and ``tau^2`` are the one-way
+    analysis-of-variance estimates (``tau^2`` floored at 0).
+    """
+    g_total = size.shape[0]
+    groups = []
+    msb = np.zeros(tot.shape[1])
+    n0 = np.full(tot.shape[1], float(n))
+    for mask in (is_p, ~is_p):
+        ns = np.where(mask, size, 0.0)
+        ts = np.where(mask, tot, 0.0)
+        big_n = ns.sum(axis=0)
+        mean = ts.sum(axis=0) / big_n
+        r = ts - mean * ns
+        q = ns / big_n
+        adj = np.where(mask, 1.0 / np.where(mask, 1.0 - q, 1.0), 0.0)
+        var = (adj * r * r).sum(axis=0) / (big_n * big_n)
+        msb = msb + np.where(mask, r * r / size, 0.0).sum(axis=0)
+        n0 = n0 - (ns * ns).sum(axis=0) / big_n
+        groups.append((mask, ns, big_n, mean, q, adj, var))
+    # working model: variance of a store total = sigma2 n_s + tau2 n_s^2 (only the ratio matters)
+    dfw = n - g_total
+    sigma2 = ssw / dfw if dfw > 0 else np.zeros_like(ssw)
+    tau2 = np.maximum((msb / (g_total - 2) - sigma2) / (n0 / (g_total - 2)), 0.0) if dfw > 0 else np.zeros_like(ssw)
+    none = (sigma2 <= 0) & (tau2 <= 0)
+    sigma2 = np.where(none, 1.0, sigma2)
+    tr = np.zeros_like(ssw)
+    tr2 = np.zeros_like(ssw)
+    for mask, ns, big_n, _, q, adj, _ in groups:
+        c = adj / (big_n * big_n)
+        lam = sigma2 * ns + tau2 * ns * ns
+        one = mask.astype(float)
+        cq = c * q
+        t1, t2 = _trace_and_square(c * lam, [(-1.0, one, cq * lam), (-1.0, cq, lam), ((cq * q).sum(axis=0), one, lam)])
+        tr = tr + t1
+        tr2 = tr2 + t2
+    df = np.where(tr2 > 0, tr * tr / np.where(tr2 > 0, tr2, 1.0), np.nan)
+    (_, _, n_p, mp, _, _, vp), (_, _, n_c, mc, _, _, vc) = groups
+    return mp - mc, vp + vc, df, n_p, n_c
 
 
 def unit_effect_batch(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, method: str = "auto",
@@ -427,30 +554,25 @@ def unit_effect_batch(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, m
             if (gp < 2).any() or (gc < 2).any():
                 raise ConfigError(f"each group needs at least 2 stores for a clustered interval; got {int(gp.min())} "
                                   f"pilot and {int(gc.min())} control stores", field="cluster")
-            tot = _cluster_sums(y, order, starts)           # outcome totals per store, (G, R)
-            sp = np.where(is_p, tot, 0.0)
-            sc = np.where(is_p, 0.0, tot)
-            np_c = np.where(is_p, size, 0.0)
-            nc_c = np.where(is_p, 0.0, size)
-            n_p = np_c.sum(axis=0)
-            n_c = nc_c.sum(axis=0)
-            mp = sp.sum(axis=0) / n_p
-            mc = sc.sum(axis=0) / n_c
-            rp = sp - mp * np_c
-            rc = sc - mc * nc_c
-            vp = (rp * rp).sum(axis=0) / (n_p * n_p) * gp / (gp - 1)
-            vc = (rc * rc).sum(axis=0) / (n_c * n_c) * gc / (gc - 1)
-            est = mp - mc
-            var = vp + vc
+            ys = y[order]                                   # sorted copy, (n, R)
+            tot = np.add.reduceat(ys, starts, axis=0)       # outcome totals per store, (G, R)
+            grand = tot.sum(axis=0) / n
+            ys -= grand                                     # in place: centred, then squared
+            ys *= ys
+            dev = tot - size * grand
+            # within-store sum of squares (for the working model of the degrees of freedom), (R,)
+            ssw = np.maximum((np.add.reduceat(ys, starts, axis=0) - dev * dev / size).sum(axis=0), 0.0)
+            del ys
+            est, var, df, n_p, n_c = _cr2(tot, size, is_p, ssw, n)
             n_clusters = len(uniques)
-            df = (gp + gc - 2).astype(float)
 
         se = np.sqrt(var)
-        q = stats.t.ppf(0.5 + level / 2, df)
+        ok = se > 0                      # no interval from a zero standard error: NaN, not a zero-width one
+        q = np.where(ok, stats.t.ppf(0.5 + level / 2, df), np.nan)
         lo = est - q * se
         hi = est + q * se
-        tstat = np.where(se > 0, est / np.where(se > 0, se, 1.0), np.where(est == 0, 0.0, np.inf))
-        pval = 2 * stats.t.sf(np.abs(tstat), df)
+        tstat = np.where(ok, est / np.where(ok, se, 1.0), np.nan)
+        pval = np.where(ok, 2 * stats.t.sf(np.abs(tstat), df), np.nan)
         # counterfactual mean of the pilot group in the post-period
         if single:
             mean_post_p = np.broadcast_to(y1[pm].mean(axis=0), (reps,))
@@ -465,7 +587,7 @@ def unit_effect_batch(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, m
                        method=resolved,
                        description=describe_method(resolved, clustered=clustered, n_clusters=n_clusters,
                                                    level=level, auto=method == "auto"),
-                       level=float(level))
+                       level=float(level), auto=method == "auto")
 
 
 def unit_effect(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, method: str = "auto", level: float = 0.95,
@@ -483,7 +605,8 @@ def unit_effect(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, method:
         True for pilot units, False for controls.
     cluster : array-like, optional
         Store of each unit when assignment was by store; the standard error is then
-        cluster-robust with a t reference on ``G - 2`` degrees of freedom.
+        CR2 cluster-robust with a t reference on Satterthwaite degrees of freedom
+        (``G - 2`` with equal store sizes, fewer with unequal ones; module docstring).
     method : {"auto", "did", "cuped", "diff"}
         ``did``: difference in differences of means; ``cuped``: CUPED (Deng et al.
         2013) with pooled theta; ``diff``: difference of post means; ``auto``: CUPED
@@ -496,6 +619,12 @@ def unit_effect(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, method:
     Returns
     -------
     Estimate
+        With NaN interval and p-value when the standard error is zero.
+
+    Warns
+    -----
+    ZeroVarianceWarning
+        When the standard error is zero.
 
     Examples
     --------
@@ -512,4 +641,9 @@ def unit_effect(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, method:
         if x is not None and np.ndim(x) != 1:
             raise ConfigError(f"expected a 1-D array (one value per unit), got shape {np.shape(x)}; for replicates "
                               "use unit_effect_batch", field=name)
-    return unit_effect_batch(pre, post, pilot, cluster=cluster, method=method, level=level).item(0, metric=metric)
+    est = unit_effect_batch(pre, post, pilot, cluster=cluster, method=method, level=level).item(0, metric=metric)
+    if not est.std_error > 0:
+        warnings.warn(f"{metric or 'outcome'}: the standard error is zero (every unit in each group has the same "
+                      "value, after the adjustment), so there is no interval or p-value (NaN)", ZeroVarianceWarning,
+                      stacklevel=2)
+    return est

@@ -7,42 +7,67 @@ customer, with intervals, then what that is worth.
 
 Analysis population
     The customers of the assignment (customer unit), or the customers whose *home
-    store* (the store of most of their pre-period purchases; ties to the first in
-    sorted order) is in the assignment (store unit), who bought at least once in the
-    pre-period. Activity before the pilot cannot be affected by it, so this choice is
-    the same in both groups; customers first seen during the pilot are counted, not
-    analysed (conditioning on activity during the pilot would bias the comparison).
-    Outcomes count all of a customer's purchases, in any store (intention to treat).
+    store* is in the assignment (store unit), who bought at least once in the
+    pre-period. The home store is the store of most of a customer's pre-period rows,
+    ties to the store whose id sorts first as text: :func:`home_stores`, the same rule
+    as :func:`loyalty_sim.trial.design.store_summary`. Activity before the pilot cannot
+    be affected by it, so this choice is the same in both groups; customers first seen
+    during the pilot are counted, not analysed (conditioning on activity during the
+    pilot would bias the comparison). Outcomes count all of a customer's purchases, in
+    any store (intention to treat).
+Ids
+    Normalised as :func:`loyalty_sim.logs.read_log` keeps a log's ids (stripped text;
+    integers in decimal; ``"007"`` and ``"7"`` stay different), on both sides; two
+    different ids of the assignment that normalise to one are an error naming the rows.
+    Ids are never printed, only counted.
 Metrics
     ``purchases_per_week``: purchases (rows with a positive amount) per customer per
     week; ``spend_per_week``: net amount per customer per week (currency);
-    ``mean_ticket``: a customer's spend divided by purchases, for customers who bought
-    in both periods (it conditions on buying during the pilot, so read it as
-    descriptive); ``retention``: share of pre-period-active customers who bought at
-    least once in the pilot window.
+    ``mean_ticket``: each customer's own spend divided by purchases, averaged over the
+    customers who bought in both periods (the before/after table shows the same
+    customer mean, so in "X during the pilot against Y expected" X - Y is the effect;
+    it conditions on buying during the pilot, so read it as descriptive); ``retention``:
+    share of pre-period-active customers who bought (a positive amount; a refund alone
+    is no purchase) at least once in the pilot window.
 Estimators
     Difference in differences of means and CUPED (Deng et al. 2013), from
     :mod:`loyalty_sim.trial.estimators`; CUPED is primary for customer-level
     assignment (smallest variance), DiD for store-level assignment (it removes fixed
-    store differences), with cluster-robust intervals on ``G - 2`` degrees of freedom.
-    Retention is 1 for everyone in the pre-period, so its effect is CUPED with the
-    pre-period purchase frequency as covariate.
+    store differences), with bias-reduced (CR2) cluster-robust intervals on
+    Satterthwaite degrees of freedom (``G - 2`` with equal stores, fewer when a few
+    large stores dominate). Retention is 1 for everyone in the pre-period, so its
+    effect is CUPED with the pre-period purchase frequency as covariate. An estimate
+    whose standard error is zero has no interval or p-value (NaN, with a warning).
 Checks
     Pre-trend (the pilot - control difference in the weekly pre-period outcome has no
     slope), an event study (weekly effects relative to each customer's pre-period
     mean), sample-ratio mismatch (chi-square of the analysed units per group against
-    the assignment's shares or ``expected_share``), ids missing on either side (counts
-    only: ids are never printed), self-selection (an ``enrolled`` flag).
+    the assignment's shares or ``expected_share``), activity (a group with no purchase
+    in the pilot window is an error -- its customers probably got new ids; one whose
+    purchase frequency falls below ``ACTIVITY_COLLAPSE`` = 20% of its pre-period level
+    is flagged), ids missing on either side (counts only: ids are never printed; log
+    customers outside the assignment are warned about from ``UNASSIGNED_SHARE`` = 5%),
+    self-selection (an ``enrolled`` flag: the naive enrolled-vs-rest comparison, and the
+    per-enrolled effect = intention-to-treat effect / difference in take-up between the
+    groups, Bloom 1984).
 Money (over the pilot window)
-    ``incremental sales at full price = (spend effect x pilot customers x weeks) +
-    discount given``; ``incremental gross profit = margin x that``; costs = discount
-    given (``discount_share`` of the full price, when the log's amounts are after a
-    member discount) + rewards (``reward_cost_share`` of the pilot customers' spend,
-    plus ``reward_cost``) + programme (``programme_cost`` + ``cost_per_pilot_customer``
-    x pilot customers); ``incremental profit = gross profit - costs``; ``ROI =
-    incremental profit / costs``. The intervals carry the spend effect's interval (the
-    costs are taken as known). The verdict is "reconsider" when the estimated return is
-    below the cost.
+    ``incremental sales at full price = (spend effect x analysed pilot customers x
+    weeks) + discount given``; ``incremental gross profit = margin x that``; costs =
+    discount given (``discount_share`` of the full price, when the log's amounts are
+    after a member discount) + rewards (``reward_cost_share`` of the cost base, plus
+    ``reward_cost``) + programme (``programme_cost`` + ``cost_per_pilot_customer`` x
+    costed customers); ``incremental profit = gross profit - costs``; ``ROI =
+    incremental profit / costs``. The cost base and the costed customers are everyone
+    the scheme was paid for, not only the analysed customers: for a customer pilot, the
+    window spend of every pilot customer found in the log, and every assigned pilot
+    customer; for a store pilot, all spend in pilot stores during the window (every
+    customer buying there), and every customer who bought in a pilot store in the
+    window. The intervals carry the spend effect's interval (the costs are taken as
+    known). The verdict is "pays" when the whole interval of the incremental profit is
+    above zero, "reconsider" when the estimated return is below the cost, "uncertain"
+    otherwise, and "uncertain: no costs given" when every cost is 0. Failed checks
+    (sample-ratio mismatch, pre-trend, activity collapse, self-selection) are named in
+    the verdict, and turn a "pays" into "uncertain".
 
 References
 ----------
@@ -60,6 +85,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings as _warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -70,7 +96,7 @@ from scipy import stats
 
 from ..errors import ConfigError, DataError
 from ..logs import TransactionLog, read_log
-from .estimators import Estimate, unit_effect, unit_effect_batch
+from .estimators import Estimate, ZeroVarianceWarning, unit_effect, unit_effect_batch
 
 __all__ = ["METRICS", "TrialReview", "review_trial", "read_assignment", "Assignment"]
 
@@ -89,6 +115,10 @@ SRM_ALPHA = 0.001
 #: Pre-trend and balance checks are flagged below this p-value.
 CHECK_ALPHA = 0.05
 MAX_DEFAULT_PRE_WEEKS = 52
+#: A group whose purchase frequency in the pilot window is below this share of its pre-period one is flagged.
+ACTIVITY_COLLAPSE = 0.2
+#: Log customers missing from the assignment are warned about from this share on (counts only, never ids).
+UNASSIGNED_SHARE = 0.05
 
 
 # --------------------------------------------------------------------------- assignment
@@ -103,7 +133,8 @@ class Assignment:
     unit : {"customer", "store"}
         What was assigned.
     ids : ndarray of str
-        Normalised ids (stripped text), one per row.
+        Normalised ids, one per row: the text :func:`loyalty_sim.logs.read_log` keeps
+        for an id (stripped; integers in decimal; leading zeros and signs kept).
     pilot : ndarray of bool
         True for the pilot group.
     enrolled : ndarray of bool or None
@@ -127,28 +158,126 @@ class Assignment:
         return int((~self.pilot).sum())
 
 
+def _id_text(v: Any) -> str:
+    """One id as text: an integer (or an integral float) in decimal, text stripped, missing as ''."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(v):
+            return ""
+        # an integral float within int64 (an id column with a gap, read as float) is that integer
+        return str(int(v)) if float(v).is_integer() and abs(v) < 2.0 ** 63 else repr(float(v))
+    return str(v).strip()
+
+
 def _norm_ids(values: Any) -> np.ndarray:
-    """Ids as stripped text; integer-looking text loses a sign ``+``, leading zeros and a ``.0`` (as read_log's ids do)."""
+    """Ids as the text :func:`loyalty_sim.logs.read_log` keeps them, so a log and an assignment agree.
+
+    ``read_log`` keeps a customer id as text, stripped of surrounding blanks, and turns
+    a whole column into integers only when every id is a plain decimal integer without
+    leading zeros (:func:`loyalty_sim.rfm.maybe_int_ids`), which loses nothing. So the
+    rule here is: integers (and integral floats, e.g. an id column with a gap read as
+    float) are written in decimal; text is stripped and otherwise kept exactly --
+    ``"007"``, ``"7"``, ``"+7"``, ``"7.0"`` and ``"1_000"`` are five different ids, as
+    they are in the log. The one exception is the ``'`` our own CSV writers put before
+    an id starting with ``= + - @`` to keep spreadsheets from reading it as a formula
+    (``'-c7`` is the id ``-c7``). Missing ids become ``""``.
+    """
     arr = np.asarray(values)
     if arr.dtype.kind in "iu":
         return arr.astype(str).astype(object)
-    if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
-        return arr.astype(np.int64).astype(str).astype(object)
-    s = pd.Series(arr, dtype=object)
-    if pd.api.types.infer_dtype(s, skipna=False) in ("string", "integer"):
-        try:                              # fast path: every id is an integer (or one written as text)
-            return s.astype(np.int64).astype(str).to_numpy(dtype=object)
-        except (ValueError, TypeError, OverflowError):
+    kind = pd.api.types.infer_dtype(arr, skipna=False) if arr.dtype.kind in "OSU" and arr.size else ""
+    if kind == "integer":
+        try:                                  # Python ints within int64: decimal text at numpy speed
+            return arr.astype(np.int64).astype(str).astype(object)
+        except OverflowError:
             pass
-    s = s.where(s.notna(), "").astype(str).str.strip()
-    # an id our own CSV writers escaped for spreadsheets ('-c7, '=x) is the id itself
+    if kind == "string":
+        s = pd.Series(arr, dtype=object).str.strip()
+    else:
+        s = pd.Series([_id_text(v) for v in arr.ravel()], dtype=object)
     s = s.str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
-    ints = s.str.fullmatch(r"[+-]?\d+(\.0*)?")
-    if ints.any():
-        sub = (s[ints].str.replace(r"\.0*$", "", regex=True).str.replace(r"^\+", "", regex=True)
-               .str.replace(r"^(-?)0+(?=\d)", r"\1", regex=True).str.replace(r"^-0$", "0", regex=True))
-        s[ints] = sub
     return s.to_numpy(dtype=object)
+
+
+def _merge_codes(codes: np.ndarray, keys: np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of raw values re-coded by their normalised ``keys`` (raw values with one key share a code).
+
+    Missing raw values (code -1) stay -1. With ``sort``, codes follow the sorted order of the keys.
+    """
+    kc, ku = pd.factorize(keys, sort=sort)
+    out = np.where(codes >= 0, kc[np.maximum(codes, 0)], -1) if len(kc) else codes
+    return out.astype(np.int64), np.asarray(ku, dtype=object)
+
+
+def _store_codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Store codes that follow the sorted order of the normalised store ids (missing: -1), and those ids.
+
+    The order is the tie rule of home stores shared by the design and the review
+    (:func:`home_stores`): among stores with as many of a customer's pre-period rows,
+    the one whose id (as text) sorts first.
+    """
+    if not isinstance(values, (pd.Series, pd.Index, np.ndarray)):
+        values = np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return _merge_codes(codes, _norm_ids(np.asarray(uniques)), sort=True)
+
+
+def _home_store(cust: np.ndarray, store: np.ndarray, n_cust: int, n_store: int) -> tuple[np.ndarray, np.ndarray]:
+    """Store of most rows per customer (-1 if none; ties go to the lowest store code), and stores used.
+
+    With codes from :func:`_store_codes` the lowest code is the store whose id sorts first.
+    """
+    home = np.full(n_cust, -1, dtype=np.int64)
+    if not cust.size:
+        return home, np.zeros(n_cust, dtype=np.int64)
+    pair = cust.astype(np.int64) * n_store + store
+    uniq, counts = np.unique(pair, return_counts=True)
+    pc, ps = uniq // n_store, uniq % n_store
+    n_used = np.bincount(pc, minlength=n_cust)
+    order = np.lexsort((ps, -counts, pc))
+    pc, ps = pc[order], ps[order]
+    first = np.r_[True, pc[1:] != pc[:-1]]
+    home[pc[first]] = ps[first]
+    return home, n_used
+
+
+def home_stores(customer_ids: Any, store_ids: Any) -> pd.Series:
+    """Each customer's home store: the store of most of their rows, ties to the id that sorts first.
+
+    The one rule of the design (:func:`loyalty_sim.trial.design.store_summary`) and
+    the review (:func:`review_trial`), so a customer whose pre-period rows are split
+    evenly between two stores is in the same store, and group, in both. Ids are
+    compared as :func:`_norm_ids` text (``"10"`` sorts before ``"2"``).
+
+    Parameters
+    ----------
+    customer_ids, store_ids : array-like
+        One value per row (a purchase or a refund), e.g. the pre-period rows of a log.
+
+    Returns
+    -------
+    Series
+        Indexed by customer id (as in the input, in order of first appearance), the home
+        store id (the first spelling of that store met in ``store_ids``).
+    """
+    cust = pd.Series(customer_ids).reset_index(drop=True)
+    store = pd.Series(store_ids).reset_index(drop=True)
+    if len(cust) != len(store):
+        raise ConfigError(f"expected one store per row ({len(cust)}), got {len(store)}", field="store_ids")
+    c_codes, c_uniques = pd.factorize(cust)
+    s_codes, _ = _store_codes(store)
+    ok = (c_codes >= 0) & (s_codes >= 0)
+    n_store = int(s_codes.max()) + 1 if ok.any() else 0
+    home, _ = _home_store(c_codes[ok], s_codes[ok], len(c_uniques), max(n_store, 1))
+    raw_of_code = pd.Series(store[ok].to_numpy()).groupby(s_codes[ok]).first()
+    has = home >= 0
+    return pd.Series(raw_of_code.reindex(home[has]).to_numpy(), index=pd.Index(np.asarray(c_uniques)[has],
+                     name="customer_id"), name="store_id")
 
 
 def read_assignment(assignment: pd.DataFrame | str | os.PathLike, *, enrolled: str | None = None,
@@ -174,7 +303,13 @@ def read_assignment(assignment: pd.DataFrame | str | os.PathLike, *, enrolled: s
     ------
     DataError
         Naming the file, column and (1-based, header = line 1) rows of a missing id,
-        an unknown group, a repeated id or a bad enrolment flag, or a group with no units.
+        an unknown group, a repeated id, two different ids that normalise to one (e.g.
+        ``" 7"`` and ``"7"``), a bad enrolment flag, or a group with no units.
+
+    Notes
+    -----
+    Ids are normalised as :func:`loyalty_sim.logs.read_log` normalises a log's (see
+    :func:`_norm_ids`): ``"007"`` and ``"7"`` stay different ids.
     """
     if isinstance(assignment, pd.DataFrame):
         frame, source = assignment.reset_index(drop=True), "assignment"
@@ -209,8 +344,18 @@ def read_assignment(assignment: pd.DataFrame | str | os.PathLike, *, enrolled: s
         shown = sorted({str(v) for v in frame["group"].to_numpy()[bad]})[:5]
         raise DataError(f"group must be 'pilot' or 'control'; found {shown}", source=source, column="group",
                         rows=[int(v) for v in lines[bad]])
-    dup = pd.Series(ids).duplicated(keep="first").to_numpy()
-    if dup.any():
+    key = pd.Series(ids)
+    if key.duplicated().any():
+        # two different ids that become one once normalised as the log's ids are: a collision, not a repeat
+        raw = pd.Series([f"{type(v).__name__}:{v}" for v in frame[id_col].to_numpy()])
+        spellings = raw.groupby(key).transform("nunique").to_numpy()
+        clash = key.duplicated(keep=False).to_numpy() & (spellings > 1)
+        if clash.any():
+            raise DataError(f"{int(clash.sum())} rows hold different {unit} ids that become the same id once "
+                            "normalised as the log's ids are (blanks around an id, the ' a spreadsheet-safe CSV puts "
+                            "before = + - @, or a number and the same number as text); make them unique",
+                            source=source, column=id_col, rows=[int(v) for v in lines[clash]])
+        dup = key.duplicated(keep="first").to_numpy()
         raise DataError(f"{int(dup.sum())} {unit}(s) listed more than once", source=source, column=id_col,
                         rows=[int(v) for v in lines[dup]])
     pilot = group == "pilot"
@@ -329,16 +474,19 @@ class TrialReview:
         Every estimate: ``metric, method, primary, estimate, ci_low, ci_high,
         relative_effect, p_value, std_error, n_pilot, n_control, description``.
     before_after : DataFrame
-        Per metric and group: pre-period mean, pilot-window mean, change, customers.
+        Per metric and group: pre-period mean, pilot-window mean, change, customers
+        (means of the per-customer outcomes the effects compare).
     event_study : DataFrame
         Weekly effects relative to each customer's pre-period mean, with intervals:
         ``metric, week, week_start, period, estimate, ci_low, ci_high, p_value``.
     checks : dict
-        ``pre_trend``, ``balance``, ``srm``, ``coverage``, ``self_selection``.
+        ``pre_trend``, ``balance``, ``srm``, ``coverage``, ``activity``,
+        ``self_selection``, ``failed`` (names of the failed checks) and ``passed``.
     money : DataFrame
         ``item, estimate, ci_low, ci_high, unit`` over the pilot window.
     verdict : str
-        ``"pays"``, ``"uncertain"`` or ``"reconsider"`` followed by the reason.
+        ``"pays"``, ``"uncertain"`` or ``"reconsider"`` followed by the reason (and the
+        failed checks, if any).
     warnings : list of str
         Everything a reader must know before trusting the numbers (counts, never ids).
     """
@@ -521,18 +669,22 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     margin : float
         Gross margin: share of full-price sales left after the cost of goods (0..1).
     reward_cost_share : float
-        Cost of rewards (free items, cashback) as a share of the pilot customers' spend
-        during the pilot.
+        Cost of rewards (free items, cashback) as a share of the spend the scheme ran on
+        during the pilot: every pilot customer's (customer pilots) or all spend in pilot
+        stores (store pilots).
     reward_cost : float
         Fixed cost of rewards over the pilot (currency), added to the share.
     programme_cost : float
         Fixed cost of running the pilot (currency).
     cost_per_pilot_customer : float
-        Cost per analysed pilot customer (cards, mailings), currency.
+        Cost per pilot customer (cards, mailings), currency: counted over every assigned
+        pilot customer (customer pilots) or every customer who bought in a pilot store
+        during the window (store pilots), analysed or not.
     discount_share : float
-        Share of the full price taken off the pilot group's purchases during the pilot
-        *and already deducted from the log's amounts* (a member discount); 0 when
-        amounts are full prices or rewards are costed through ``reward_cost_share``.
+        Share of the full price taken off purchases under the scheme during the pilot
+        (the same spend as ``reward_cost_share``) *and already deducted from the log's
+        amounts* (a member discount); 0 when amounts are full prices or rewards are
+        costed through ``reward_cost_share``.
     level : float
         Confidence level of every interval.
     enrolled : str, optional
@@ -562,7 +714,8 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     DataError
         An unreadable or inconsistent log or assignment: no assigned id in the log, a
         pilot window outside the log, no pre-period, a group with no active customers,
-        store assignment without a ``store_id`` column.
+        a group with no purchase in the pilot window, store assignment without a
+        ``store_id`` column.
     """
     if not (isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level < 1):
         raise ConfigError(f"expected a confidence level in (0, 1), got {level!r}", field="level")
@@ -589,14 +742,14 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     win = _window(start, end, pre_weeks, pre_period, first, last, source)
     warnings: list[str] = []
 
-    # ---- ids of the whole log (codes), and those of the assignment
-    cust_codes, cust_uniques = pd.factorize(data["customer_id"], sort=False)
-    cust_keys = _norm_ids(np.asarray(cust_uniques))
+    # ---- ids of the whole log (codes by normalised id), and those of the assignment
+    raw_codes, raw_uniques = pd.factorize(data["customer_id"], sort=False)
+    cust_codes, cust_keys = _merge_codes(raw_codes, _norm_ids(np.asarray(raw_uniques)))
+    n_cust_all = len(cust_keys)
     in_pre = (day >= win.pre_start) & (day <= win.pre_end)
     in_post = (day >= win.start) & (day <= win.end)
     use = in_pre | in_post
     amount = data["amount"].to_numpy(dtype=float)
-    n_cust_all = len(cust_uniques)
     c = cust_codes[use]
     d = day[use]
     a = amount[use]
@@ -608,7 +761,8 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     sp_post = np.bincount(c[~pre_row], weights=a[~pre_row], minlength=n_cust_all)
     rows_pre = np.bincount(c[pre_row], minlength=n_cust_all)
     active_pre = rows_pre > 0
-    active_post = np.bincount(c[~pre_row], minlength=n_cust_all) > 0
+    seen_post = np.bincount(c[~pre_row], minlength=n_cust_all) > 0      # any row in the window (refunds too)
+    in_window = active_pre | seen_post
 
     # ---- units, groups, clusters
     cluster = None
@@ -617,48 +771,78 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     if asg.unit == "customer":
         pos = key_index.get_indexer(cust_keys)            # assignment row of each log customer, -1 if none
         found = pos >= 0
-        n_found = int(np.unique(pos[found]).size)
+        n_found = int(found.sum())
+        unassigned = in_window & ~found
         coverage.update(assigned=len(asg.ids), assigned_pilot=asg.n_pilot, assigned_control=asg.n_control,
                         assigned_in_log=n_found, assigned_not_in_log=len(asg.ids) - n_found,
-                        log_customers_in_window_not_assigned=int(((active_pre | active_post) & ~found).sum()))
+                        log_customers_in_window=int(in_window.sum()),
+                        log_customers_in_window_not_assigned=int(unassigned.sum()),
+                        log_customers_active_in_pre_not_assigned=int((unassigned & active_pre).sum()),
+                        log_customers_not_assigned_first_seen_in_pilot=int((unassigned & ~active_pre).sum()))
+        hint = _format_hint(asg.ids, cust_keys, found, pos)
         if n_found == 0:
             raise DataError(f"none of the {len(asg.ids):,} customers of the assignment appear in the log; check that "
-                            "both use the same customer ids", source=asg.source, column="customer_id")
-        _coverage_warning(warnings, "customers", len(asg.ids), n_found)
+                            f"both use the same customer ids{hint}", source=asg.source, column="customer_id")
+        _coverage_warning(warnings, "customers", len(asg.ids), n_found, hint)
+        _unassigned_warning(warnings, int((unassigned & active_pre).sum()), int(active_pre.sum()),
+                            f"besides {int((unassigned & ~active_pre).sum()):,} first seen during the pilot, who "
+                            "could not have been assigned", what="customers who bought in the pre-period")
         unit_mask = found & active_pre
         row = pos[unit_mask]
         pilot = asg.pilot[row]
         enrolled_flags = None if asg.enrolled is None else asg.enrolled[row]
         coverage.update(assigned_inactive_in_pre=int((found & ~active_pre).sum()),
-                        assigned_in_log_only_during_pilot=int((found & ~active_pre & active_post).sum()))
+                        assigned_in_log_only_during_pilot=int((found & ~active_pre & seen_post).sum()))
         srm_units = ("customers", int(pilot.sum()), int((~pilot).sum()), asg.n_pilot / len(asg.ids))
+        # costs: every assigned pilot customer, and the spend of all of them (analysed or not) in the window
+        pilot_cust = np.zeros(n_cust_all, dtype=bool)
+        pilot_cust[found] = asg.pilot[pos[found]]
+        cost_spend = float(sp_post[pilot_cust].sum())
+        costed = asg.n_pilot
+        cost_basis = ("rewards and discount on the window spend of every pilot customer found in the log; "
+                      "per-customer costs for every assigned pilot customer")
     else:
-        store_codes_all, store_uniques = pd.factorize(data["store_id"])
+        store_codes_all, store_keys = _store_codes(data["store_id"])
         if (store_codes_all < 0).any():
             raise DataError("missing store ids", source=source, column="store_id",
                             rows=[int(v) + 1 for v in np.flatnonzero(store_codes_all < 0)[:5]])
-        store_keys = _norm_ids(np.asarray(store_uniques))
-        home, n_used = _home_store(c[pre_row], store_codes_all[use][pre_row], n_cust_all, len(store_uniques))
+        n_store = len(store_keys)
+        sc = store_codes_all[use]
+        home, n_used = _home_store(c[pre_row], sc[pre_row], n_cust_all, n_store)
         spos = key_index.get_indexer(store_keys)         # assignment row of each log store
         n_found = int((spos >= 0).sum())
         coverage.update(assigned=len(asg.ids), assigned_pilot=asg.n_pilot, assigned_control=asg.n_control,
                         assigned_in_log=n_found, assigned_not_in_log=len(asg.ids) - n_found,
                         log_stores_not_assigned=int((spos < 0).sum()))
+        hint = _format_hint(asg.ids, store_keys, spos >= 0, spos)
         if n_found == 0:
             raise DataError(f"none of the {len(asg.ids):,} stores of the assignment appear in the log's store_id "
-                            "column; check that both use the same store ids", source=asg.source, column="store_id")
-        _coverage_warning(warnings, "stores", len(asg.ids), n_found)
+                            f"column; check that both use the same store ids{hint}", source=asg.source,
+                            column="store_id")
+        _coverage_warning(warnings, "stores", len(asg.ids), n_found, hint)
         home_row = np.where(home >= 0, spos[np.maximum(home, 0)], -1)
         unit_mask = active_pre & (home_row >= 0)
         row = home_row[unit_mask]
         pilot = asg.pilot[row]
         enrolled_flags = None if asg.enrolled is None else asg.enrolled[row]
         cluster = row
-        coverage.update(customers_with_unassigned_home_store=int((active_pre & (home_row < 0)).sum()),
+        n_unassigned_home = int((active_pre & (home_row < 0)).sum())
+        coverage.update(customers_with_unassigned_home_store=n_unassigned_home,
                         customers_shopping_in_several_stores=int((n_used[unit_mask] > 1).sum()))
+        _unassigned_warning(warnings, n_unassigned_home, int(active_pre.sum()),
+                            f"their home store is one of {int((spos < 0).sum()):,} stores of the log not in the "
+                            "assignment", what="customers who bought in the pre-period")
         stores_seen = np.unique(row)
         srm_units = ("stores", int(asg.pilot[stores_seen].sum()), int((~asg.pilot[stores_seen]).sum()),
                      asg.n_pilot / len(asg.ids))
+        # costs: all spend in pilot stores during the window, and every customer who bought there
+        pilot_store = np.zeros(n_store, dtype=bool)
+        pilot_store[spos >= 0] = asg.pilot[spos[spos >= 0]]
+        in_pilot_store = pilot_store[sc] & ~pre_row
+        cost_spend = float(a[in_pilot_store].sum())
+        costed = int(np.unique(c[in_pilot_store & purchase]).size)
+        cost_basis = ("rewards and discount on all spend in pilot stores during the window (every customer buying "
+                      "there); per-customer costs for every customer who bought in a pilot store during the window")
     coverage.update(analysed_pilot=int(pilot.sum()), analysed_control=int((~pilot).sum()))
     for g, n_g in (("pilot", int(pilot.sum())), ("control", int((~pilot).sum()))):
         if n_g < 2:
@@ -672,14 +856,15 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
             raise DataError(f"store-level assignment needs at least 2 pilot and 2 control stores with customers; got "
                             f"{gp} pilot and {gc} control", source=asg.source, column="store_id")
         if gp + gc < 6:
-            warnings.append(f"only {gp + gc} stores: the intervals use a t reference on {gp + gc - 2} degrees of "
-                            "freedom and are wide; a few stores cannot show a modest effect")
+            warnings.append(f"only {gp + gc} stores: the intervals use a t reference on at most {gp + gc - 2} "
+                            "degrees of freedom and are wide; a few stores cannot show a modest effect")
 
     # ---- per-unit outcomes
     wk_pre, wk_post = win.pre_weeks, win.pilot_weeks
     f_pre, f_post = tx_pre[unit_mask] / wk_pre, tx_post[unit_mask] / wk_post
     s_pre, s_post = sp_pre[unit_mask] / wk_pre, sp_post[unit_mask] / wk_post
-    ret_post = active_post[unit_mask].astype(float)
+    ret_post = (tx_post[unit_mask] > 0).astype(float)     # bought (a positive amount), not a refund only
+    activity = _activity_check(warnings, tx_pre[unit_mask], tx_post[unit_mask], f_pre, f_post, pilot, win, source)
     primary = "did" if cluster is not None else "cuped"
     est_rows: list[dict[str, Any]] = []
     estimates: dict[str, Estimate] = {}
@@ -688,25 +873,35 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
             main: str) -> None:
         pl = pilot if mask is None else pilot[mask]
         cl = None if cluster is None else (cluster if mask is None else cluster[mask])
+        problems: list[str] = []
         for m in methods:
             try:
-                e = unit_effect(pre, post, pl, cluster=cl, method=m, level=level, metric=metric)
+                e = _effect(pre, post, pl, cluster=cl, method=m, level=level, metric=metric)
             except ConfigError as exc:
-                warnings.append(f"{METRICS[metric][0]}: no estimate ({exc.message})")
+                problems.append(exc.message)
                 continue
             est_rows.append({"metric": metric, "method": m, "primary": m == main, **{
                 k: getattr(e, k) for k in ("estimate", "ci_low", "ci_high", "relative_effect", "p_value", "std_error",
                                            "n_pilot", "n_control", "df", "theta")}, "description": e.method})
             if m == main:
                 estimates[metric] = e
+        for message in dict.fromkeys(problems):          # once per metric, not once per estimator
+            warnings.append(f"{METRICS[metric][0]}: no estimate ({message})")
+        if metric in estimates and not math.isfinite(estimates[metric].p_value):
+            warnings.append(f"{METRICS[metric][0]}: no interval or p-value - its standard error is zero (every "
+                            "customer of each group has the same value), which is no evidence of a certain effect")
 
     add("purchases_per_week", f_pre, f_post, None, ("did", "cuped"), primary)
     add("spend_per_week", s_pre, s_post, None, ("did", "cuped"), primary)
-    both = (tx_pre[unit_mask] > 0) & (tx_post[unit_mask] > 0)
+    # mean ticket: each customer's own spend / purchases, for customers who bought in both periods
+    tx_pre_u, tx_post_u = tx_pre[unit_mask], tx_post[unit_mask]
+    both = (tx_pre_u > 0) & (tx_post_u > 0)
+    t_pre = np.full(both.size, np.nan)
+    t_post = np.full(both.size, np.nan)
+    t_pre[both] = sp_pre[unit_mask][both] / tx_pre_u[both]
+    t_post[both] = sp_post[unit_mask][both] / tx_post_u[both]
     if both.any():
-        t_pre = sp_pre[unit_mask][both] / tx_pre[unit_mask][both]
-        t_post = sp_post[unit_mask][both] / tx_post[unit_mask][both]
-        add("mean_ticket", t_pre, t_post, both, ("did", "cuped"), primary)
+        add("mean_ticket", t_pre[both], t_post[both], both, ("did", "cuped"), primary)
     add("retention", f_pre, ret_post, None, ("cuped", "diff"), "cuped")
     for needed in ("purchases_per_week", "spend_per_week"):
         if needed not in estimates:
@@ -714,22 +909,19 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
                             source=asg.source)
     effects = pd.DataFrame(est_rows)
 
-    # ---- before / after
+    # ---- before / after: the group means of the very outcomes the effects compare
     ba = []
-    for metric, pre, post, _mask in (("purchases_per_week", f_pre, f_post, None), ("spend_per_week", s_pre, s_post, None),
-                                    ("mean_ticket", None, None, both), ("retention", None, ret_post, None)):
+    for metric, pre, post, mask in (("purchases_per_week", f_pre, f_post, None), ("spend_per_week", s_pre, s_post, None),
+                                    ("mean_ticket", t_pre, t_post, both), ("retention", None, ret_post, None)):
         for g, gmask in (("pilot", pilot), ("control", ~pilot)):
-            if metric == "mean_ticket":
-                m = gmask & both
-                pre_v = float(sp_pre[unit_mask][m].sum() / max(tx_pre[unit_mask][m].sum(), 1)) if m.any() else math.nan
-                post_v = float(sp_post[unit_mask][m].sum() / max(tx_post[unit_mask][m].sum(), 1)) if m.any() else math.nan
-                n_g = int(m.sum())
+            m = gmask if mask is None else gmask & mask
+            if m.any():
+                pre_v = 1.0 if pre is None else float(pre[m].mean())
+                post_v = float(post[m].mean())
             else:
-                pre_v = 1.0 if pre is None else float(pre[gmask].mean())
-                post_v = float(post[gmask].mean())
-                n_g = int(gmask.sum())
+                pre_v = post_v = math.nan
             ba.append({"metric": metric, "group": g, "pre": pre_v, "post": post_v, "change": post_v - pre_v,
-                       "relative_change": (post_v - pre_v) / pre_v if pre_v else math.nan, "customers": n_g})
+                       "relative_change": (post_v - pre_v) / pre_v if pre_v else math.nan, "customers": int(m.sum())})
     before_after = pd.DataFrame(ba)
 
     # ---- weekly series: event study and pre-trend
@@ -741,7 +933,8 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     if len(empty):
         warnings.append(f"no purchase at all in {len(empty)} week(s) of the review windows (first: week starting "
                         f"{empty['week_start'].iloc[0]}): a gap in the log? The weekly rates there are zeros")
-    if pre_trend.get("p_value") is not None and pre_trend["p_value"] < CHECK_ALPHA:
+    pre_trend_failed = pre_trend.get("p_value") is not None and pre_trend["p_value"] < CHECK_ALPHA
+    if pre_trend_failed:
         warnings.append(f"pre-trend check failed: before the pilot the pilot - control difference in purchase frequency "
                         f"was drifting by {pre_trend['slope']:+.4f} per week (p = {pre_trend['p_value']:.3f}); the "
                         "groups were not comparable, so the effects may be biased")
@@ -771,17 +964,24 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     selection = _self_selection(warnings, enrolled_flags, pilot, cluster, f_post, s_post, estimates, level,
                                 self_selected, asg.unit)
 
-    # ---- money
+    # ---- checks, money, verdict
+    failed = []
+    if srm["mismatch"]:
+        failed.append("sample-ratio mismatch")
+    if srm.get("assignment_file", {}).get("mismatch"):
+        failed.append("sample-ratio mismatch in the assignment file")
+    if pre_trend_failed:
+        failed.append("pre-trend")
+    if activity["collapsed"]:
+        failed.append(f"activity collapse in the {' and '.join(activity['collapsed'])} group")
+    if self_selected:
+        failed.append("self-selected pilot group")
+    checks_passed = not failed
     n_pilot = int(pilot.sum())
-    pilot_spend = float(sp_post[unit_mask][pilot].sum())
-    money, verdict = _money(estimates["spend_per_week"], n_pilot, wk_post, pilot_spend, margin=margin,
+    money, verdict = _money(estimates["spend_per_week"], n_pilot, wk_post, cost_spend, costed, margin=margin,
                             reward_cost_share=reward_cost_share, reward_cost=reward_cost, programme_cost=programme_cost,
                             cost_per_pilot_customer=cost_per_pilot_customer, discount_share=discount_share, level=level)
-    if not (srm["mismatch"] or (pre_trend.get("p_value") is not None and pre_trend["p_value"] < CHECK_ALPHA)) \
-            and not self_selected:
-        checks_passed = True
-    else:
-        checks_passed = False
+    verdict = _verdict_with_checks(verdict, failed)
 
     settings = {
         "start": _date(win.start), "end": _date(win.end), "pilot_weeks": wk_post,
@@ -792,13 +992,13 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
                                   "customers were randomised individually: CUPED has the smallest variance"),
         "margin": margin, "reward_cost_share": reward_cost_share, "reward_cost": reward_cost,
         "programme_cost": programme_cost, "cost_per_pilot_customer": cost_per_pilot_customer,
-        "discount_share": discount_share, "level": float(level), "expected_share": expected_share,
-        "self_selected": bool(self_selected), "log": source, "assignment": asg.source,
-        "log_first_day": _date(first), "log_last_day": _date(last),
+        "discount_share": discount_share, "cost_basis": cost_basis, "level": float(level),
+        "expected_share": expected_share, "self_selected": bool(self_selected), "log": source,
+        "assignment": asg.source, "log_first_day": _date(first), "log_last_day": _date(last),
         "definitions": {k: v[1] for k, v in METRICS.items()},
     }
-    checks = {"pre_trend": pre_trend, "balance": balance, "srm": srm, "coverage": coverage,
-              "self_selection": selection, "passed": checks_passed}
+    checks = {"pre_trend": pre_trend, "balance": balance, "srm": srm, "coverage": coverage, "activity": activity,
+              "self_selection": selection, "failed": failed, "passed": checks_passed}
     return TrialReview(settings=settings, estimates=estimates, effects=effects, before_after=before_after,
                        event_study=event, checks=checks, money=money, verdict=verdict, warnings=warnings)
 
@@ -806,33 +1006,94 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
 # --------------------------------------------------------------------------- pieces
 
 
-def _coverage_warning(warnings: list[str], what: str, n: int, found: int) -> None:
+def _effect(*args: Any, **kwargs: Any) -> Estimate:
+    """:func:`unit_effect` without its :class:`ZeroVarianceWarning` (the review reports a missing interval itself)."""
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", ZeroVarianceWarning)
+        return unit_effect(*args, **kwargs)
+
+
+def _loose(ids: np.ndarray) -> pd.Series:
+    """Digit-only ids without leading zeros or a '+': only to *explain* a mismatch, never to match."""
+    s = pd.Series(ids, dtype=object).astype(str)
+    return s.str.replace(r"^\+?0*(?=\d+$)", "", regex=True)
+
+
+def _format_hint(assigned: np.ndarray, log_keys: np.ndarray, found: np.ndarray, pos: np.ndarray) -> str:
+    """A sentence when assigned ids missing from the log match log ids once leading zeros are ignored (counts only)."""
+    matched = np.zeros(len(assigned), dtype=bool)
+    matched[pos[found]] = True
+    missing = np.asarray(assigned, dtype=object)[~matched]
+    if not missing.size:
+        return ""
+    k = int(_loose(missing).isin(set(_loose(np.asarray(log_keys, dtype=object)[~found]))).sum())
+    if not k:
+        return ""
+    return (f"; {k:,} of the missing ids match an unmatched log id only if leading zeros or a '+' are ignored (as "
+            "007 and 7): they are kept apart because they can be different customers, so write the ids the same way "
+            "in both files")
+
+
+def _coverage_warning(warnings: list[str], what: str, n: int, found: int, hint: str = "") -> None:
     missing = n - found
     if missing == 0:
         return
     share = missing / n
     if found < n / 2:
         warnings.append(f"most {what} of the assignment are not in the log: only {found:,} of {n:,} were found "
-                        f"({share:.0%} missing); check the ids before trusting the review")
+                        f"({share:.0%} missing); check the ids before trusting the review{hint}")
     else:
         warnings.append(f"{missing:,} of {n:,} {what} of the assignment ({share:.1%}) are not in the log; they are "
-                        "left out")
+                        f"left out{hint}")
 
 
-def _home_store(cust: np.ndarray, store: np.ndarray, n_cust: int, n_store: int) -> tuple[np.ndarray, np.ndarray]:
-    """Store of most pre-period purchases per customer (-1 if none; ties go to the lowest store code), and stores used."""
-    home = np.full(n_cust, -1, dtype=np.int64)
-    if not cust.size:
-        return home, np.zeros(n_cust, dtype=np.int64)
-    pair = cust.astype(np.int64) * n_store + store
-    uniq, counts = np.unique(pair, return_counts=True)
-    pc, ps = uniq // n_store, uniq % n_store
-    n_used = np.bincount(pc, minlength=n_cust)
-    order = np.lexsort((ps, -counts, pc))
-    pc, ps = pc[order], ps[order]
-    first = np.r_[True, pc[1:] != pc[:-1]]
-    home[pc[first]] = ps[first]
-    return home, n_used
+def _unassigned_warning(warnings: list[str], k: int, total: int, detail: str, what: str) -> None:
+    """Warn (counts only) when log customers outside the assignment are a noticeable share of ``total``.
+
+    Customers first seen during the pilot are expected outside a customer assignment
+    (it was drawn before), so the share counts customers who bought in the pre-period.
+    """
+    if total <= 0 or k / total < UNASSIGNED_SHARE:
+        return
+    warnings.append(f"{k:,} of {total:,} {what} ({k / total:.1%}) are not in the assignment ({detail}); they are "
+                    "counted, not analysed. If they should have been assigned, check the ids and the assignment")
+
+
+def _activity_check(warnings: list[str], tx_pre: np.ndarray, tx_post: np.ndarray, f_pre: np.ndarray,
+                    f_post: np.ndarray, pilot: np.ndarray, win: _Window, source: str) -> dict[str, Any]:
+    """Each group's purchase frequency in the window against its pre-period one; a vanished group is an error."""
+    out: dict[str, Any] = {"threshold": ACTIVITY_COLLAPSE, "groups": {}, "collapsed": [],
+                           "definition": "per group, mean purchases per customer per week during the pilot divided "
+                                         "by the same in the pre-period (analysed customers)"}
+    for g, m in (("pilot", pilot), ("control", ~pilot)):
+        if float(tx_post[m].sum()) == 0:
+            raise DataError(f"the {g} group's {int(m.sum()):,} analysed customers made no purchase at all in the pilot "
+                            f"window ({_date(win.start)} to {_date(win.end)}), after {int(tx_pre[m].sum()):,} "
+                            f"purchases in the pre-period: the group vanished from the log. Did its customers get new "
+                            f"ids (new cards) for the pilot, or is part of the log missing? Its effects would read "
+                            f"-100%; fix the ids or the log first", source=source, column="customer_id")
+        pre, post = float(f_pre[m].mean()), float(f_post[m].mean())
+        ratio = post / pre if pre > 0 else math.nan
+        out["groups"][g] = {"pre_purchases_per_week": pre, "pilot_purchases_per_week": post, "ratio": ratio}
+        if ratio < ACTIVITY_COLLAPSE:
+            out["collapsed"].append(g)
+            warnings.append(f"the {g} group's purchase frequency fell to {ratio:.0%} of its pre-period level during "
+                            f"the pilot ({post:.3f} against {pre:.3f} purchases per customer per week): more than a "
+                            "scheme or a season explains. Did its customers get new ids (new cards), or is part of "
+                            "the log missing? The effects compare a group that has largely vanished")
+    return out
+
+
+def _verdict_with_checks(verdict: str, failed: list[str]) -> str:
+    """Say in the verdict that checks failed; a "pays" becomes "uncertain"."""
+    if not failed:
+        return verdict
+    what = "; ".join(failed)
+    word, _, rest = verdict.partition(": ")
+    if word == "pays":
+        return (f"uncertain: checks failed ({what}), so the figures cannot be trusted until that is explained; "
+                f"taken at face value it pays - {rest}")
+    return f"{verdict}; checks failed ({what}), so the figures may be biased"
 
 
 def _event_study(c: np.ndarray, d: np.ndarray, a: np.ndarray, purchase: np.ndarray, units_idx: np.ndarray,
@@ -890,15 +1151,15 @@ def _pre_trend(y: np.ndarray, weeks: np.ndarray, pilot: np.ndarray, cluster: np.
     x = weeks - weeks.mean()
     contrast = x / (x * x).sum()
     slope = y @ contrast
-    e = unit_effect(None, slope, pilot, cluster=cluster, method="diff", level=level, metric="pre_trend_slope")
+    e = _effect(None, slope, pilot, cluster=cluster, method="diff", level=level, metric="pre_trend_slope")
     out.update(slope=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high, p_value=e.p_value, failed=e.p_value < CHECK_ALPHA)
     return out
 
 
 def _balance(f_pre: np.ndarray, s_pre: np.ndarray, pilot: np.ndarray, cluster: np.ndarray | None,
              level: float) -> dict[str, Any]:
-    e = unit_effect(None, f_pre, pilot, cluster=cluster, method="diff", level=level, metric="pre_frequency")
-    s = unit_effect(None, s_pre, pilot, cluster=cluster, method="diff", level=level, metric="pre_spend")
+    e = _effect(None, f_pre, pilot, cluster=cluster, method="diff", level=level, metric="pre_frequency")
+    s = _effect(None, s_pre, pilot, cluster=cluster, method="diff", level=level, metric="pre_spend")
     return {"metric": "purchases_per_week in the pre-period", "difference": e.estimate, "ci_low": e.ci_low,
             "ci_high": e.ci_high, "p_value": e.p_value, "spend_difference": s.estimate, "spend_p_value": s.p_value}
 
@@ -915,6 +1176,34 @@ def _srm(n_p: int, n_c: int, share: float, what: str) -> dict[str, Any]:
             "chi2": float(chi2), "p_value": p, "mismatch": p < SRM_ALPHA, "threshold": SRM_ALPHA}
 
 
+def _naive_difference(post: np.ndarray, flag: np.ndarray, cluster: np.ndarray | None,
+                      level: float) -> dict[str, float]:
+    """Mean of ``post`` where ``flag`` minus where not, with an interval that respects store clustering.
+
+    Customer level: Welch (:func:`unit_effect`). By store, where a store holds both
+    enrolled and other customers: the linearised cluster-robust variance of the
+    difference of the two means (store totals of each customer's contribution),
+    factor ``G / (G - 1)``, t reference on ``G - 1`` degrees of freedom.
+    """
+    if cluster is None:
+        e = _effect(None, post, flag, method="diff", level=level)
+        return {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high}
+    n1, n0 = int(flag.sum()), int((~flag).sum())
+    m1, m0 = float(post[flag].mean()), float(post[~flag].mean())
+    u = np.where(flag, (post - m1) / n1, -(post - m0) / n0)
+    codes, _ = pd.factorize(cluster)
+    tot = np.bincount(codes, weights=u)
+    g = tot.size
+    est = m1 - m0
+    if g < 2:
+        return {"estimate": est, "ci_low": math.nan, "ci_high": math.nan}
+    se = math.sqrt(g / (g - 1) * float((tot * tot).sum()))
+    if not se > 0:
+        return {"estimate": est, "ci_low": math.nan, "ci_high": math.nan}
+    q = float(stats.t.ppf(0.5 + level / 2, g - 1))
+    return {"estimate": est, "ci_low": est - q * se, "ci_high": est + q * se}
+
+
 def _self_selection(warnings: list[str], enrolled: np.ndarray | None, pilot: np.ndarray, cluster: np.ndarray | None,
                     f_post: np.ndarray, s_post: np.ndarray, estimates: dict[str, Estimate], level: float,
                     self_selected: bool, unit: str) -> dict[str, Any] | None:
@@ -926,26 +1215,37 @@ def _self_selection(warnings: list[str], enrolled: np.ndarray | None, pilot: np.
     if enrolled is None:
         return None
     take_up = float(enrolled[pilot].mean())
+    take_up_control = float(enrolled[~pilot].mean())
+    complier_share = take_up - take_up_control
     in_control = int((enrolled & ~pilot).sum())
     out: dict[str, Any] = {"self_selected": True, "enrolled_column": True, "take_up": take_up,
+                           "take_up_control": take_up_control, "take_up_difference": complier_share,
                            "enrolled_pilot": int((enrolled & pilot).sum()), "enrolled_control": in_control,
                            "naive": {}, "itt": {}, "per_enrolled": {}}
     if in_control:
         warnings.append(f"{in_control:,} control customers are flagged as enrolled: the control group was exposed, so "
-                        "the intention-to-treat effect understates the scheme's")
+                        "the intention-to-treat effect understates the scheme's; the per-enrolled effect divides by "
+                        "the difference in take-up between the groups")
     for metric, post in (("purchases_per_week", f_post), ("spend_per_week", s_post)):
         itt = estimates[metric]
         out["itt"][metric] = {"estimate": itt.estimate, "ci_low": itt.ci_low, "ci_high": itt.ci_high}
         if enrolled.all() or not enrolled.any():
             continue
-        naive = unit_effect(None, post, enrolled, method="diff", level=level, metric=metric)
-        out["naive"][metric] = {"estimate": naive.estimate, "ci_low": naive.ci_low, "ci_high": naive.ci_high,
-                                "definition": "mean during the pilot of enrolled customers minus everyone else"}
-        if take_up > 0:
-            out["per_enrolled"][metric] = {"estimate": itt.estimate / take_up, "ci_low": itt.ci_low / take_up,
-                                           "ci_high": itt.ci_high / take_up,
-                                           "definition": "intention-to-treat effect / take-up (Bloom 1984); valid if "
-                                                         "the scheme did nothing for pilot customers who did not enrol"}
+        naive = _naive_difference(post, enrolled, cluster, level)
+        out["naive"][metric] = {**naive, "definition": "mean during the pilot of enrolled customers minus everyone "
+                                                       "else" + (" (interval cluster-robust by store)"
+                                                                 if cluster is not None else "")}
+        if complier_share > 0:
+            out["per_enrolled"][metric] = {
+                "estimate": itt.estimate / complier_share, "ci_low": itt.ci_low / complier_share,
+                "ci_high": itt.ci_high / complier_share,
+                "definition": "intention-to-treat effect / (take-up in the pilot group - take-up in the control "
+                              "group) (Bloom 1984; the Wald estimator): the effect per customer the assignment made "
+                              "enrol, valid if the assignment changed nothing for those it did not make enrol; the "
+                              "interval treats the take-up difference as known"}
+    if complier_share <= 0:
+        warnings.append(f"self-selection: take-up is no higher in the pilot group ({take_up:.0%}) than in the control "
+                        f"group ({take_up_control:.0%}), so no per-enrolled effect can be derived")
     if "spend_per_week" in out["naive"]:
         nv = out["naive"]["spend_per_week"]["estimate"]
         it = out["itt"]["spend_per_week"]["estimate"]
@@ -956,18 +1256,24 @@ def _self_selection(warnings: list[str], enrolled: np.ndarray | None, pilot: np.
     return out
 
 
-def _money(spend: Estimate, n_pilot: int, weeks: float, pilot_spend: float, *, margin: float, reward_cost_share: float,
-           reward_cost: float, programme_cost: float, cost_per_pilot_customer: float, discount_share: float,
-           level: float) -> tuple[pd.DataFrame, str]:
+def _money(spend: Estimate, n_pilot: int, weeks: float, cost_spend: float, costed: int, *, margin: float,
+           reward_cost_share: float, reward_cost: float, programme_cost: float, cost_per_pilot_customer: float,
+           discount_share: float, level: float) -> tuple[pd.DataFrame, str]:
+    """Money over the pilot window and the verdict.
+
+    ``n_pilot`` analysed pilot customers scale the spend effect; ``cost_spend`` (the
+    spend the scheme's rewards and discount were paid on) and ``costed`` (customers who
+    cost ``cost_per_pilot_customer``) come from :func:`review_trial` (see its Money notes).
+    """
     scale = n_pilot * weeks
     d = discount_share
-    discount_given = pilot_spend * d / (1 - d)
-    rewards = reward_cost_share * pilot_spend + reward_cost
-    programme = programme_cost + cost_per_pilot_customer * n_pilot
+    discount_given = cost_spend * d / (1 - d)
+    rewards = reward_cost_share * cost_spend + reward_cost
+    programme = programme_cost + cost_per_pilot_customer * costed
     costs = discount_given + rewards + programme
 
     def tri(x: float, lo: float, hi: float) -> tuple[float, float, float]:
-        return (x, min(lo, hi), max(lo, hi))
+        return (x, min(lo, hi), max(lo, hi)) if math.isfinite(lo) and math.isfinite(hi) else (x, math.nan, math.nan)
 
     rev = tri(spend.estimate * scale, spend.ci_low * scale, spend.ci_high * scale)
     full = tri(*(v + discount_given for v in rev))
@@ -985,18 +1291,27 @@ def _money(spend: Estimate, n_pilot: int, weeks: float, pilot_spend: float, *, m
         ("programme_cost", programme, programme, programme, "currency"),
         ("total_cost", costs, costs, costs, "currency"),
         ("incremental_profit", *profit, "currency over the pilot"),
-        ("incremental_profit_per_pilot_customer", *per_cust, "currency per pilot customer over the pilot"),
+        ("incremental_profit_per_pilot_customer", *per_cust, "currency per analysed pilot customer over the pilot"),
         ("roi", *roi, "incremental profit / total cost"),
         ("break_even_spend_effect", break_even, break_even, break_even, "currency per customer per week"),
-        ("pilot_customers", float(n_pilot), float(n_pilot), float(n_pilot), "customers"),
+        ("pilot_customers", float(n_pilot), float(n_pilot), float(n_pilot), "analysed pilot customers"),
+        ("cost_base_spend", cost_spend, cost_spend, cost_spend,
+         "currency: the window spend the reward and discount costs are on"),
+        ("costed_customers", float(costed), float(costed), float(costed),
+         "customers charged cost_per_pilot_customer"),
         ("pilot_weeks", weeks, weeks, weeks, "weeks"),
     ]
     money = pd.DataFrame(rows, columns=["item", "estimate", "ci_low", "ci_high", "unit"])
     pct = f"{100 * level:.0f}%"
     est, lo, hi = profit
     span = f"{est:+,.0f}; {pct} interval {lo:+,.0f} to {hi:+,.0f}"
-    if costs == 0 and margin == 0:
-        verdict = "uncertain: no margin and no costs were given, so the money cannot be judged"
+    if costs == 0:
+        g_est, g_lo, g_hi = gp
+        verdict = (f"uncertain: no costs given (rewards, discount, programme and per-customer costs are all 0), so "
+                   f"whether the pilot pays cannot be judged; incremental gross profit over the pilot {g_est:+,.0f} "
+                   f"({pct} interval {g_lo:+,.0f} to {g_hi:+,.0f}) before any cost")
+    elif not (math.isfinite(lo) and math.isfinite(hi)):
+        verdict = f"uncertain: incremental profit over the pilot {est:+,.0f}, but the spend effect has no interval"
     elif est < 0:
         tail = "the whole interval is below zero" if hi < 0 else "the interval reaches a gain, but the best estimate is a loss"
         verdict = (f"reconsider: the return is below the cost - incremental profit over the pilot {span} ({tail})")

@@ -34,15 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--margin", type=float, default=0.3, help="gross margin, share of full-price sales "
                         "(default: 0.3)")
     parser.add_argument("--reward-cost-share", type=float, default=0.0, help="cost of rewards as a share of the "
-                        "pilot customers' spend during the pilot (default: 0)")
+                        "spend the scheme ran on during the pilot: every pilot customer's (customer pilots) or all "
+                        "spend in pilot stores (store pilots) (default: 0)")
     parser.add_argument("--reward-cost", type=float, default=0.0, help="fixed cost of rewards over the pilot "
                         "(currency, default: 0)")
     parser.add_argument("--programme-cost", type=float, default=0.0, help="fixed cost of running the pilot "
                         "(currency, default: 0)")
-    parser.add_argument("--cost-per-customer", type=float, default=0.0, help="cost per pilot customer "
-                        "(currency, default: 0)")
+    parser.add_argument("--cost-per-customer", type=float, default=0.0, help="cost per pilot customer, over every "
+                        "assigned pilot customer (customer pilots) or every customer who bought in a pilot store "
+                        "during the pilot (store pilots) (currency, default: 0)")
     parser.add_argument("--discount-share", type=float, default=0.0, help="member discount already deducted "
-                        "from the pilot group's amounts, share of the full price (default: 0)")
+                        "from the amounts under the scheme (the same spend as --reward-cost-share), share of the "
+                        "full price (default: 0)")
     parser.add_argument("--expected-share", type=float, help="planned share of pilot units, for the "
                         "sample-ratio check (default: the assignment's share)")
     parser.add_argument("--level", type=float, default=0.95, help="confidence level (default: 0.95)")
@@ -85,9 +88,10 @@ def effects_text(review: TrialReview) -> str:
         digits = 4 if r["metric"] in ("purchases_per_week", "retention") else 2
         rows.append({"metric": METRICS[r["metric"]][0], "method": r["method"] + (" *" if r["primary"] else ""),
                      "effect": f"{r['estimate']:+,.{digits}f}",
-                     lvl: f"{r['ci_low']:+,.{digits}f} to {r['ci_high']:+,.{digits}f}",
+                     lvl: ("n/a (zero standard error)" if pd.isna(r["ci_low"]) else
+                           f"{r['ci_low']:+,.{digits}f} to {r['ci_high']:+,.{digits}f}"),
                      "relative": "n/a" if pd.isna(r["relative_effect"]) else f"{100 * r['relative_effect']:+.1f}%",
-                     "p": f"{r['p_value']:.3g}"})
+                     "p": "n/a" if pd.isna(r["p_value"]) else f"{r['p_value']:.3g}"})
     table = pd.DataFrame(rows).to_string(index=False)
     return f"{table}\n(* primary estimator; relative = effect / counterfactual mean of the pilot group)"
 
