@@ -65,6 +65,7 @@ from scipy import optimize
 from scipy import special as sc
 
 from .errors import ConfigError, DataError, FitError
+from .io import to_jsonable
 from .randomness import as_generator
 from .rfm import DailyAccumulator, timestamps_to_days, unit_days
 
@@ -147,26 +148,7 @@ class FitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (NaN becomes None)."""
-        return _jsonable(dataclasses.asdict(self))
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, (pd.Timestamp,)):
-        return obj.isoformat()
-    return obj
+        return to_jsonable(dataclasses.asdict(self))
 
 
 def _params(params: Any, model: str) -> tuple[float, ...]:
@@ -1623,4 +1605,4 @@ def fit_report(source: Any, *, model: str | Sequence[str] = "all", calibration_e
                         if len(hold) and (hold["actual"] > 0).all() else None,
                     }
         report["models"][mname] = entry
-    return _jsonable(report)
+    return to_jsonable(report)

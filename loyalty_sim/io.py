@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import pandas as pd
 import yaml
@@ -61,6 +61,41 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     return write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """A JSON-able copy of ``obj``: numpy scalars and arrays to Python, NaN and infinities to None.
+
+    Mappings (keys as text), lists, tuples and arrays are converted item by item; a
+    timestamp at midnight becomes its ISO date, another its ISO date-time; a path its
+    text; an object with ``to_dict`` its dict; anything else its text.
+    """
+    import math
+
+    import numpy as np
+
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, pd.Timestamp):
+        return obj.date().isoformat() if obj == obj.normalize() else obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    return str(obj)
 
 
 def _json_default(obj: Any) -> Any:

@@ -78,6 +78,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ConfigError, DataError
+from ..io import to_jsonable
 from ..randomness import stream
 
 __all__ = [
@@ -1003,10 +1004,10 @@ class TrialDesign:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (NaN becomes None)."""
-        return {"settings": _jsonable(self.settings),
+        return {"settings": to_jsonable(self.settings),
                 "metrics": _records(self.metrics),
                 "curve": _records(self.curve),
-                "recommendation": _jsonable(self.recommendation)}
+                "recommendation": to_jsonable(self.recommendation)}
 
     def summary_text(self) -> str:
         """The design in plain language."""
@@ -1062,28 +1063,8 @@ def _fmt_for(metric: str) -> Any:
     return fmt
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    if hasattr(obj, "to_dict"):
-        return _jsonable(obj.to_dict())
-    return str(obj)
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_jsonable(r) for r in frame.to_dict(orient="records")]
+    return [to_jsonable(r) for r in frame.to_dict(orient="records")]
 
 
 def _metric_method(metric: str, method: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError, DataError, FitError
+from ..io import to_jsonable
 from . import design as dz
 
 __all__ = ["add_arguments", "run"]
@@ -146,16 +147,10 @@ def run(args: argparse.Namespace) -> int:
     if extra.get("notes"):
         text += "\n\nNotes:\n" + "\n".join(f"- {n}" for n in extra["notes"])
     if args.json:
-        print(json.dumps(payload, indent=2, default=_json_default))
+        print(json.dumps(payload, indent=2, default=to_jsonable))
     else:
         print(text)
     return 0
-
-
-def _json_default(obj: Any) -> Any:
-    from ..io import _json_default as jd
-
-    return jd(obj)
 
 
 def _assignment_info(frame: pd.DataFrame, path: str | None) -> dict[str, Any]:

@@ -76,6 +76,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ConfigError
+from ..io import to_jsonable
 
 __all__ = ["METHODS", "Estimate", "EffectBatch", "ZeroVarianceWarning", "unit_effect", "unit_effect_batch",
            "describe_method"]
@@ -157,10 +158,10 @@ class Estimate:
         """A JSON-able dict (NaN and infinities become None)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            out[f.name] = _clean(getattr(self, f.name))
+            out[f.name] = to_jsonable(getattr(self, f.name))
         lo, hi = self.relative_ci
-        out["relative_ci_low"] = _clean(lo)
-        out["relative_ci_high"] = _clean(hi)
+        out["relative_ci_low"] = to_jsonable(lo)
+        out["relative_ci_high"] = to_jsonable(hi)
         return out
 
 
@@ -227,17 +228,6 @@ class EffectBatch:
                         n_pilot=int(self.n_pilot[i]), n_control=int(self.n_control[i]), level=self.level,
                         df=float(self.df[i]), theta=float(self.theta[i]), counterfactual=float(self.counterfactual[i]),
                         n_clusters=self.n_clusters)
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return v if math.isfinite(v) else None
-    return v
 
 
 # --------------------------------------------------------------------------- inputs

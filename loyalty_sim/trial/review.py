@@ -95,6 +95,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ConfigError, DataError
+from ..io import to_jsonable
 from ..logs import TransactionLog, read_log
 from .estimators import Estimate, ZeroVarianceWarning, unit_effect, unit_effect_batch
 
@@ -529,17 +530,17 @@ class TrialReview:
             d["description"] = est.method
             d["unit"] = METRICS[name][1]
             alts = self.effects[(self.effects["metric"] == name) & ~self.effects["primary"]]
-            d["alternatives"] = {r["method"]: {k: _json(r[k]) for k in ("estimate", "ci_low", "ci_high",
+            d["alternatives"] = {r["method"]: {k: to_jsonable(r[k]) for k in ("estimate", "ci_low", "ci_high",
                                                                         "relative_effect", "p_value", "std_error")}
                                  for _, r in alts.iterrows()}
             metrics[name] = d
         return {
-            "settings": _json(self.settings),
+            "settings": to_jsonable(self.settings),
             "metrics": metrics,
-            "money": {r["item"]: {"estimate": _json(r["estimate"]), "ci_low": _json(r["ci_low"]),
-                                  "ci_high": _json(r["ci_high"]), "unit": r["unit"]} for _, r in self.money.iterrows()},
+            "money": {r["item"]: {"estimate": to_jsonable(r["estimate"]), "ci_low": to_jsonable(r["ci_low"]),
+                                  "ci_high": to_jsonable(r["ci_high"]), "unit": r["unit"]} for _, r in self.money.iterrows()},
             "verdict": self.verdict,
-            "checks": _json(self.checks),
+            "checks": to_jsonable(self.checks),
             "warnings": list(self.warnings),
             "before_after": _records(self.before_after),
             "event_study": _records(self.event_study),
@@ -554,25 +555,8 @@ class TrialReview:
                 f"verdict={self.verdict_word!r})")
 
 
-def _json(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _json(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json(x) for x in v]
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return v if math.isfinite(v) else None
-    if isinstance(v, pd.Timestamp):
-        return v.date().isoformat()
-    return v
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _json(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return [{str(k): to_jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 # --------------------------------------------------------------------------- review
