@@ -56,9 +56,9 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
               "(unverified); lower end of their 10-25% range used for store-wide discounts", True),
     Parameter("discount_saturation", 0.35, "share of price", (0.25, 0.6),
               "Gupta & Cooper (1992): S-shaped response with saturation; depth of full response is an assumption", True),
-    Parameter("reward_threshold", 0.01, "reward value per unit of spend", (0.0, 0.03),
+    Parameter("reward_threshold", 0.005, "reward value per unit of spend", (0.0, 0.03),
               "Nastasoiu et al. (2021), JAMS 49(6): modest 1% cash-back points still drive 1.74% of sales, "
-              "so the threshold for accumulated rewards is at most about 1%", True),
+              "so the threshold for accumulated rewards lies below 1% (0.5% is an assumption)", True),
     Parameter("reward_saturation", 0.12, "reward value per unit of spend", (0.08, 0.25),
               "assumption: a 10% stamp card is near full effect", True),
     Parameter("rate_lift_price", 0.20, "max relative rise in purchase rate", (0.05, 0.6),
