@@ -471,3 +471,11 @@ def test_home_store_ties_are_broken_the_same_way_in_design_and_review(first, sec
     asg.loc[asg["store_id"] == ({first, second} - {home}).pop(), "group"] = "control"
     r = review_trial(log, asg, start=start, end=start + pd.Timedelta(days=27), pre_weeks=8, programme_cost=1)
     assert r.checks["coverage"]["analysed_pilot"] == 10 + 10 + 1     # two pilot stores' 10 customers each, and 999
+
+
+def test_unequal_store_sizes_lower_the_analytic_degrees_of_freedom(store_design):
+    # 8 stores of (about) equal size: G - 2 = 6; sizes 1, 1, ..., 1, 9 (cv about 1): about 8 / 2 - 2 = 2
+    assert store_design.settings["analytic_t_df"] == pytest.approx(6.0, abs=0.01)
+    d = design_trial("coffee_shop", "stamp10", unit="store", stores=8, store_sizes=[1, 1, 1, 1, 1, 1, 1, 9],
+                     icc=0.02, **{**SMALL, "rerandomisations": 0})
+    assert 1.0 <= d.settings["analytic_t_df"] < 3.0

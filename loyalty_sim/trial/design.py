@@ -29,12 +29,11 @@ analytically
     ``sd(post) * sqrt(1 - rho^2)``, ``rho`` the pre/post correlation; for DiD,
     ``sd(post - pre)``), ``DE = 1 + ((1 + cv^2) * m - 1) * ICC`` the design effect of
     assigning stores of mean size ``m`` (size coefficient of variation ``cv``), and
-    normal quantiles ``q`` for customers, t quantiles on ``G - 2`` degrees of freedom
-    for ``G`` stores. ``sigma`` and ``rho`` are those of the no-scheme run, i.e. what the
-    business's own pre-period data would show. The review's store-level intervals use
-    Satterthwaite degrees of freedom, ``G - 2`` only with equal store sizes and fewer
-    when a few large stores dominate, so with unequal stores the analytic figures are
-    somewhat optimistic; the simulated ones use the review's estimator itself.
+    normal quantiles ``q`` for customers, t quantiles for ``G`` stores on
+    ``G / (1 + cv^2) - 2`` degrees of freedom (``G - 2`` with equal sizes; unequal sizes
+    leave fewer effective clusters, as the review's Satterthwaite degrees of freedom do).
+    ``sigma`` and ``rho`` are those of the no-scheme run, i.e. what the business's own
+    pre-period data would show; the simulated figures use the review's estimator itself.
 
 Outcomes (one value per customer active in the pre-period, the units the review
 analyses):
@@ -1287,7 +1286,9 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
         res["sigma"] = math.sqrt(sigma_e ** 2 + res["shock_sd"] ** 2)
         return res
 
-    df = (stores - 2) if unit == "store" else None
+    # t reference: G - 2 with equal stores; unequal sizes leave fewer effective clusters,
+    # G / (1 + cv^2) = (sum m)^2 / sum m^2, as the review's Satterthwaite degrees of freedom do
+    df = max(stores / (1.0 + cv * cv) - 2.0, 1.0) if unit == "store" else None
 
     def analytic_row(metric: str, L: int, s: float) -> dict[str, Any]:
         mo = moments(metric, L)
@@ -1390,6 +1391,7 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
                       f"{' (an assumption; pass icc or store_effect_sd from your data)' if store_effect_sd is None else ''}")
     settings = {
         "population": pop.params.name, "population_size": pop.size, "population_seed": pop.seed,
+        "analytic_t_df": df,
         "assumed_fields": pop.assumed_fields() if hasattr(pop, "assumed_fields") else [],
         "scheme": getattr(sch, "name", type(sch).__name__),
         "scheme_config": sch.to_dict() if hasattr(sch, "to_dict") else None, "scheme_source": info.get("source"),
