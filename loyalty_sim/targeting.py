@@ -36,7 +36,9 @@ def offer_outcomes(run: ScenarioRun) -> pd.DataFrame:
     ``emails_opened``, ``emails_clicked``, ``offers_converted``, ``conversion_rate``
     (converted / delivered offers, or / e-mails sent), ``purchases_uplift_audience``
     (extra purchases per audience customer after launch, against the counterfactual),
-    ``purchases_uplift_audience_pct``, ``revenue_uplift_audience`` (currency per audience
+    ``purchases_uplift_per_offer`` (the audience's extra purchases per offer delivered: the
+    efficiency that compares audiences of different sizes and exposure),
+    ``purchases_uplift_audience_rel``, ``revenue_uplift_audience`` (currency per audience
     customer), ``purchases_uplift_others`` (per customer outside the audience: a check
     that an offer moves only those it reaches), ``offer_discount`` and ``email_cost``
     (currency).
@@ -68,7 +70,8 @@ def offer_outcomes(run: ScenarioRun) -> pd.DataFrame:
                 "offers_converted": converted,
                 "conversion_rate": converted / denom if denom > 0 else float("nan"),
                 "purchases_uplift_audience": float(d_tx[aud].mean()) if aud.any() else float("nan"),
-                "purchases_uplift_audience_pct": float(d_tx[aud].sum() / base_tx) if base_tx else float("nan"),
+                "purchases_uplift_per_offer": float(d_tx[aud].sum() / delivered) if delivered else float("nan"),
+                "purchases_uplift_audience_rel": float(d_tx[aud].sum() / base_tx) if base_tx else float("nan"),
                 "revenue_uplift_audience": float(d_rev[aud].mean()) if aud.any() else float("nan"),
                 "purchases_uplift_others": float(d_tx[~aud].mean()) if (~aud).any() else float("nan"),
                 "offer_discount": _ledger_total(w, name, "offer_discount", launch),
@@ -78,6 +81,7 @@ def offer_outcomes(run: ScenarioRun) -> pd.DataFrame:
     if len(out):
         out = out.set_index("offer")
     out.attrs["units"] = {"purchases_uplift_audience": "transactions per audience customer after launch",
+                          "purchases_uplift_per_offer": "transactions per offer delivered",
                           "revenue_uplift_audience": "currency per audience customer after launch",
                           "offer_discount": "currency", "email_cost": "currency"}
     return out

@@ -387,3 +387,18 @@ def test_offer_depth_drives_the_response_through_the_discount_threshold(offer_po
     small, mid, deep = tx(0.05), tx(0.2), tx(0.4)
     assert small == base            # below the noticeable depth: only money given away
     assert base < mid < deep
+
+
+def test_affinity_audience_is_built_from_the_recorded_history(offer_pop):
+    """Customers qualify on their recorded purchases (a few purchases at least): those with a high true
+    affinity qualify far more often than others, but not only they (targeting on data, with noise)."""
+    sc = TargetedOffers(name="o", category="baby", audience="affinity", min_affinity=0.25, channel="till",
+                        email_cost=0.0, every_weeks=1)
+    res = simulate(offer_pop, sc, seed=9)
+    assert res.weekly["offers_shown"].sum() > 0
+    t = offer_pop.traits()
+    j = offer_pop.params.categories.index("baby")
+    reached = res.customers["in_audience:o"].to_numpy()
+    high = t.affinity[:, j] >= 0.25
+    assert reached[high].mean() > 3 * reached[~high].mean()
+    assert 0 < reached[~high].mean()  # some customers are picked on noise: a record is not the truth

@@ -1,8 +1,11 @@
 """Targeted offers built from the data collected: a category offer sent to the right customers.
 
-Audience: customers with a high affinity for the offer's category, customers going
-through a life event that leads to it (prenatal buyers before the switch to baby
-products), or an untargeted random share. Channel: e-mail (only opted-in customers;
+Audience: customers whose *recorded* purchases show a high share in the offer's category
+(what the shop can see: their category purchases over up to ``HISTORY_WEEKS`` before
+launch and every member purchase since, each purchase in the category with the
+customer's own affinity, so customers with few purchases are classified with noise),
+customers going through a life event that leads to it (prenatal buyers before the
+switch to baby products), or an untargeted random share. Channel: e-mail (only opted-in customers;
 each opens with their own propensity and clicks with their own propensity) or the till
 (shown at a purchase). Timing: periodic, post-hoc (a reward after K purchases since the
 last offer) or pre-emptive (to customers whose activity is falling: weeks since their
@@ -24,11 +27,16 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..errors import ConfigError
+from ..sampling import binomial_quantile, poisson_quantile
 from .base import Effects, Settlement
 from .common import MemberRuntime, SchemeConfig
 
 #: weeks before a life-event switch at which its customers become an audience
 LIFE_EVENT_LEAD_WEEKS = 8
+#: weeks of purchase history before launch the shop can target on (affinity audiences)
+HISTORY_WEEKS = 26
+#: recorded purchases needed before a customer's category share is trusted
+MIN_RECORDED_PURCHASES = 3
 
 
 class TargetedOffers(SchemeConfig):
@@ -94,9 +102,15 @@ class OffersRuntime(MemberRuntime):
         j = prm.categories.index(scheme.category)
         share = prm.catalogue[scheme.category]
         self.cat_share = t.affinity[:, j].astype(float)
+        self.opt_in = t.email_opt_in
         self.relevance = np.minimum(self.cat_share / max(share, 1e-9), 1.0)
         if scheme.audience == "affinity":
-            self.audience = self.cat_share >= scheme.min_affinity
+            # the shop's record: category purchases over the history before launch (counts drawn
+            # from each customer's own rate and affinity), updated with every member purchase
+            weeks_seen = np.clip(ctx.launch_week - t.acquisition_week, 0, HISTORY_WEEKS).astype(float)
+            self.seen_n = poisson_quantile(ctx.uniforms(f"history:{scheme.name}", 0), t.lam * weeks_seen)
+            self.seen_cat = binomial_quantile(ctx.uniforms(f"history:{scheme.name}", 1), self.seen_n, self.cat_share)
+            self.audience = self._recorded_affinity(np.arange(self.n))
         elif scheme.audience == "untargeted":
             self.audience = ctx.uniforms(f"audience:{scheme.name}", 0) < scheme.audience_share
         else:
@@ -114,7 +128,14 @@ class OffersRuntime(MemberRuntime):
         self.last_buy = np.full(self.n, -1, dtype=np.int64)
         self.buys = np.zeros(self.n, dtype=np.int64)
         self.mean_ipt = 1.0 / max(prm.mean_rate, 1e-6)
+        self.ever_audience = self.audience.copy() if scheme.audience != "affinity" else np.zeros(self.n, dtype=bool)
         self._week_ledger: dict[str, np.ndarray] = {}
+
+    def _recorded_affinity(self, pos: np.ndarray) -> np.ndarray:
+        """Customers at ``pos`` whose recorded purchases show the category at ``min_affinity`` or more."""
+        n = self.seen_n[pos]
+        ok = (n >= MIN_RECORDED_PURCHASES) & (self.seen_cat[pos] >= self.scheme.min_affinity * np.maximum(n, 1))
+        return ok & self.opt_in[pos] if self.scheme.channel == "email" else ok
 
     def _deliver(self, week: int, idx: np.ndarray, member: np.ndarray, start: int) -> None:
         """Send this week's offers to the eligible ``member`` customers of ``idx``, live from ``start``.
@@ -127,6 +148,8 @@ class OffersRuntime(MemberRuntime):
         t = self.ctx.traits
         ng = self.ctx.n_granules
         gsum = self.ctx.granule_sum
+        if s.audience == "affinity":  # the record as it stands now
+            self.audience[idx] = self._recorded_affinity(idx)
         cand = member & self.audience[idx] & (self.live_until[idx] < start)
         if s.max_offers_per_customer is not None:
             cand &= self.offers[idx] < s.max_offers_per_customer
@@ -145,6 +168,7 @@ class OffersRuntime(MemberRuntime):
             ev_week = t.life_event_week[idx]
             cand &= (ev_week >= 0) & (week >= ev_week - LIFE_EVENT_LEAD_WEEKS)
         c_idx = idx[cand]
+        self.ever_audience[c_idx] = True
         zeros = np.zeros(ng)
         if s.channel == "email":
             u = self.ctx.uniforms(f"email:{s.name}", week)
@@ -196,6 +220,11 @@ class OffersRuntime(MemberRuntime):
         self.converted[idx[new_conv]] = True
         b_idx = idx[bought & member]
         self.since_offer[b_idx] += purchases[bought & member]  # a post-hoc reward counts this visit
+        if s.audience == "affinity":  # the record grows with every member purchase
+            k = purchases[bought & member]
+            u = self.ctx.uniforms(f"record:{s.name}", week)[b_idx]
+            self.seen_n[b_idx] += k
+            self.seen_cat[b_idx] += binomial_quantile(u, k, self.cat_share[b_idx])
         if s.channel == "till":  # handed over at the till to this week's buyers, live from next week
             self._deliver(week, idx, member & bought, start=week + 1)
         # the purchase history (after delivery: an at-risk test looks at the gap before this visit)
@@ -211,5 +240,6 @@ class OffersRuntime(MemberRuntime):
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
         out[f"offers:{self.scheme.name}"] = self.offers.copy()
-        out[f"in_audience:{self.scheme.name}"] = self.audience.copy()
+        # the audience: customers who were eligible at some delivery (the record changes over time)
+        out[f"in_audience:{self.scheme.name}"] = self.ever_audience.copy()
         return out
