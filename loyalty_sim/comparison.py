@@ -338,7 +338,7 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
             run = run_scenario(rep_scenario, seed=sim_seed, population_seed=pop_seed, workers=workers)
         else:
             results = {}
-            for j, sc in enumerate([None, *scenario.schemes]):
+            for j, sc in enumerate([None, *rep_scenario.schemes]):
                 ps, ss = replication_seeds(sim_seed + 7919 * (j + 1), 1)[0]
                 sub = run_scenario(rep_scenario, seed=ss, population_seed=ps, workers=workers,
                                    schemes=[] if sc is None else [sc])

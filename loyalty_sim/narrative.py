@@ -155,6 +155,8 @@ def segment_sentence(segments: pd.DataFrame) -> str:
         ``Comparison.segments``: ``scheme``, ``segment``, ``purchases_effect`` with
         ``purchases_baseline`` and ``retention_effect``.
     """
+    if segments.empty:
+        return "No segment effects in this comparison."
     lines = []
     for name, d in segments.groupby("scheme", sort=False):
         d = d.set_index(d["segment"].astype(str))
@@ -165,8 +167,8 @@ def segment_sentence(segments: pd.DataFrame) -> str:
                 f"({_fmt(rel.max(), 1, pct=True, sign=True)})")
         if len(ret) and np.isfinite(ret.to_numpy(dtype=float)).any():
             rtop = str(ret.idxmax()).replace("_", " ")
-            text += (f"; retention most among {rtop} customers ({_fmt(ret.max(), 1, pct=True, sign=True)} points "
-                     "of the customers at launch still customers at the horizon)")
+            text += (f"; retention most among {rtop} customers ({100 * ret.max():+.1f} percentage points of the "
+                     "customers at launch still customers at the horizon)")
         lines.append(text + ".")
     return "\n".join(lines)
 
@@ -175,11 +177,18 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
     """Affinity-targeted against untargeted offers, from ``targeting.offer_outcomes`` (markdown)."""
     if outcomes.empty:
         return "No targeted offers in this scenario."
+    # offers run on their own (a part of a combination shares its uplift with the other parts)
+    alone = outcomes[outcomes.index == outcomes["scheme"]]
+    outcomes = alone if len(alone) else outcomes
     best = outcomes["purchases_uplift_audience"].idxmax()
     r = outcomes.loc[best]
     text = (f"The offer that moved its audience most is **{str(best).replace('_', ' ')}**: "
             f"{_fmt(r['purchases_uplift_audience'], 2, sign=True)} purchases per customer reached "
             f"({int(r['audience']):,} customers, {_fmt(r['conversion_rate'], 1, pct=True)} of offers used). ")
+    if "purchases_uplift_per_offer" in outcomes:
+        eff = outcomes["purchases_uplift_per_offer"].idxmax()
+        text += (f"Per offer delivered, **{str(eff).replace('_', ' ')}** works best "
+                 f"({_fmt(outcomes.loc[eff, 'purchases_uplift_per_offer'], 3, sign=True)} purchases per offer). ")
     others = outcomes["purchases_uplift_others"].abs().max()
     if np.isfinite(others):
         text += (f"Customers outside each audience did not change (largest difference {_fmt(others, 3)} purchases "

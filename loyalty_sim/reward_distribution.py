@@ -10,6 +10,8 @@ no scheme), so the grouping is not moved by the scheme itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -98,10 +100,12 @@ def reward_distribution(run: ScenarioRun, scheme: str) -> pd.DataFrame:
     value = res["discount"] + res.get("reward_retail", 0.0)
     cost = res["discount"] + res["reward_cost"]
     gross_after = rev_s + res["discount"]
+    member_cols = [c for c in res.columns if c.startswith("member:")]  # a combination: one per part
     frame = pd.DataFrame({"group": groups, "value": value, "cost": cost, "gross": gross_after,
                           "tx_s": tx_s, "tx_b": tx_b,
-                          "member": res[f"member:{scheme}"] if f"member:{scheme}" in res else True})
-    earned, redeemed = _unit_columns(res, scheme)
+                          "member": res[member_cols].any(axis=1) if member_cols else True})
+    config = next((s for s in run.scenario.schemes if s.name == scheme), None)
+    earned, redeemed = _unit_columns(res, config)
     frame["earned"], frame["redeemed"] = earned, redeemed
     alive_weeks = _alive_weeks(b, launch, weeks)
     frame["spend_b"] = pd.Series(_window_column(b.reset_index(), "revenue", launch), index=groups.index)
@@ -126,15 +130,22 @@ def reward_distribution(run: ScenarioRun, scheme: str) -> pd.DataFrame:
     return out
 
 
-def _unit_columns(res: pd.DataFrame, scheme: str) -> tuple[pd.Series, pd.Series]:
-    """Per-customer units earned and redeemed over the horizon (points or stamps), NaN where untracked."""
-    for earned, redeemed in ((f"points_earned:{scheme}", f"points_redeemed:{scheme}"),):
-        if earned in res and redeemed in res:
-            return res[earned], res[redeemed]
-    if f"rewards:{scheme}" in res:  # stamp card: completed cards; stamps redeemed = cards x stamps per card
-        return pd.Series(np.nan, index=res.index), res[f"rewards:{scheme}"]
+def _unit_columns(res: pd.DataFrame, config: Any) -> tuple[pd.Series, pd.Series]:
+    """Per-customer units earned and redeemed over the horizon (points, or stamps), NaN where untracked.
+
+    A combination's units count when exactly one of its parts keeps points or stamps (units of
+    different parts do not add up).
+    """
     nan = pd.Series(np.nan, index=res.index)
-    return nan, nan
+    parts = list(getattr(config, "parts", None) or ([config] if config is not None else []))
+    found = []
+    for part in parts:
+        name = part.name
+        if f"points_earned:{name}" in res and f"points_redeemed:{name}" in res:
+            found.append((res[f"points_earned:{name}"], res[f"points_redeemed:{name}"]))
+        elif f"rewards:{name}" in res:  # stamps: redeemed = completed cards x stamps per card
+            found.append((nan, res[f"rewards:{name}"] * part.stamps_required))
+    return found[0] if len(found) == 1 else (nan, nan)
 
 
 def _alive_weeks(c: pd.DataFrame, from_week: int, weeks: int) -> np.ndarray:
@@ -166,13 +177,17 @@ def ledger_table(run: ScenarioRun, schemes: list[str] | None = None) -> pd.DataF
         acc = check_accounts(res)
         if acc.empty:
             continue
-        acc = acc.groupby("week")[["issued", "redeemed", "expired", "outstanding", "cumulative_issued",
-                                   "cumulative_expired"]].sum()
         costs = weekly_costs(res)
-        acc["breakage_rate"] = np.where(acc["cumulative_issued"] > 0,
-                                        acc["cumulative_expired"] / acc["cumulative_issued"].where(acc["cumulative_issued"] > 0),
-                                        0.0)
-        acc["liability_retail"] = costs["liability_retail"].to_numpy()
-        acc["liability_cost"] = costs["liability_cost"].to_numpy()
-        frames.append(acc.reset_index().assign(scheme=n))
+        several = acc[["part", "unit"]].drop_duplicates().shape[0] > 1
+        # one series per part and unit: points and credit of a combination do not add up
+        for (part, unit), a in acc.groupby(["part", "unit"], sort=False):
+            a = a.set_index("week")[["issued", "redeemed", "expired", "outstanding", "cumulative_issued",
+                                     "cumulative_expired"]].copy()
+            issued = a["cumulative_issued"]
+            a["breakage_rate"] = np.where(issued > 0, a["cumulative_expired"] / issued.where(issued > 0), 0.0)
+            a["liability_retail"] = costs["liability_retail"].to_numpy()
+            a["liability_cost"] = costs["liability_cost"].to_numpy()
+            if several:  # the liability columns are the scheme's total; per part they are not kept
+                a[["liability_retail", "liability_cost"]] = np.nan
+            frames.append(a.reset_index().assign(scheme=f"{n}.{part}" if several else n, unit=unit))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -73,3 +73,37 @@ def test_ledger_table_has_breakage_and_liability_per_scheme(accrual_run):
 def test_unknown_scheme_is_named(accrual_run):
     with pytest.raises(ConfigError, match="unknown scheme 'nope'.*linear"):
         reward_distribution(accrual_run, "nope")
+
+
+def test_stamps_and_combination_parts_are_counted_in_their_own_units():
+    from loyalty_sim.scenario import scenario_from_mapping
+
+    sc = scenario_from_mapping({
+        "name": "t", "preset": "coffee_shop", "customers": 4096, "weeks": 40, "launch_week": 10, "seed": 2,
+        "schemes": [
+            {"type": "stamp_card", "name": "stamp8", "stamps_required": 8, "reward_value": 4.0, "reward_cost": 1.0},
+            {"type": "combined", "name": "combo", "parts": [
+                {"type": "points", "name": "pts", "earn_rate": 1.0, "point_value": 0.05},
+                {"type": "perks", "name": "care", "enrolment": {"mode": "opt_in", "take_up": 0.3},
+                 "perks": [{"kind": "thank_you_note"}]}]}]})
+    run = run_scenario(sc)
+    stamp = reward_distribution(run, "stamp8")
+    cards = run.results["stamp8"].customers.set_index("customer_id")["rewards:stamp8"]
+    g = heaviness_groups(run.baseline.customers, weeks=40, from_week=10)
+    assert (stamp["units_redeemed_per_customer"] * stamp["customers"]).sum() == pytest.approx(8 * cards.loc[g.index].sum())
+    combo = reward_distribution(run, "combo")
+    pts = run.results["combo"].customers.set_index("customer_id").loc[g.index, "points_earned:pts"]
+    assert (combo["units_earned_per_customer"] * combo["customers"]).sum() == pytest.approx(pts.sum())
+    assert (combo["member_share"] == 1.0).all()  # the points part enrols everyone automatically
+    led = ledger_table(run)
+    assert set(led["scheme"]) == {"stamp8", "combo"}  # one unit in the combination: no per-part split
+
+
+def test_targeting_sentence_leaves_out_parts_of_combinations():
+    from loyalty_sim.narrative import targeting_sentence
+
+    o = pd.DataFrame({"scheme": ["a", "combo"], "audience": [100, 100], "conversion_rate": [0.1, 0.1],
+                      "purchases_uplift_audience": [0.2, 0.9], "purchases_uplift_per_offer": [0.01, 0.05],
+                      "purchases_uplift_others": [0.0, 0.3]}, index=pd.Index(["a", "part"], name="offer"))
+    text = targeting_sentence(o)
+    assert "**a**" in text and "part" not in text and "largest difference 0.000" in text
