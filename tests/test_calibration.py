@@ -134,6 +134,11 @@ def test_a_small_survey_widens_the_intervals_of_a_comparison(tmp_path):
         width[name + "_take_up_sd"] = d["take_up"].std()
     assert width["small_take_up_sd"] > 3 * width["large_take_up_sd"]
     assert width["small"] > 1.5 * width["large"]
+    # unpaired replications (interval calibration checks) simulate the drawn take-up too
+    comp = compare(sc, replications=2, survey=small, paired=False)
+    for rep, run in enumerate(comp.runs):
+        used = run.results["m25"].config["scheme"]["enrolment"]["take_up"]
+        assert used == pytest.approx(comp.survey_draws["take_up"][rep])
     # a replication's draw is reproducible and changes the scheme's take-up and the population's mix
     a, da = with_survey_draw(sc, small, 11)
     b, db = with_survey_draw(sc, small, 11)
