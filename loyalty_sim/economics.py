@@ -153,7 +153,8 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
     dict with ``revenue``, ``revenue_baseline``, ``incremental_revenue``, ``incremental_gross_profit``,
     ``scheme_cost`` (discounts + rewards at cost + programme, fixed and setup costs + the
     liability provision), ``liability_provision`` (rewards still owed at the horizon end, at
-    cost, times the share of units redeemed rather than expired so far: accrual accounting),
+    cost, times the share of units redeemed rather than expired so far and the share of the
+    balances held by customers still active: accrual accounting),
     ``incremental_profit`` (after the provision), ``incremental_profit_cash`` (before it),
     ``incremental_profit_pv``, ``roi`` (incremental profit / scheme cost),
     ``payback_week`` (first week from launch when cumulative incremental profit is >= 0 and
@@ -186,8 +187,9 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
         if len(last) == 1 and closed > 0:
             redeem_share = float(last["cumulative_redeemed"].sum() / closed)
     # rewards still owed at the horizon end are a cost of the scheme too (accrual accounting): the
-    # outstanding liability at cost, times the share of units redeemed rather than expired so far
-    provision = float(p["liability_cost"].iloc[-1]) * redeem_share
+    # outstanding liability at cost, times the share of units redeemed rather than expired so far,
+    # times the share of the balances held by customers still active (those who left never redeem)
+    provision = float(p["liability_cost"].iloc[-1]) * redeem_share * _active_balance_share(result)
     scheme_cost += provision
     n_cust = len(result.customers)
     n_base = len(baseline.customers)
@@ -212,6 +214,20 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
         "clv": float(p["profit_pv"].sum() / n_cust) if n_cust else float("nan"),
         "clv_baseline": float(b["profit_pv"].sum() / n_base) if n_base else float("nan"),
     }
+
+
+def _active_balance_share(result: SimulationResult) -> float:
+    """Share of the outstanding scheme balance (points, stamps or credit) held by customers still active.
+
+    1.0 when the run keeps no per-customer balance or keeps several (a combination of units).
+    """
+    c = result.customers
+    cols = [k for k in c.columns if k.startswith(("points_balance:", "stamps:", "credit:"))]
+    if len(cols) != 1:
+        return 1.0
+    bal = c[cols[0]].to_numpy(dtype=float)
+    total = bal.sum()
+    return float(bal[c["dropout_week"].to_numpy() < 0].sum() / total) if total > 0 else 1.0
 
 
 def verdict(effect: float, low: float, high: float, *, level: float = 0.95, what: str = "incremental profit") -> str:
