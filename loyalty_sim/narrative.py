@@ -65,6 +65,14 @@ def headline(comp: Any) -> str:
              f"launch it adds {_fmt(b['incremental_profit'])} of profit against doing nothing "
              f"({lvl} interval {_fmt(lo)} to {_fmt(hi)}, {len(comp.runs)} replications), "
              f"ROI {_fmt(b['roi'], 2)}."]
+    if len(summ) > 1:
+        runner = summ["incremental_profit"].astype(float).drop(best).idxmax()
+        d, dlo, dhi = comp.difference(best, runner)
+        if np.isfinite(dlo) and dlo <= 0 <= dhi:
+            lines[0] += (f" Its lead over **{runner}** ({_fmt(d)}; paired {lvl} interval {_fmt(dlo)} to "
+                         f"{_fmt(dhi)}) is within the noise of the replications: treat the two as tied.")
+        elif np.isfinite(dlo):
+            lines[0] += f" It beats **{runner}** by {_fmt(d)} (paired {lvl} interval {_fmt(dlo)} to {_fmt(dhi)})."
     for name, r in summ.iterrows():
         word = r["verdict"].split(":")[0]
         lines.append(f"- **{name}**: {word}. Purchase frequency {_fmt(r['purchases_relative_effect'], 1, pct=True, sign=True)}, "

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from loyalty_sim import ConfigError
 from loyalty_sim.cli import main
 from loyalty_sim.comparison import compare, interval, replication_seeds
 from loyalty_sim.scenario import scenario_from_mapping
@@ -98,3 +99,18 @@ def _is_number(cell: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def test_difference_between_schemes_is_paired_and_named_in_the_headline(comp):
+    from loyalty_sim.narrative import headline
+
+    a, b = comp.schemes[0], comp.schemes[1]
+    d, lo, hi = comp.difference(a, b)
+    pr = comp.per_replication
+    va = pr[(pr.scheme == a) & (pr.metric == "incremental_profit")].sort_values("replication")["value"].to_numpy()
+    vb = pr[(pr.scheme == b) & (pr.metric == "incremental_profit")].sort_values("replication")["value"].to_numpy()
+    assert d == pytest.approx((va - vb).mean()) and lo <= d <= hi
+    text = headline(comp)
+    assert ("treat the two as tied" in text) or (" beats **" in text)
+    with pytest.raises(ConfigError, match="no 'incremental_profit' for scheme 'nope'"):
+        comp.difference(a, "nope")
