@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from loyalty_sim import Population, simulate
-from loyalty_sim.randomness import GRANULE
+from loyalty_sim.streams import GRANULE
 
 
 def _peak_mb() -> float:

@@ -27,7 +27,7 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 
 
 def _json_default(obj: Any) -> Any:
-    from .io import _json_default as jd
+    from .files import _json_default as jd
 
     return jd(obj)
 
@@ -49,7 +49,7 @@ def _table(rows: dict[str, Any]) -> str:
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate a preset's baseline, or a scenario file's baseline and schemes."""
     from .engine import simulate
-    from .io import write_table
+    from .files import write_table
     from .population import Population
 
     if args.scenario:
@@ -58,7 +58,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     weeks = 52 if args.weeks is None else args.weeks
     seed = 0 if args.seed is None else args.seed
     if args.out:
-        from .io import check_output_path
+        from .files import check_output_path
 
         check_output_path(args.out, (".csv", ".parquet"), field="out")
     pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
@@ -99,7 +99,7 @@ def _simulate_scenario(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare a scenario's schemes against the counterfactual, with intervals."""
     from .comparison import compare
-    from .io import write_csv_safe, write_json_atomic
+    from .files import write_csv_safe, write_json_atomic
     from .scenario import load_scenario
 
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
@@ -174,7 +174,7 @@ def cmd_profit_impact(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Run a report notebook (papermill) and write its HTML, or list the reports."""
     from . import report as rp
-    from .io import load_yaml
+    from .files import load_yaml
 
     if args.list or not args.name:
         reports = {n: {k: p.describe() for k, p in rp.notebook_parameters(n).items() if k != "run_id"}

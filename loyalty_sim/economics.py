@@ -92,7 +92,7 @@ class Economics:
 
 def preset_economics(preset: str) -> dict[str, float]:
     """The ``economics:`` defaults of a preset file (values only)."""
-    from .io import load_yaml
+    from .files import load_yaml
 
     path = PRESET_DIR / f"{preset}.yaml"
     raw = load_yaml(path) if path.is_file() else {}

@@ -20,7 +20,7 @@ For each customer alive in week ``w`` (vectorised over a block of customers):
 
 Blocks are independent, so they run in any order or in parallel; every random
 number is keyed by (seed, purpose, granule, week, slot) (see
-:mod:`loyalty_sim.randomness`) and sums are formed per granule, so the result is
+:mod:`loyalty_sim.streams`) and sums are formed per granule, so the result is
 identical whatever the block size or number of workers.
 """
 
@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .inversion import gamma_wilson_hilferty, poisson_quantile
 from .population import SEGMENTS, Population, Traits
-from .randomness import GRANULE, WeeklyUniforms, stream
-from .sampling import gamma_wilson_hilferty, poisson_quantile
 from .schemes.base import Settlement
+from .streams import GRANULE, WeeklyUniforms, stream
 
 #: Weekly totals every run records (per granule, then summed in granule order).
 BASE_METRICS: tuple[str, ...] = (

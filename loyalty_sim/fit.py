@@ -65,9 +65,9 @@ from scipy import optimize
 from scipy import special as sc
 
 from .errors import ConfigError, DataError, FitError
-from .io import to_jsonable
-from .randomness import as_generator
+from .files import to_jsonable
 from .rfm import DailyAccumulator, timestamps_to_days, unit_days
+from .streams import as_generator
 
 __all__ = [
     "MODELS", "PARAM_NAMES", "FitResult",

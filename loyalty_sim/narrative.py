@@ -121,7 +121,7 @@ def points_tradeoffs(table: pd.DataFrame) -> str:
     Parameters
     ----------
     table : DataFrame
-        ``reward_distribution.distribution_table``: ``scheme``, ``heaviness`` (light,
+        ``rewards.distribution_table``: ``scheme``, ``heaviness`` (light,
         middle, heavy), ``value_back_share``, ``purchases_uplift``.
     """
     lines = []
@@ -143,7 +143,7 @@ def points_tradeoffs(table: pd.DataFrame) -> str:
 
 
 def breakage_sentence(ledger: pd.DataFrame) -> str:
-    """Breakage and end liability per design, in one paragraph (``reward_distribution.ledger_table``)."""
+    """Breakage and end liability per design, in one paragraph (``rewards.ledger_table``)."""
     if ledger.empty:
         return "None of these designs keeps a balance, so there is no breakage or liability."
     last = ledger.groupby("scheme", sort=False).tail(1).set_index("scheme")
@@ -182,7 +182,7 @@ def segment_sentence(segments: pd.DataFrame) -> str:
 
 
 def targeting_sentence(outcomes: pd.DataFrame) -> str:
-    """Affinity-targeted against untargeted offers, from ``targeting.offer_outcomes`` (markdown)."""
+    """Affinity-targeted against untargeted offers, from ``offers.offer_outcomes`` (markdown)."""
     if outcomes.empty:
         return "No targeted offers in this scenario."
     # offers run on their own (a part of a combination shares its uplift with the other parts)

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy.special import roots_jacobi
 
 from .errors import ConfigError
-from .randomness import GRANULE, stream
+from .streams import GRANULE, stream
 
 #: Behavioural segments, in code order (the ``segment`` trait stores the index).
 SEGMENTS: tuple[str, ...] = ("price_sensitive", "service_sensitive", "habitual")
@@ -289,7 +289,7 @@ def load_preset(name: str, **overrides: Any) -> PopulationParams:
     ConfigError
         Unknown preset (the message lists the available ones) or invalid field.
     """
-    from .io import load_yaml
+    from .files import load_yaml
 
     path = PRESET_DIR / f"{name}.yaml"
     if not path.is_file():

@@ -295,7 +295,7 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
             f"<h1>{html.escape(title or name)}</h1><p>batch {batch_id}, {len(checked)} runs</p>"
             "<table><tr><th>report</th><th>parameters</th><th>headline</th></tr>"
             + "".join(rows) + "</table></body></html>")
-    from .io import write_text_atomic
+    from .files import write_text_atomic
 
     index = write_text_atomic(out / f"{notebook_path(name).stem}__batch__{batch_id}__index.html", page)
     return index, results

@@ -137,7 +137,7 @@ def load_scenario(path: str | os.PathLike, **overrides: Any) -> Scenario:
     ConfigError
         Naming the file, the field path (``schemes[1].thresholds``) and what was expected.
     """
-    from .io import load_yaml
+    from .files import load_yaml
 
     return scenario_from_mapping(load_yaml(path), source=str(Path(path)), **overrides)
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import ConfigError, DataError
 from .population import SEGMENTS
-from .randomness import as_generator
+from .streams import as_generator
 
 _YES = {"1", "yes", "y", "true", "t", "oui", "ja", "si"}
 _NO = {"0", "no", "n", "false", "f", "non", "nein"}

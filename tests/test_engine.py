@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from loyalty_sim import ConfigError, Population, load_preset, simulate
-from loyalty_sim.randomness import GRANULE
+from loyalty_sim.streams import GRANULE
 
 from .oracles import bgnbd_mean, bgnbd_pmf
 

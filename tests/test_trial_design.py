@@ -283,7 +283,7 @@ def test_write_assignment_is_spreadsheet_safe_and_atomic(tmp_path, monkeypatch):
         cells = [c for row in csv.reader(fh) for c in row]
     assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
     before = path.read_bytes()
-    import loyalty_sim.io as lio
+    import loyalty_sim.files as lio
 
     def boom(_frame):
         raise RuntimeError("disk full")

@@ -10,7 +10,7 @@ from .comparison import PALETTE, _ax, plot_grouped_bars
 
 def plot_reward_distribution(table: pd.DataFrame, value: str = "value_back_share", *, ax: Axes | None = None,
                              title: str | None = None, ylabel: str | None = None) -> Axes:
-    """Grouped bars by heaviness (light, middle, heavy) and scheme, from ``reward_distribution.distribution_table``."""
+    """Grouped bars by heaviness (light, middle, heavy) and scheme, from ``rewards.distribution_table``."""
     percent = value in ("value_back_share", "purchases_uplift", "member_share")
     labels = {"value_back_share": "value back, % of full-price spend", "purchases_uplift": "purchases, % vs counterfactual",
               "value_back_per_customer": "currency at retail per customer", "units_earned_per_customer": "units per customer"}
@@ -21,7 +21,7 @@ def plot_reward_distribution(table: pd.DataFrame, value: str = "value_back_share
 
 def plot_ledger_lines(ledger: pd.DataFrame, column: str, *, ax: Axes | None = None, title: str | None = None,
                       ylabel: str | None = None, launch_week: int | None = None, percent: bool = False) -> Axes:
-    """One line per scheme of a weekly ledger column (``reward_distribution.ledger_table``), e.g. liability."""
+    """One line per scheme of a weekly ledger column (``rewards.ledger_table``), e.g. liability."""
     ax = _ax(ax)
     scale = 100.0 if percent else 1.0
     for i, (name, d) in enumerate(ledger.groupby("scheme", sort=False)):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from ..sampling import poisson_quantile
+from ..inversion import poisson_quantile
 from .base import Effects, Settlement
 from .common import MemberRuntime, SchemeConfig
 

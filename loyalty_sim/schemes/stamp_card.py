@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 from scipy.special import gammaincc
 
-from ..sampling import binomial_quantile
+from ..inversion import binomial_quantile
 from .base import Effects, Settlement
 from .common import MemberRuntime, SchemeConfig
 

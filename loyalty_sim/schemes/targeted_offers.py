@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..errors import ConfigError
-from ..sampling import binomial_quantile, poisson_quantile
+from ..inversion import binomial_quantile, poisson_quantile
 from .base import Effects, Settlement
 from .common import MemberRuntime, SchemeConfig
 

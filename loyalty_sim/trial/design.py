@@ -77,8 +77,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ConfigError, DataError
-from ..io import to_jsonable
-from ..randomness import stream
+from ..files import to_jsonable
+from ..streams import stream
 
 __all__ = [
     "METRICS", "UNITS", "TrialDesign", "analytic_mde", "analytic_power", "assign", "design_effect",
@@ -650,7 +650,7 @@ def write_assignment(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     -------
     Path
     """
-    from ..io import check_output_path, write_csv_safe
+    from ..files import check_output_path, write_csv_safe
 
     p = check_output_path(path, (".csv",), field="assignment_out")
     if not isinstance(frame, pd.DataFrame):
@@ -702,7 +702,7 @@ def resolve_scheme(scheme: Any, *, name: str | None = None) -> tuple[Any, dict[s
         return scheme_from_dict(scheme, path="scheme"), info
     if not isinstance(scheme, (str, os.PathLike)):
         raise ConfigError(f"expected a scheme, a mapping or a file, got {type(scheme).__name__}", field="scheme")
-    from ..io import load_yaml
+    from ..files import load_yaml
     from ..scenario import SCHEME_DIR, scenario_from_mapping
 
     p = Path(scheme)

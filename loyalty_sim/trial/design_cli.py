@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError, DataError, FitError
-from ..io import to_jsonable
+from ..files import to_jsonable
 from . import design as dz
 
 __all__ = ["add_arguments", "run"]
@@ -105,7 +105,7 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
     for w in weeks:
         dz._check_int("candidate_weeks", w, minimum=1)
     if args.assignment_out:
-        from ..io import check_output_path
+        from ..files import check_output_path
 
         check_output_path(args.assignment_out, (".csv",), field="assignment_out")
     if args.log and args.unit == "store" and args.stores is not None:

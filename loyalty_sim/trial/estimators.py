@@ -76,7 +76,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ConfigError
-from ..io import to_jsonable
+from ..files import to_jsonable
 
 __all__ = ["METHODS", "Estimate", "EffectBatch", "ZeroVarianceWarning", "unit_effect", "unit_effect_batch",
            "describe_method"]

@@ -95,7 +95,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ConfigError, DataError
-from ..io import to_jsonable
+from ..files import to_jsonable
 from ..logs import TransactionLog, read_log
 from .estimators import Estimate, ZeroVarianceWarning, unit_effect, unit_effect_batch
 

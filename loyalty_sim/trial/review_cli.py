@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import _json_default, write_csv_safe, write_json_atomic
+from ..files import _json_default, write_csv_safe, write_json_atomic
 from .review import METRICS, TrialReview, review_trial
 
 __all__ = ["add_arguments", "run", "effects_text"]

@@ -8,7 +8,7 @@ import pytest
 
 from loyalty_sim import ConfigError
 from loyalty_sim.narrative import breakage_sentence, points_tradeoffs
-from loyalty_sim.reward_distribution import distribution_table, heaviness_groups, ledger_table, reward_distribution
+from loyalty_sim.rewards import distribution_table, heaviness_groups, ledger_table, reward_distribution
 from loyalty_sim.scenario import find_scenario, load_scenario, run_scenario
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loyalty_sim.io import to_jsonable
+from loyalty_sim.files import to_jsonable
 
 
 def test_to_jsonable_turns_numpy_nan_dates_and_objects_into_json():
