@@ -164,15 +164,105 @@ def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...], *, fie
     return p
 
 
+#: Largest number of YAML nodes one file may expand to once aliases are followed ("billion laughs" guard).
+MAX_YAML_NODES = 100_000
+#: Largest number of aliases (``*name``) one YAML file may hold.
+MAX_YAML_ALIASES = 1_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Safe YAML loader that refuses duplicate keys and bounds alias expansion."""
+
+    def __init__(self, stream: Any, source: str | None = None):
+        super().__init__(stream)
+        self.source = source
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                line = self.peek_event().start_mark.line + 1
+                raise ConfigError(f"line {line}: more than {MAX_YAML_ALIASES} aliases (*name) in one file; "
+                                  "write the values out instead", source=self.source)
+        return super().compose_node(parent, index)
+
+    def construct_document(self, node: Any) -> Any:
+        _check_expansion(node, self.source)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:  # '<<: *defaults' keys may be overridden on purpose
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:  # unhashable key: pyyaml itself reports it
+                    continue
+                if first is not None:
+                    raise ConfigError(f"line {line}: key '{key}' is given twice in the same mapping "
+                                      f"(lines {first} and {line}); keep one", field=str(key), source=self.source)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_expansion(root: Any, source: str | None) -> None:
+    """Refuse a document whose aliases expand to more than :data:`MAX_YAML_NODES` nodes."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes and not done:
+            continue
+        children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if not done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        size = 1 + sum(sizes.get(id(c), 1) for c in children)
+        sizes[id(node)] = size
+        if size > MAX_YAML_NODES:
+            raise ConfigError(f"line {node.start_mark.line + 1}: aliases (*name) here expand to more than "
+                              f"{MAX_YAML_NODES:,} values; write the values out instead", source=source)
+
+
+def parse_yaml(text: str, *, source: str | None = None) -> Any:
+    """Parse YAML text with the one safe loader of loyalty-sim.
+
+    Safe types only; a key given twice in one mapping, more than :data:`MAX_YAML_ALIASES`
+    aliases or an alias expansion beyond :data:`MAX_YAML_NODES` nodes is refused.
+
+    Raises
+    ------
+    ConfigError
+        Naming the source and the line.
+    """
+    loader = _BoundedLoader(text, source)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}", source=source) from None
+    except RecursionError:
+        raise ConfigError("YAML nested too deeply", source=source) from None
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: str | os.PathLike) -> Any:
-    """Read a YAML file, turning parse errors into a `ConfigError` naming the file and line."""
+    """Read a YAML file with :func:`parse_yaml`; errors are `ConfigError` naming the file and line."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError("file not found", source=str(p))
     try:
-        with p.open("r", encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(p)) from None
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", source=str(p)) from None
+    return parse_yaml(text, source=str(p))
