@@ -11,16 +11,20 @@ import contextlib
 import json
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from .errors import ConfigError
 
-#: Leading characters a spreadsheet may interpret as a formula.
+#: Leading characters a spreadsheet may interpret as a formula (escaped wherever they stand first).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Formula starts that are escaped even after leading whitespace or control characters.
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 @contextlib.contextmanager
@@ -112,33 +116,74 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def escape_spreadsheet_cell(value: Any) -> Any:
-    """Prefix text that a spreadsheet would run as a formula with a quote.
+def _is_blank(ch: str) -> bool:
+    r"""Whitespace (unicode too) or a control or format character (``\x00``-``\x1f``, zero-width space...)."""
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
-    Numbers are left alone (a negative number is data, not a formula); only
-    strings starting with ``= + - @`` (or tab / carriage return) are escaped.
+
+def escape_spreadsheet_cell(value: Any) -> Any:
+    r"""Prefix text that a spreadsheet could run as a formula with a quote (``'``).
+
+    A string is escaped when, after any leading whitespace or control characters
+    (``\t``, ``\r``, ``\n``, ``\x00``-``\x1f``, unicode spaces, zero-width characters),
+    it starts with one of :data:`FORMULA_STARTS` (``= + - @`` and their fullwidth forms
+    ``＝ ＋ － ＠``, which some spreadsheets in East Asian locales read as the ASCII ones),
+    or when it starts with a tab or carriage return. Numbers are left alone (a negative
+    number is data, not a formula); only strings are escaped.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if not isinstance(value, str) or not value:
+        return value
+    i = 0
+    while i < len(value) and _is_blank(value[i]):
+        i += 1
+    if value.startswith(FORMULA_PREFIXES) or value[i:].startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _safe_cell(value: Any) -> Any:
+    """Escape a cell of an object column: text as is, other objects (tuples, lists) by their text."""
+    if value is None or isinstance(value, (str, bool, int, float, np.number, np.bool_)):
+        return escape_spreadsheet_cell(value)
+    if value is pd.NA or value is pd.NaT:
+        return value
+    return escape_spreadsheet_cell(str(value))
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``frame`` whose text cells and labels cannot run as formulas."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(escape_spreadsheet_cell).astype(object)
+        dtype = out[col].dtype
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(object).map(_safe_cell).astype(object)
     out.columns = [escape_spreadsheet_cell(str(c)) for c in out.columns]
     if not isinstance(out.index, pd.RangeIndex):
         out.index = out.index.map(lambda v: escape_spreadsheet_cell(v) if isinstance(v, str) else v)
     return out
 
 
+def _holds_line_break(frame: pd.DataFrame, *, index: bool) -> bool:
+    """Whether any text cell, column label or (written) index label holds a CR or LF."""
+    def has(v: Any) -> bool:
+        return isinstance(v, str) and ("\r" in v or "\n" in v)
+
+    if any(has(c) for c in frame.columns) or (index and any(has(v) for v in frame.index)):
+        return True
+    return any(frame[c].map(has).any() for c in frame.columns if frame[c].dtype == object)
+
+
 def write_csv_safe(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
-    """Write ``frame`` as CSV, spreadsheet-safe and atomically."""
+    """Write ``frame`` as CSV, spreadsheet-safe and atomically.
+
+    Lines end in LF; when a text cell holds a CR or LF the whole file is written with
+    CRLF line ends (RFC 4180), which makes the csv writer quote every field holding
+    either, so a reader never starts a new row inside a cell.
+    """
+    safe = spreadsheet_safe(frame)
+    end = "\r\n" if _holds_line_break(safe, index=index) else "\n"
     with atomic_path(path) as tmp:
-        spreadsheet_safe(frame).to_csv(tmp, index=index)
+        safe.to_csv(tmp, index=index, lineterminator=end)
     return Path(path)
 
 

@@ -102,3 +102,98 @@ def test_report_parameter_values_go_through_the_safe_loader():
     assert _coerce(p, "3") == 3
     with pytest.raises(ConfigError, match="expected int"):
         _coerce(p, "{a: 1, a: 2}")
+
+
+# ------------------------------------------------------------------------------------------ CSV
+FORMULA = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _lstrip_blank(cell: str) -> str:
+    import unicodedata
+
+    i = 0
+    while i < len(cell) and (cell[i].isspace() or unicodedata.category(cell[i]) in ("Cc", "Cf", "Zs", "Zl", "Zp")):
+        i += 1
+    return cell[i:]
+
+
+def _check_csv(path: Path, names: list[str]) -> None:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == len(names) + 1, rows
+    read = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert len(read) == len(names)
+    for cells in [[c for r in rows for c in r], read.to_numpy().ravel().tolist(), list(read.columns)]:
+        for cell in cells:
+            assert not _lstrip_blank(cell).startswith(FORMULA) or _is_number(cell), repr(cell)
+    assert read["name"].tolist() == [escape_spreadsheet_cell(n) for n in names]
+    assert [float(v) for v in read["amount"]] == [-1.5] * len(names)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.mark.parametrize("name", ["\r=1+1", "\n=1+1", "x\r=1+1", "x\n=1+1", "\x00=1+1", "\x1f+1", " =1+1",
+                                  "\u3000@SUM(A1)", "\u200b-1+1", "\ufeff=1", "\uff1d1+1", " \t\r\n-2+3", "=1+1",
+                                  "plain", "a,b\"c"])
+def test_formula_after_control_characters_is_escaped_and_line_breaks_quoted(tmp_path, name):
+    path = tmp_path / "t.csv"
+    write_csv_safe(pd.DataFrame({"name": [name, "ok"], "amount": [-1.5, -1.5]}), path)
+    _check_csv(path, [name, "ok"])
+    raw = path.read_bytes()
+    if "\r" in name or "\n" in name:
+        assert b'"' + escape_spreadsheet_cell(name).encode() + b'"' in raw
+
+
+def test_negative_numbers_stay_numbers(tmp_path):
+    path = tmp_path / "n.csv"
+    write_csv_safe(pd.DataFrame({"name": ["a"], "amount": [-2.5], "count": [-3]}), path)
+    assert path.read_text().splitlines()[1] == "a,-2.5,-3"
+    assert escape_spreadsheet_cell(-1.0) == -1.0 and escape_spreadsheet_cell("-1") == "'-1"
+
+
+def test_categorical_and_tuple_cells_are_escaped(tmp_path):
+    path = tmp_path / "c.csv"
+    frame = pd.DataFrame({"name": pd.Categorical(["=x", "y"]), "amount": [-1.5, -1.5], "pair": [("=a", 1), (0, 1)]})
+    write_csv_safe(frame, path)
+    read = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert read["name"].tolist() == ["'=x", "y"]
+    assert not any(_lstrip_blank(c).startswith(FORMULA) for c in read["pair"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=5))
+def test_no_formula_survives_a_round_trip(tmp_path_factory, names):
+    path = tmp_path_factory.mktemp("csv") / "p.csv"
+    write_csv_safe(pd.DataFrame({"name": names, "amount": [-1.5] * len(names)}), path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == len(names) + 1
+    assert [r[0] for r in rows[1:]] == [escape_spreadsheet_cell(n) for n in names]
+    for row in rows:
+        for cell in row:
+            assert not _lstrip_blank(cell).startswith(FORMULA) or _is_number(cell), repr(cell)
+    read = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert len(read) == len(names)
+    assert not any(_lstrip_blank(c).startswith(FORMULA) for c in read["name"])
+
+
+def test_compare_out_csvs_hold_no_formula_after_a_carriage_return(tmp_path):
+    scen = tmp_path / "s.yaml"
+    scen.write_text('name: "\\r=1+1"\ncustomers: 200\nweeks: 8\nlaunch_week: 2\nreplications: 2\n'
+                    'schemes:\n  - {type: stamp_card, name: "\\r=1+1"}\n  - {type: stamp_card, name: "x\\n@a"}\n')
+    out = tmp_path / "out"
+    res = _cli("compare", str(scen), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    summary = pd.read_csv(out / "summary.csv", dtype=str, keep_default_na=False)
+    assert summary["scheme"].tolist() == ["'\r=1+1", "x\n@a"]
+    for f in out.glob("*.csv"):
+        with open(f, newline="", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    assert not _lstrip_blank(cell).startswith(FORMULA) or _is_number(cell), (f.name, cell)
