@@ -375,7 +375,7 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
     else:
         change = 100.0 * (profit_after / profit_before - 1.0)
         note = ""
-    return {
+    out = {
         "margin": margin, "retention": retention, "retention_after": after_r, "retention_gain_points": retention_gain,
         "discount_rate": discount_rate, "acquisition_cost": acquisition_cost, "horizon_years": horizon_years,
         "tenure_effects": dataclasses.asdict(tenure),
@@ -385,6 +385,12 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
         "retention_only_change_pct": 100.0 * (plain_after / plain_before - 1.0) if plain_before > 0 else float("nan"),
         "note": note,
     }
+    # undefined values (NaN here, null in JSON) carry their reason beside them
+    if not math.isfinite(out["profit_change_pct"]):
+        out["profit_change_pct_reason"] = "profit per customer before the gain is not positive"
+    if not math.isfinite(out["retention_only_change_pct"]):
+        out["retention_only_change_pct_reason"] = "customer value before the gain is not positive"
+    return out
 
 
 def retention_sensitivity(margin: float, retentions: np.ndarray, discount_rates: np.ndarray,

@@ -62,9 +62,18 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
+    """``obj`` as strict JSON text: NaN and infinities become ``null`` (never a ``NaN`` token).
+
+    The object goes through :func:`to_jsonable` and then ``json.dumps(..., allow_nan=False)``,
+    so a non-finite number that slipped past the conversion raises instead of being written.
+    """
+    return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    return write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Write ``obj`` as indented strict JSON (see :func:`dumps_json`) to ``path`` atomically."""
+    return write_text_atomic(path, dumps_json(obj) + "\n")
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -80,6 +89,8 @@ def to_jsonable(obj: Any) -> Any:
 
     if obj is None or isinstance(obj, str):
         return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -103,16 +114,12 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def _json_default(obj: Any) -> Any:
-    import numpy as np
+    """``default=`` hook of ``json.dumps``: numpy values, arrays, paths and timestamps via :func:`to_jsonable`.
 
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
+    Use it with ``allow_nan=False``; non-finite numpy floats become None here.
+    """
+    if isinstance(obj, (np.generic, np.ndarray, Path, pd.Timestamp)) or obj is pd.NA or obj is pd.NaT:
+        return to_jsonable(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 

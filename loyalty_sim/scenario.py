@@ -163,8 +163,12 @@ class ScenarioRun:
         for name, res in self.results.items():
             s = res.summary()
             if name != "baseline":
-                s["transactions_change_pct"] = 100.0 * (s["transactions"] / base["transactions"] - 1.0)
-                s["revenue_change_pct"] = 100.0 * (s["revenue"] / base["revenue"] - 1.0)
+                for key in ("transactions", "revenue"):
+                    if base[key] > 0:
+                        s[f"{key}_change_pct"] = 100.0 * (s[key] / base[key] - 1.0)
+                    else:  # no baseline to compare with: undefined, with the reason beside it
+                        s[f"{key}_change_pct"] = None
+                        s[f"{key}_change_pct_reason"] = f"the baseline has no {key}"
                 w = res.weekly
                 s["reward_cost"] = round(float(w["reward_cost"].sum()), 2)
                 s["discount"] = round(float(w["discount"].sum()), 2)

@@ -197,3 +197,114 @@ def test_compare_out_csvs_hold_no_formula_after_a_carriage_return(tmp_path):
             for row in csv.reader(fh):
                 for cell in row:
                     assert not _lstrip_blank(cell).startswith(FORMULA) or _is_number(cell), (f.name, cell)
+
+
+# ----------------------------------------------------------------------------------------- JSON
+def _strict_json(text: str):
+    def refuse(token):
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _nulls_have_reasons(obj, path="") -> None:
+    """Every null in the comparison's summary/effects records has a ``<key>_reason`` beside it."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if v is None and not k.endswith("_reason") and k not in ("expiry_weeks", "max_gifts", "duration_weeks",
+                                                                         "max_referrals_per_member", "source",
+                                                                         "max_offers_per_customer", "intensity",
+                                                                         "cost_per_member_week", "description"):
+                assert isinstance(obj.get(f"{k}_reason"), str) and obj[f"{k}_reason"], f"{path}.{k}"
+            _nulls_have_reasons(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _nulls_have_reasons(v, f"{path}[{i}]")
+
+
+def test_json_writers_turn_non_finite_numbers_into_null(tmp_path):
+    from loyalty_sim.io import dumps_json, write_json_atomic
+
+    obj = {"a": float("nan"), "b": np.float64("inf"), "c": [np.float32("-inf"), 1.5], "d": (float("nan"), 2),
+           "e": np.array([np.nan, 1.0]), "f": pd.NA, "g": pd.NaT}
+    expect = {"a": None, "b": None, "c": [None, 1.5], "d": [None, 2], "e": [None, 1.0], "f": None, "g": None}
+    assert _strict_json(dumps_json(obj)) == expect
+    write_json_atomic(tmp_path / "x.json", obj)
+    assert _strict_json((tmp_path / "x.json").read_text()) == expect
+
+
+def test_cli_emit_prints_strict_json(capsys):
+    import argparse
+
+    from loyalty_sim.cli import _emit
+
+    _emit(argparse.Namespace(json=True), {"roi": float("nan"), "x": np.float64("inf")}, "text")
+    assert _strict_json(capsys.readouterr().out) == {"roi": None, "x": None}
+
+
+BOUNDARY = """\
+name: boundary
+customers: 1
+weeks: 2
+launch_week: 1
+seed: {seed}
+replications: 2
+schemes:
+  - {{type: stamp_card, name: auto}}
+  - {{type: stamp_card, name: none_join, enrolment: {{mode: opt_in, take_up: 0}}}}
+  - {{type: stamp_card, name: all_join, enrolment: {{mode: opt_in, take_up: 1}}}}
+  - {{type: points, name: pts, enrolment: {{mode: opt_in, take_up: 1}}}}
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_boundary_scenarios_give_strict_json_with_reasons(tmp_path, seed):
+    scen = tmp_path / "b.yaml"
+    scen.write_text(BOUNDARY.format(seed=seed))
+    out = tmp_path / "out"
+    res = _cli("compare", str(scen), "--json", "--out", str(out))
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    payload = _strict_json(res.stdout)
+    written = _strict_json((out / "comparison.json").read_text())
+    for p in (payload, written):
+        _nulls_have_reasons(p["summary"], "summary")
+        _nulls_have_reasons(p["effects"], "effects")
+        rows = {r["scheme"]: r for r in p["summary"]}
+        assert rows["none_join"]["roi"] is None and "no scheme cost" in rows["none_join"]["roi_reason"]
+        assert rows["none_join"]["roi_ci"] is None and rows["none_join"]["roi_ci_reason"]
+    res = _cli("simulate", "--scenario", str(scen), "--json")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    sim = _strict_json(res.stdout)
+    for name, s in sim["schemes"].items():
+        if name != "baseline":
+            for key in ("transactions_change_pct", "revenue_change_pct"):
+                assert s[key] is not None or s[f"{key}_reason"]
+
+
+def test_boundary_scenario_without_purchases_simulates(tmp_path):
+    """Seed 1 with one customer over 2 weeks: the baseline has no transaction (was a ZeroDivisionError)."""
+    scen = tmp_path / "z.yaml"
+    scen.write_text("name: z\ncustomers: 1\nweeks: 2\nlaunch_week: 1\nseed: 1\nschemes:\n  - {type: stamp_card, name: a}\n")
+    res = _cli("simulate", "--scenario", str(scen), "--json")
+    assert res.returncode == 0, res.stderr
+    a = _strict_json(res.stdout)["schemes"]["a"]
+    assert a["transactions_change_pct"] is None and a["transactions_change_pct_reason"] == "the baseline has no transactions"
+
+
+def test_one_replication_interval_is_null_with_reason():
+    from loyalty_sim.comparison import compare
+    from loyalty_sim.scenario import scenario_from_mapping
+
+    sc = scenario_from_mapping({"customers": 100, "weeks": 6, "launch_week": 2,
+                                "schemes": [{"type": "stamp_card", "name": "a"}]})
+    d = compare(sc, replications=1).to_dict()
+    row = d["summary"][0]
+    assert row["profit_ci"] is None and "at least 2 replications" in row["profit_ci_reason"]
+    _strict_json(json.dumps(d, allow_nan=False))
+
+
+def test_profit_impact_json_has_reason_for_undefined_change():
+    res = _cli("profit-impact", "--margin", "10", "--retention", "0.5", "--retention-gain", "5",
+               "--discount-rate", "0.1", "--acquisition-cost", "100", "--json")
+    out = _strict_json(res.stdout)
+    assert out["profit_change_pct"] is None and out["profit_change_pct_reason"]
