@@ -33,8 +33,11 @@ from .engine import SimulationResult
 from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
 from .population import PRESET_DIR
+from .schemes.common import MAX_MONEY
 
 WEEKS_PER_YEAR = 52.0
+#: Largest annual discount rate accepted (10 = 1000% a year).
+MAX_DISCOUNT_RATE = 10.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class Economics:
         Programme cost per week not in the scheme's own settings (currency).
     setup_cost : float
         One-off programme cost at launch not in the scheme's settings (currency).
+
+    Every value is finite and >= 0; ``gross_margin`` at most 1, ``discount_rate`` at most
+    :data:`MAX_DISCOUNT_RATE` (1000% a year), the costs at most ``MAX_MONEY`` (1e9).
     """
 
     gross_margin: float = 0.5
@@ -65,6 +71,10 @@ class Economics:
                 raise ConfigError(f"expected a finite number >= 0, got {v!r}", field=f"economics.{f.name}")
         if self.gross_margin > 1:
             raise ConfigError(f"must be a share in [0, 1], got {self.gross_margin}", field="economics.gross_margin")
+        for name, high in (("discount_rate", MAX_DISCOUNT_RATE), ("fixed_cost_per_week", MAX_MONEY),
+                           ("setup_cost", MAX_MONEY)):
+            if getattr(self, name) > high:
+                raise ConfigError(f"must be <= {high:g}, got {getattr(self, name)!r}", field=f"economics.{name}")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, preset: str | None = None,

@@ -308,3 +308,63 @@ def test_profit_impact_json_has_reason_for_undefined_change():
                "--discount-rate", "0.1", "--acquisition-cost", "100", "--json")
     out = _strict_json(res.stdout)
     assert out["profit_change_pct"] is None and out["profit_change_pct_reason"]
+
+
+# --------------------------------------------------------------------------------------- bounds
+@pytest.mark.parametrize("scheme, field", [
+    ({"type": "stamp_card", "reward_value": float("inf")}, "reward_value"),
+    ({"type": "stamp_card", "reward_cost": 1e308}, "reward_cost"),
+    ({"type": "stamp_card", "reward_cost": "1e308"}, "reward_cost"),
+    ({"type": "stamp_card", "setup_cost": 1e10}, "setup_cost"),
+    ({"type": "stamp_card", "cost_per_member_week": float("nan")}, "cost_per_member_week"),
+    ({"type": "stamp_card", "expiry_weeks": 10**9}, "expiry_weeks"),
+    ({"type": "stamp_card", "enrolment": {"mode": "opt_in", "weeks_to_enrol": float("inf")}}, "enrolment.weeks_to_enrol"),
+    ({"type": "points", "earn_rate": 1e300}, "earn_rate"),
+    ({"type": "points", "point_value": float("inf")}, "point_value"),
+    ({"type": "points", "redemption": {"rule": "tiered", "thresholds": [10, float("inf")], "rewards": [1, 2]}},
+     "redemption.thresholds[1]"),
+    ({"type": "points", "redemption": {"rule": "tiered", "thresholds": [10, 20], "rewards": [1, 1e12]}},
+     "redemption.rewards[1]"),
+    ({"type": "cashback", "min_balance_to_use": 1e12}, "min_balance_to_use"),
+    ({"type": "gift", "gift_value": 1e12}, "gift_value"),
+    ({"type": "referral", "referrer_reward": float("inf")}, "referrer_reward"),
+    ({"type": "targeted_offers", "category": "coffee", "email_cost": 1e10}, "email_cost"),
+    ({"type": "perks", "perks": [{"kind": "personal_email", "cost_per_member_week": 1e10}]}, "perks[0].cost_per_member_week"),
+    ({"type": "tiers", "tiers": [{"name": "a", "threshold": 0}, {"name": "b", "threshold": 1e12}]}, "tiers[1].threshold"),
+])
+def test_money_count_and_rate_fields_are_bounded(scheme, field):
+    from loyalty_sim.scenario import scenario_from_mapping
+
+    with pytest.raises(ConfigError) as err:
+        scenario_from_mapping({"customers": 10, "weeks": 4, "schemes": [{"name": "s", **scheme}]}, source="f.yaml")
+    assert err.value.field == f"schemes[0].{field}", \
+        err.value.field
+    assert "f.yaml" in str(err.value)
+
+
+@pytest.mark.parametrize("top, field", [({"customers": 10**9}, "customers"), ({"weeks": 10**6}, "weeks"),
+                                        ({"seed": 2**70}, "seed")])
+def test_scenario_counts_are_bounded(top, field):
+    from loyalty_sim.scenario import scenario_from_mapping
+
+    with pytest.raises(ConfigError) as err:
+        scenario_from_mapping({"customers": 10, "weeks": 4, **top, "schemes": [{"type": "stamp_card", "name": "s"}]})
+    assert field in err.value.field
+
+
+@pytest.mark.parametrize("econ", [{"setup_cost": 1e10}, {"fixed_cost_per_week": float("inf")}, {"discount_rate": 50.0}])
+def test_economics_is_bounded(econ):
+    from loyalty_sim.economics import Economics
+
+    with pytest.raises(ConfigError) as err:
+        Economics.from_mapping(econ, source="f.yaml")
+    assert err.value.field == f"economics.{next(iter(econ))}"
+
+
+@pytest.mark.parametrize("line", ["reward_value: .inf", "reward_cost: 1e308", "reward_cost: .nan", "reward_value: -.inf"])
+def test_non_finite_money_in_a_file_exits_2_naming_file_and_field(tmp_path, line):
+    scen = tmp_path / "s.yaml"
+    scen.write_text(f"customers: 10\nweeks: 4\nschemes:\n  - type: stamp_card\n    name: s\n    {line}\n")
+    res = _cli("compare", str(scen))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "s.yaml" in res.stderr and line.split(":")[0] in res.stderr
