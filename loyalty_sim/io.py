@@ -266,19 +266,25 @@ class _BoundedLoader(yaml.SafeLoader):
 def _check_expansion(root: Any, source: str | None) -> None:
     """Refuse a document whose aliases expand to more than :data:`MAX_YAML_NODES` nodes."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
         if id(node) in sizes and not done:
             continue
+        if id(node) in open_ and not done:  # reached from inside itself
+            raise ConfigError(f"line {node.start_mark.line + 1}: an alias (*name) refers to a value that "
+                              "contains it (a recursive structure)", source=source)
         children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
                     else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
         if not done:
+            open_.add(id(node))
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
             continue
         size = 1 + sum(sizes.get(id(c), 1) for c in children)
         sizes[id(node)] = size
+        open_.discard(id(node))
         if size > MAX_YAML_NODES:
             raise ConfigError(f"line {node.start_mark.line + 1}: aliases (*name) here expand to more than "
                               f"{MAX_YAML_NODES:,} values; write the values out instead", source=source)

@@ -368,3 +368,10 @@ def test_non_finite_money_in_a_file_exits_2_naming_file_and_field(tmp_path, line
     res = _cli("compare", str(scen))
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "s.yaml" in res.stderr and line.split(":")[0] in res.stderr
+
+
+def test_recursive_alias_is_refused():
+    with pytest.raises(ConfigError, match="recursive"):
+        parse_yaml("a: &a [1, *a]\n", source="r.yaml")
+    with pytest.raises(ConfigError, match="recursive"):
+        parse_yaml("a: &a {b: *a}\n", source="r.yaml")
