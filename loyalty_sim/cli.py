@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Callable, Sequence  # noqa: F401
 
@@ -21,7 +20,9 @@ def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Calla
 
 def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
     if getattr(args, "json", False):
-        print(json.dumps(payload, indent=2, default=_json_default))
+        from .io import dumps_json
+
+        print(dumps_json(payload))  # strict JSON: undefined values are null, never NaN
     else:
         print(text)
 

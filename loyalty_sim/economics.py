@@ -33,8 +33,11 @@ from .engine import SimulationResult
 from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
 from .population import PRESET_DIR
+from .schemes.common import MAX_MONEY
 
 WEEKS_PER_YEAR = 52.0
+#: Largest annual discount rate accepted (10 = 1000% a year).
+MAX_DISCOUNT_RATE = 10.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class Economics:
         Programme cost per week not in the scheme's own settings (currency).
     setup_cost : float
         One-off programme cost at launch not in the scheme's settings (currency).
+
+    Every value is finite and >= 0; ``gross_margin`` at most 1, ``discount_rate`` at most
+    :data:`MAX_DISCOUNT_RATE` (1000% a year), the costs at most ``MAX_MONEY`` (1e9).
     """
 
     gross_margin: float = 0.5
@@ -65,6 +71,10 @@ class Economics:
                 raise ConfigError(f"expected a finite number >= 0, got {v!r}", field=f"economics.{f.name}")
         if self.gross_margin > 1:
             raise ConfigError(f"must be a share in [0, 1], got {self.gross_margin}", field="economics.gross_margin")
+        for name, high in (("discount_rate", MAX_DISCOUNT_RATE), ("fixed_cost_per_week", MAX_MONEY),
+                           ("setup_cost", MAX_MONEY)):
+            if getattr(self, name) > high:
+                raise ConfigError(f"must be <= {high:g}, got {getattr(self, name)!r}", field=f"economics.{name}")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, preset: str | None = None,
@@ -375,7 +385,7 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
     else:
         change = 100.0 * (profit_after / profit_before - 1.0)
         note = ""
-    return {
+    out = {
         "margin": margin, "retention": retention, "retention_after": after_r, "retention_gain_points": retention_gain,
         "discount_rate": discount_rate, "acquisition_cost": acquisition_cost, "horizon_years": horizon_years,
         "tenure_effects": dataclasses.asdict(tenure),
@@ -385,6 +395,12 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
         "retention_only_change_pct": 100.0 * (plain_after / plain_before - 1.0) if plain_before > 0 else float("nan"),
         "note": note,
     }
+    # undefined values (NaN here, null in JSON) carry their reason beside them
+    if not math.isfinite(out["profit_change_pct"]):
+        out["profit_change_pct_reason"] = "profit per customer before the gain is not positive"
+    if not math.isfinite(out["retention_only_change_pct"]):
+        out["retention_only_change_pct_reason"] = "customer value before the gain is not positive"
+    return out
 
 
 def retention_sensitivity(margin: float, retentions: np.ndarray, discount_rates: np.ndarray,

@@ -11,16 +11,20 @@ import contextlib
 import json
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from .errors import ConfigError
 
-#: Leading characters a spreadsheet may interpret as a formula.
+#: Leading characters a spreadsheet may interpret as a formula (escaped wherever they stand first).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Formula starts that are escaped even after leading whitespace or control characters.
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 @contextlib.contextmanager
@@ -58,9 +62,18 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
+    """``obj`` as strict JSON text: NaN and infinities become ``null`` (never a ``NaN`` token).
+
+    The object goes through :func:`to_jsonable` and then ``json.dumps(..., allow_nan=False)``,
+    so a non-finite number that slipped past the conversion raises instead of being written.
+    """
+    return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    return write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Write ``obj`` as indented strict JSON (see :func:`dumps_json`) to ``path`` atomically."""
+    return write_text_atomic(path, dumps_json(obj) + "\n")
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -76,6 +89,8 @@ def to_jsonable(obj: Any) -> Any:
 
     if obj is None or isinstance(obj, str):
         return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -99,46 +114,83 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def _json_default(obj: Any) -> Any:
-    import numpy as np
+    """``default=`` hook of ``json.dumps``: numpy values, arrays, paths and timestamps via :func:`to_jsonable`.
 
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
+    Use it with ``allow_nan=False``; non-finite numpy floats become None here.
+    """
+    if isinstance(obj, (np.generic, np.ndarray, Path, pd.Timestamp)) or obj is pd.NA or obj is pd.NaT:
+        return to_jsonable(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def escape_spreadsheet_cell(value: Any) -> Any:
-    """Prefix text that a spreadsheet would run as a formula with a quote.
+def _is_blank(ch: str) -> bool:
+    r"""Whitespace (unicode too) or a control or format character (``\x00``-``\x1f``, zero-width space...)."""
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
-    Numbers are left alone (a negative number is data, not a formula); only
-    strings starting with ``= + - @`` (or tab / carriage return) are escaped.
+
+def escape_spreadsheet_cell(value: Any) -> Any:
+    r"""Prefix text that a spreadsheet could run as a formula with a quote (``'``).
+
+    A string is escaped when, after any leading whitespace or control characters
+    (``\t``, ``\r``, ``\n``, ``\x00``-``\x1f``, unicode spaces, zero-width characters),
+    it starts with one of :data:`FORMULA_STARTS` (``= + - @`` and their fullwidth forms
+    ``＝ ＋ － ＠``, which some spreadsheets in East Asian locales read as the ASCII ones),
+    or when it starts with a tab or carriage return. Numbers are left alone (a negative
+    number is data, not a formula); only strings are escaped.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if not isinstance(value, str) or not value:
+        return value
+    i = 0
+    while i < len(value) and _is_blank(value[i]):
+        i += 1
+    if value.startswith(FORMULA_PREFIXES) or value[i:].startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _safe_cell(value: Any) -> Any:
+    """Escape a cell of an object column: text as is, other objects (tuples, lists) by their text."""
+    if value is None or isinstance(value, (str, bool, int, float, np.number, np.bool_)):
+        return escape_spreadsheet_cell(value)
+    if value is pd.NA or value is pd.NaT:
+        return value
+    return escape_spreadsheet_cell(str(value))
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``frame`` whose text cells and labels cannot run as formulas."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(escape_spreadsheet_cell).astype(object)
+        dtype = out[col].dtype
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(object).map(_safe_cell).astype(object)
     out.columns = [escape_spreadsheet_cell(str(c)) for c in out.columns]
     if not isinstance(out.index, pd.RangeIndex):
         out.index = out.index.map(lambda v: escape_spreadsheet_cell(v) if isinstance(v, str) else v)
     return out
 
 
+def _holds_line_break(frame: pd.DataFrame, *, index: bool) -> bool:
+    """Whether any text cell, column label or (written) index label holds a CR or LF."""
+    def has(v: Any) -> bool:
+        return isinstance(v, str) and ("\r" in v or "\n" in v)
+
+    if any(has(c) for c in frame.columns) or (index and any(has(v) for v in frame.index)):
+        return True
+    return any(frame[c].map(has).any() for c in frame.columns if frame[c].dtype == object)
+
+
 def write_csv_safe(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
-    """Write ``frame`` as CSV, spreadsheet-safe and atomically."""
+    """Write ``frame`` as CSV, spreadsheet-safe and atomically.
+
+    Lines end in LF; when a text cell holds a CR or LF the whole file is written with
+    CRLF line ends (RFC 4180), which makes the csv writer quote every field holding
+    either, so a reader never starts a new row inside a cell.
+    """
+    safe = spreadsheet_safe(frame)
+    end = "\r\n" if _holds_line_break(safe, index=index) else "\n"
     with atomic_path(path) as tmp:
-        spreadsheet_safe(frame).to_csv(tmp, index=index)
+        safe.to_csv(tmp, index=index, lineterminator=end)
     return Path(path)
 
 
@@ -164,15 +216,111 @@ def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...], *, fie
     return p
 
 
+#: Largest number of YAML nodes one file may expand to once aliases are followed ("billion laughs" guard).
+MAX_YAML_NODES = 100_000
+#: Largest number of aliases (``*name``) one YAML file may hold.
+MAX_YAML_ALIASES = 1_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Safe YAML loader that refuses duplicate keys and bounds alias expansion."""
+
+    def __init__(self, stream: Any, source: str | None = None):
+        super().__init__(stream)
+        self.source = source
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                line = self.peek_event().start_mark.line + 1
+                raise ConfigError(f"line {line}: more than {MAX_YAML_ALIASES} aliases (*name) in one file; "
+                                  "write the values out instead", source=self.source)
+        return super().compose_node(parent, index)
+
+    def construct_document(self, node: Any) -> Any:
+        _check_expansion(node, self.source)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:  # '<<: *defaults' keys may be overridden on purpose
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:  # unhashable key: pyyaml itself reports it
+                    continue
+                if first is not None:
+                    raise ConfigError(f"line {line}: key '{key}' is given twice in the same mapping "
+                                      f"(lines {first} and {line}); keep one", field=str(key), source=self.source)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_expansion(root: Any, source: str | None) -> None:
+    """Refuse a document whose aliases expand to more than :data:`MAX_YAML_NODES` nodes."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes and not done:
+            continue
+        if id(node) in open_ and not done:  # reached from inside itself
+            raise ConfigError(f"line {node.start_mark.line + 1}: an alias (*name) refers to a value that "
+                              "contains it (a recursive structure)", source=source)
+        children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if not done:
+            open_.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        size = 1 + sum(sizes.get(id(c), 1) for c in children)
+        sizes[id(node)] = size
+        open_.discard(id(node))
+        if size > MAX_YAML_NODES:
+            raise ConfigError(f"line {node.start_mark.line + 1}: aliases (*name) here expand to more than "
+                              f"{MAX_YAML_NODES:,} values; write the values out instead", source=source)
+
+
+def parse_yaml(text: str, *, source: str | None = None) -> Any:
+    """Parse YAML text with the one safe loader of loyalty-sim.
+
+    Safe types only; a key given twice in one mapping, more than :data:`MAX_YAML_ALIASES`
+    aliases or an alias expansion beyond :data:`MAX_YAML_NODES` nodes is refused.
+
+    Raises
+    ------
+    ConfigError
+        Naming the source and the line.
+    """
+    loader = _BoundedLoader(text, source)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}", source=source) from None
+    except RecursionError:
+        raise ConfigError("YAML nested too deeply", source=source) from None
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: str | os.PathLike) -> Any:
-    """Read a YAML file, turning parse errors into a `ConfigError` naming the file and line."""
+    """Read a YAML file with :func:`parse_yaml`; errors are `ConfigError` naming the file and line."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError("file not found", source=str(p))
     try:
-        with p.open("r", encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(p)) from None
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", source=str(p)) from None
+    return parse_yaml(text, source=str(p))

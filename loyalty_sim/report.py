@@ -107,11 +107,11 @@ def notebook_parameters(name: str) -> dict[str, ReportParameter]:
 
 def _coerce(p: ReportParameter, value: Any) -> Any:
     if isinstance(value, str) and p.type != "str":
-        import yaml
+        from .io import parse_yaml
 
         try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError:
+            value = parse_yaml(value)
+        except ConfigError:
             raise ConfigError(f"expected {p.type}, got {value!r}", field=p.name) from None
     if p.type == "int":
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
