@@ -20,7 +20,7 @@ def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Calla
 
 def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
     if getattr(args, "json", False):
-        from .io import dumps_json
+        from .files import dumps_json
 
         print(dumps_json(payload))  # strict JSON: undefined values are null, never NaN
     else:

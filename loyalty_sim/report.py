@@ -107,7 +107,7 @@ def notebook_parameters(name: str) -> dict[str, ReportParameter]:
 
 def _coerce(p: ReportParameter, value: Any) -> Any:
     if isinstance(value, str) and p.type != "str":
-        from .io import parse_yaml
+        from .files import parse_yaml
 
         try:
             value = parse_yaml(value)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty_sim.errors import ConfigError
-from loyalty_sim.io import MAX_YAML_NODES, escape_spreadsheet_cell, load_yaml, parse_yaml, write_csv_safe
+from loyalty_sim.files import MAX_YAML_NODES, escape_spreadsheet_cell, load_yaml, parse_yaml, write_csv_safe
 
 BOMB = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
@@ -223,7 +223,7 @@ def _nulls_have_reasons(obj, path="") -> None:
 
 
 def test_json_writers_turn_non_finite_numbers_into_null(tmp_path):
-    from loyalty_sim.io import dumps_json, write_json_atomic
+    from loyalty_sim.files import dumps_json, write_json_atomic
 
     obj = {"a": float("nan"), "b": np.float64("inf"), "c": [np.float32("-inf"), 1.5], "d": (float("nan"), 2),
            "e": np.array([np.nan, 1.0]), "f": pd.NA, "g": pd.NaT}
