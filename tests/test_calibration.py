@@ -9,7 +9,7 @@ import pytest
 from loyalty_sim import ConfigError, DataError, Population, PopulationParams, simulate
 from loyalty_sim.fit import fit_bgnbd, fit_gamma_gamma
 from loyalty_sim.io import write_table
-from loyalty_sim.logs import read_log
+from loyalty_sim.logs import read_log, summarise_log
 from loyalty_sim.rfm import rfm_summary
 from loyalty_sim.survey import read_survey
 
@@ -77,6 +77,13 @@ def test_a_simulated_log_round_trips_through_the_fitter(cdnow_cohort_log):
     assert fit.converged
     for k, true in CDNOW_BGNBD.items():
         assert abs(fit.params[k] - true) < 2 * fit.standard_errors[k], (k, fit.params, fit.standard_errors)
+
+
+def test_the_chunked_summary_of_the_file_agrees(cdnow_cohort_log):
+    log, cal_end, _ = cdnow_cohort_log
+    chunked = summarise_log(log.report.source, today="2100-01-01", calibration_end=cal_end, chunksize=20_000)
+    assert chunked.attrs["resolution"] == "exact"
+    pd.testing.assert_frame_equal(chunked, rfm_summary(log, calibration_end=cal_end), check_like=True)
 
 
 def test_the_daily_convention_on_a_simulated_log_is_biased(cdnow_cohort_log):
