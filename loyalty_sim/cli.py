@@ -163,10 +163,13 @@ def cmd_profit_impact(args: argparse.Namespace) -> int:
             f"({res['retention_gain_points']:+g} points), discount rate {res['discount_rate']:.3f}\n"
             f"profit per customer before   {res['value_before']:,.2f}\n"
             f"profit per customer after    {res['value_after']:,.2f}\n"
-            f"profit change                {res['profit_change_pct']:+.1f}%\n"
-            f"retention alone would give   {res['retention_only_change_pct']:+.1f}%")
-    if res["note"]:
-        text += f"\nnote: {res['note']}"
+            f"profit change per customer   {res['profit_change']:+,.2f}\n"
+            + (f"profit change                {res['profit_change_pct']:+.1f}%\n"
+               if res["profit_change_pct"] is not None else
+               "profit change                undefined (see reason)\n")
+            + f"retention alone would give   {res['retention_only_change_pct']:+.1f}%")
+    if res["reason"]:
+        text += f"\nreason: {res['reason']}"
     _emit(args, res, text)
     return 0
 

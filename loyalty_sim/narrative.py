@@ -203,3 +203,67 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
                  "per customer), so the uplift is the offer's own. ")
     return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
                    "where the extra margin exceeds that discount.")
+
+
+def profit_impact_sentence(res: dict[str, Any], band: tuple[float, float] = (25.0, 125.0)) -> str:
+    """The retention -> profit answer for one set of inputs (markdown), from :func:`~loyalty_sim.economics.retention_profit_impact`.
+
+    Gives the absolute change in profit per customer always, and the % change only where
+    profit per customer before the gain is positive; otherwise says why it is undefined.
+    """
+    pct = res.get("profit_change_pct")
+    text = (f"## The answer for your inputs\n\nRaising retention from **{100 * res['retention']:.0f}%** to "
+            f"**{100 * res['retention_after']:.0f}%** changes profit per customer from {_fmt(res['value_before'])} "
+            f"to {_fmt(res['value_after'])}: **{_fmt(res['profit_change'], sign=True)} per customer**")
+    if pct is None or not math.isfinite(pct):
+        text += (f". The percentage change is undefined: {res['reason']}. A percentage of a profit at or below "
+                 "zero has no meaning (near zero it explodes, below zero its sign turns round), so read the "
+                 "absolute change.")
+    else:
+        where = "inside" if band[0] <= pct <= band[1] else "outside"
+        text += f" (**{pct:+.0f}%**), {where} the {band[0]:g}-{band[1]:g}% range."
+    only = res.get("retention_only_change_pct")
+    text += (f" Retention alone (no acquisition cost, no tenure effects) would give {_fmt(only, sign=True)}%."
+             if only is not None and math.isfinite(only) else "")
+    return text
+
+
+def sensitivity_sentence(grid: pd.DataFrame, *, vmax: float = 200.0, acquisition_cost: float = 0.0) -> str:
+    """What the retention x discount-rate heat map shows and hides (markdown), from ``retention_sensitivity``."""
+    from .economics import sensitivity_counts
+
+    c = sensitivity_counts(grid, vmax=vmax)
+    parts = [f"Of the {c['cells']} cells, {c['on_scale']} are on the colour scale"]
+    if c["beyond_scale"]:
+        top = float(np.nanmax(grid["profit_change_pct"].to_numpy(dtype=float)))
+        parts.append(f"{c['beyond_scale']} lie beyond it (above {vmax:g}%, up to {top:,.0f}%: hatched and "
+                     f"labelled \"> {vmax:g}%\")")
+    if c["undefined"]:
+        parts.append(f"{c['undefined']} have no percentage (grey)")
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + ". "
+    if c["undefined_nonpositive_profit"]:
+        cost = f" of {_fmt(acquisition_cost)}" if acquisition_cost else ""
+        text += (f"In {c['undefined_nonpositive_profit']} of them the baseline profit per customer is zero or "
+                 f"negative - a customer's value does not cover the acquisition cost{cost} - so the percentage "
+                 "change is undefined and only the absolute change, shown in every cell (per customer), means "
+                 "anything. ")
+    if c["undefined_not_converging"]:
+        text += (f"In {c['undefined_not_converging']} (\"n/a\") a customer's value does not converge: tenure "
+                 "growth outpaces discounting once retention is that high, so neither change is finite. ")
+    if c["undefined_retention_above_100"]:
+        text += f"In {c['undefined_retention_above_100']} retention after the gain would pass 100%. "
+    if c["beyond_scale"]:
+        text += (f"A percentage above {vmax:g}% means the change is large next to the profit before the gain - "
+                 "because that profit is close to zero (beside the grey cells) or because retention after the gain "
+                 "nears 100% and a customer's value runs away - not that those customers are the ones to keep: "
+                 "compare the absolute changes.")
+    return text.strip()
+
+
+def profit_impact_headline(res: dict[str, Any]) -> str:
+    """One line for a report index: the % change in profit, or the absolute change when the % is undefined."""
+    gain = f"+{res['retention_gain_points']:g} points of retention"
+    pct = res.get("profit_change_pct")
+    if pct is None or not math.isfinite(pct):
+        return f"{_fmt(res['profit_change'], sign=True)} profit per customer from {gain} (% undefined: profit before <= 0)"
+    return f"{pct:+.0f}% profit ({_fmt(res['profit_change'], sign=True)} per customer) from {gain}"
