@@ -1,5 +1,6 @@
-"""Escape user text (scheme, scenario, category, store and file names, parameter values,
-error messages) before it lands in a report, so it shows literally and never runs.
+"""Escape user text before it lands in a report, so it shows literally and never runs.
+
+User text: scheme, scenario, category, store and file names, parameter values, error messages.
 
 * :func:`escape_markdown` for text put into Markdown (``display(Markdown(...))``),
 * :func:`escape_html` for text put into HTML,
