@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .text_safety import escape_markdown as _md
+
 
 def _fmt(x: float, digits: int = 0, pct: bool = False, sign: bool = False) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
@@ -61,7 +63,7 @@ def headline(comp: Any) -> str:
     best = summ["incremental_profit"].astype(float).idxmax()
     b = summ.loc[best]
     lo, hi = b["profit_ci"]
-    lines = [f"**Best candidate: {best}.** Over the {comp.scenario.weeks - comp.scenario.launch_week} weeks after "
+    lines = [f"**Best candidate: {_md(best)}.** Over the {comp.scenario.weeks - comp.scenario.launch_week} weeks after "
              f"launch it adds {_fmt(b['incremental_profit'])} of profit against doing nothing "
              f"({lvl} interval {_fmt(lo)} to {_fmt(hi)}, {len(comp.runs)} replications), "
              f"ROI {_fmt(b['roi'], 2)}."]
@@ -69,17 +71,17 @@ def headline(comp: Any) -> str:
         runner = summ["incremental_profit"].astype(float).drop(best).idxmax()
         d, dlo, dhi = comp.difference(best, runner)
         if np.isfinite(dlo) and dlo <= 0 <= dhi:
-            lines[0] += (f" Its lead over **{runner}** ({_fmt(d)}; paired {lvl} interval {_fmt(dlo)} to "
+            lines[0] += (f" Its lead over **{_md(runner)}** ({_fmt(d)}; paired {lvl} interval {_fmt(dlo)} to "
                          f"{_fmt(dhi)}) is within the noise of the replications: treat the two as tied.")
         elif np.isfinite(dlo):
-            lines[0] += f" It beats **{runner}** by {_fmt(d)} (paired {lvl} interval {_fmt(dlo)} to {_fmt(dhi)})."
+            lines[0] += f" It beats **{_md(runner)}** by {_fmt(d)} (paired {lvl} interval {_fmt(dlo)} to {_fmt(dhi)})."
     for name, r in summ.iterrows():
         word = r["verdict"].split(":")[0]
-        lines.append(f"- **{name}**: {word}. Purchase frequency {_fmt(r['purchases_relative_effect'], 1, pct=True, sign=True)}, "
+        lines.append(f"- **{_md(name)}**: {_md(word)}. Purchase frequency {_fmt(r['purchases_relative_effect'], 1, pct=True, sign=True)}, "
                      f"profit {_fmt(r['incremental_profit'])}, ROI {_fmt(r['roi'], 2)}.")
     losers = [n for n, r in summ.iterrows() if r["verdict"].startswith("reconsider")]
     if losers:
-        lines.append(f"\n*Reconsider {', '.join(losers)}: the return is below the cost.*")
+        lines.append(f"\n*Reconsider {', '.join(_md(n) for n in losers)}: the return is below the cost.*")
     return "\n".join(lines)
 
 
@@ -91,7 +93,7 @@ def bias_sentence(comp: Any, metric: str = "purchases_per_customer_week") -> str
         return "No launch inside the horizon: no before/after comparison."
     parts = []
     for _, r in d.iterrows():
-        parts.append(f"{r['scheme']}: naive {_fmt(r['naive_before_after'], 3, sign=True)} vs causal "
+        parts.append(f"{_md(r['scheme'])}: naive {_fmt(r['naive_before_after'], 3, sign=True)} vs causal "
                      f"{_fmt(r['effect'], 3, sign=True)}")
     return ("A before/after comparison of the scheme's own customers mixes the scheme's effect with the drift "
             "of a customer base (the most frequent buyers also lapse first) - " + "; ".join(parts) + ".")
@@ -132,10 +134,10 @@ def points_tradeoffs(table: pd.DataFrame) -> str:
         spread = share.max() - share.min()
         even = spread < 0.005
         who = ("about the same share of their spend to every group" if even else
-               f"most to **{most}** customers ({_fmt(share[most], 1, pct=True)} of their spend) and least to "
-               f"{least} ones ({_fmt(share[least], 1, pct=True)})")
+               f"most to **{_md(most)}** customers ({_fmt(share[most], 1, pct=True)} of their spend) and least to "
+               f"{_md(least)} ones ({_fmt(share[least], 1, pct=True)})")
         up = d["purchases_uplift"]
-        lines.append(f"- **{str(name).replace('_', ' ')}** hands back {who}; purchases move "
+        lines.append(f"- **{_md(str(name).replace('_', ' '))}** hands back {who}; purchases move "
                      f"{_fmt(up.get('light', float('nan')), 1, pct=True, sign=True)} (light), "
                      f"{_fmt(up.get('middle', float('nan')), 1, pct=True, sign=True)} (middle) and "
                      f"{_fmt(up.get('heavy', float('nan')), 1, pct=True, sign=True)} (heavy).")
@@ -147,7 +149,7 @@ def breakage_sentence(ledger: pd.DataFrame) -> str:
     if ledger.empty:
         return "None of these designs keeps a balance, so there is no breakage or liability."
     last = ledger.groupby("scheme", sort=False).tail(1).set_index("scheme")
-    parts = [f"{str(n).replace('_', ' ')} {_fmt(r['breakage_rate'], 1, pct=True)} (liability at cost "
+    parts = [f"{_md(str(n).replace('_', ' '))} {_fmt(r['breakage_rate'], 1, pct=True)} (liability at cost "
              f"{_fmt(r['liability_cost'])})" for n, r in last.iterrows()]
     return ("Breakage (units expired / issued so far) at the horizon: " + "; ".join(parts) + ". Breakage here "
             "emerges from behaviour: members who stop buying, or never reach a reward, leave balances that expire; "
@@ -171,11 +173,11 @@ def segment_sentence(segments: pd.DataFrame) -> str:
         rel = d["purchases_effect"] / d["purchases_baseline"]
         ret = d["retention_effect"] if "retention_effect" in d else pd.Series(dtype=float)
         top = str(rel.idxmax()).replace("_", " ")
-        text = (f"- **{str(name).replace('_', ' ')}**: purchase frequency moves most among {top} customers "
+        text = (f"- **{_md(str(name).replace('_', ' '))}**: purchase frequency moves most among {_md(top)} customers "
                 f"({_fmt(rel.max(), 1, pct=True, sign=True)})")
         if len(ret) and np.isfinite(ret.to_numpy(dtype=float)).any():
             rtop = str(ret.idxmax()).replace("_", " ")
-            text += (f"; retention most among {rtop} customers ({100 * ret.max():+.1f} percentage points of the "
+            text += (f"; retention most among {_md(rtop)} customers ({100 * ret.max():+.1f} percentage points of the "
                      "customers at launch still customers at the horizon)")
         lines.append(text + ".")
     return "\n".join(lines)
@@ -190,12 +192,12 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
     outcomes = alone if len(alone) else outcomes
     best = outcomes["purchases_uplift_audience"].idxmax()
     r = outcomes.loc[best]
-    text = (f"The offer that moved its audience most is **{str(best).replace('_', ' ')}**: "
+    text = (f"The offer that moved its audience most is **{_md(str(best).replace('_', ' '))}**: "
             f"{_fmt(r['purchases_uplift_audience'], 2, sign=True)} purchases per customer reached "
             f"({int(r['audience']):,} customers, {_fmt(r['conversion_rate'], 1, pct=True)} of offers used). ")
     if "purchases_uplift_per_offer" in outcomes:
         eff = outcomes["purchases_uplift_per_offer"].idxmax()
-        text += (f"Per offer delivered, **{str(eff).replace('_', ' ')}** works best "
+        text += (f"Per offer delivered, **{_md(str(eff).replace('_', ' '))}** works best "
                  f"({_fmt(outcomes.loc[eff, 'purchases_uplift_per_offer'], 3, sign=True)} purchases per offer). ")
     others = outcomes["purchases_uplift_others"].abs().max()
     if np.isfinite(others):

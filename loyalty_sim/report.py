@@ -215,7 +215,6 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
     """
     import nbformat
     import papermill as pm
-    from nbconvert import HTMLExporter
 
     path = notebook_path(name)
     name = path.stem
@@ -242,8 +241,7 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
                 cell.outputs = [o for o in cell.outputs
                                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                                 and RECORD_MIME not in o.get("data", {})]
-        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-        body, _ = exporter.from_notebook_node(shown, resources={"metadata": {"name": f"{name} ({run_id})"}})
+        body = export_html(shown, f"{name} ({run_id})")
         html_tmp = work / f"{stem}.html"
         html_tmp.write_text(body, encoding="utf-8")
         final_nb, final_html = out / executed.name, out / html_tmp.name
@@ -335,9 +333,46 @@ def setup_notebook() -> None:
 
 
 def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> str:
-    """Markdown block printed in every report: parameters, package version, seed and run id."""
-    from . import __version__
+    """Markdown block printed in every report: parameters, package version, seed and run id.
 
-    rows = "\n".join(f"| `{k}` | {v!r} |" for k, v in parameters.items())
-    return (f"*Report `{report_name}`, run `{run_id}`, loyalty-sim {__version__}.*\n\n"
+    Every name and value is escaped (:func:`~loyalty_sim.text_safety.escape_markdown`):
+    a parameter value shows as typed and never becomes markup.
+    """
+    from . import __version__
+    from .text_safety import escape_markdown as md
+
+    rows = "\n".join(f"| {md(k)} | {md(repr(v))} |" for k, v in parameters.items())
+    return (f"*Report {md(report_name)}, run {md(run_id)}, loyalty-sim {md(__version__)}.*\n\n"
             f"| parameter | value |\n|---|---|\n{rows}")
+
+
+# No script, no fetch: the report is one self-contained file (figures are data: URIs, CSS is inline).
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head -%}
+<meta http-equiv="Content-Security-Policy" content="{{ resources.csp }}">
+{{ super() }}
+{%- endblock html_head -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def export_html(nb: Any, title: str) -> str:
+    """HTML of an executed notebook: code hidden, no JavaScript, a Content-Security-Policy forbidding scripts.
+
+    The nbconvert lab template without require.js, MathJax, mermaid and widget scripts
+    (the reports use none), so the file opens offline and makes no network request.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_loaders=[DictLoader({"loyalty_sim_report.html.j2": _TEMPLATE})],
+                            template_file="loyalty_sim_report.html.j2", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
+                                                         "csp": CONTENT_SECURITY_POLICY})
+    return body

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from ..text_safety import plot_text
 from .comparison import PALETTE, _ax
 
 
@@ -19,7 +20,7 @@ def plot_cumulative_profit(incremental: Mapping[str, pd.Series], *, ax: Axes | N
     """Cumulative incremental profit per scheme (``{name: weekly incremental profit}``); payback where it crosses 0."""
     ax = _ax(ax)
     for i, (name, s) in enumerate(incremental.items()):
-        ax.plot(s.index, s.cumsum(), label=name, color=PALETTE[i % len(PALETTE)], lw=1.6)
+        ax.plot(s.index, s.cumsum(), label=plot_text(name), color=PALETTE[i % len(PALETTE)], lw=1.6)
     ax.axhline(0, color="black", lw=0.8)
     if launch_week:
         ax.axvline(launch_week, color="grey", ls=":", lw=1)
@@ -132,7 +133,7 @@ def plot_survival(curves: Mapping[str, pd.Series], *, ax: Axes | None = None, ti
     """Share of customers alive at launch still alive, per scheme."""
     ax = _ax(ax)
     for i, (name, s) in enumerate(curves.items()):
-        ax.plot(s.index, s.to_numpy(), label=name, color=PALETTE[i % len(PALETTE)],
+        ax.plot(s.index, s.to_numpy(), label=plot_text(name), color=PALETTE[i % len(PALETTE)],
                 ls="--" if name == "baseline" else "-", lw=1.6)
     ax.set(xlabel="week", ylabel="share still active", ylim=(0, 1.02), title=title or "Retention curves")
     ax.legend(fontsize=8, frameon=False)
@@ -158,7 +159,7 @@ def plot_profit_impact_bars(cases: pd.DataFrame, *, ax: Axes | None = None, titl
         extra = f" ({a:+,.0f} per customer)" if np.isfinite(a) else ""
         label = f" {v:.0f}%{extra}" if np.isfinite(v) else f" % undefined: profit before <= 0{extra}"
         ax.text(v if np.isfinite(v) else 0.0, yi, label, va="center", fontsize=8)
-    ax.set_yticks(y, list(cases.index))
+    ax.set_yticks(y, [plot_text(c) for c in cases.index])
     ax.invert_yaxis()
     ax.set(xlabel="% change in profit per customer from +5 points of retention",
            title=title or "Which assumptions give the 25-125% claim")
