@@ -241,10 +241,15 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
                run_id: str | None = None, kernel_name: str = "python3", timeout: int = 1800) -> ReportOutput:
     """Execute report ``name`` with ``parameters`` and write its notebook and HTML atomically.
 
+    While it runs, both files have temporary names (``.STEM.partial-HOST-PID-TOKEN.ipynb``),
+    so a killed run leaves nothing under a final name; the next run in the folder
+    removes them (see :func:`clean_leftovers`, returned as ``leftovers``).
+
     Raises
     ------
     ConfigError
-        Unknown report or invalid parameter (checked before execution).
+        Unknown report, a path given as a name, invalid parameter, or an output folder
+        that is a file or cannot be written (all checked before execution).
     ReportError
         The notebook failed; the message names the cell and the error. Nothing is left
         in ``out_dir`` for that run.
