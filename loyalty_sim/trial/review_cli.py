@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..files import _json_default, write_csv_safe, write_json_atomic
+from ..files import _json_default, check_output_dir, write_csv_safe, write_json_atomic
 from .review import METRICS, TrialReview, review_trial
 
 __all__ = ["add_arguments", "run", "effects_text"]
@@ -98,6 +98,8 @@ def effects_text(review: TrialReview) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``trial review``; returns the exit status (0). Bad input raises a LoyaltySimError."""
+    if args.out:
+        check_output_dir(args.out, field="out")  # before the review, not after
     review = review_from_args(args)
     payload = review.to_dict()
     if args.out:
