@@ -654,7 +654,8 @@ def test_store_pilot_naive_enrolment_interval_respects_clustering(store_sim):
 
 def test_ids_are_matched_as_read_log_keeps_them(sim, pilot_case, tmp_path):
     """'007' is not customer 7, '1_000' is not 1000 and huge float ids do not overflow."""
-    from loyalty_sim.trial.review import _norm_ids, read_assignment
+    from loyalty_sim.ids import normalise_ids as _norm_ids
+    from loyalty_sim.trial.review import read_assignment
 
     log, asg, _ = pilot_case
     padded = asg.assign(customer_id=asg["customer_id"].map(lambda v: f"{v:07d}"))
