@@ -21,6 +21,8 @@ id_text
     One id as text.
 normalise_ids
     An array of ids as text (fast paths for integer and string arrays).
+merge_codes
+    Codes of raw ids re-coded so that raw spellings of one normalised id share a code.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["id_text", "normalise_ids"]
+__all__ = ["id_text", "merge_codes", "normalise_ids"]
 
 
 def id_text(v: Any) -> str:
@@ -84,3 +86,13 @@ def normalise_ids(values: Any) -> np.ndarray:
         s = pd.Series([id_text(v) for v in arr.ravel()], dtype=object)
     s = s.str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
     return s.to_numpy(dtype=object)
+
+
+def merge_codes(codes: np.ndarray, keys: np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of raw values re-coded by their normalised ``keys`` (raw values with one key share a code).
+
+    Missing raw values (code -1) stay -1. With ``sort``, codes follow the sorted order of the keys.
+    """
+    kc, ku = pd.factorize(keys, sort=sort)
+    out = np.where(codes >= 0, kc[np.maximum(codes, 0)], -1) if len(kc) else codes
+    return out.astype(np.int64), np.asarray(ku, dtype=object)

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from ..ids import normalise_ids
+from ..ids import merge_codes, normalise_ids
 from ..randomness import stream
 from ..validation import check_choice, check_count, check_probability
 from .outcomes import GROUPS
 
 __all__ = ["Assignment", "UNITS", "assign", "draw_groups", "draw_groups_many", "home_store_codes", "home_stores",
-           "merge_codes", "pre_period_spend", "read_assignment", "size_groups", "spend_deciles", "store_codes",
+           "pre_period_spend", "read_assignment", "size_groups", "spend_deciles", "store_codes",
            "write_assignment"]
 
 #: Units of assignment.
@@ -322,15 +322,6 @@ def write_assignment(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 # --------------------------------------------------------------------------- home stores
 
-
-def merge_codes(codes: np.ndarray, keys: np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of raw values re-coded by their normalised ``keys`` (raw values with one key share a code).
-
-    Missing raw values (code -1) stay -1. With ``sort``, codes follow the sorted order of the keys.
-    """
-    kc, ku = pd.factorize(keys, sort=sort)
-    out = np.where(codes >= 0, kc[np.maximum(codes, 0)], -1) if len(kc) else codes
-    return out.astype(np.int64), np.asarray(ku, dtype=object)
 
 def store_codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """Store codes that follow the sorted order of the normalised store ids (missing: -1), and those ids.

@@ -67,10 +67,8 @@ Cambridge University Press (power, MDE, A/A checks).
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -78,12 +76,23 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..io import to_jsonable
-from ..randomness import stream
 from ..validation import check_choice, check_count, check_positive, check_probability
-from .assignment import UNITS, assign, draw_groups_many, pre_period_spend, size_groups, spend_deciles, write_assignment
+from .assignment import UNITS, assign, pre_period_spend, write_assignment
 from .outcomes import DESIGN_METRICS as METRICS
-from .outcomes import LABELS, SimulatedOutcomes, metric_method, simulate_outcomes
-from .power import analytic_mde, analytic_power, design_effect, estimate_icc, quantiles, rerandomisation_power, store_summary
+from .outcomes import LABELS, pilot_population, resolve_scheme, simulate_outcomes
+from .power import (
+    DesignPlan,
+    analytic_mde,
+    analytic_power,
+    chosen_design_power,
+    design_effect,
+    estimate_icc,
+    plan_design,
+    power_curves,
+    quantiles,
+    rerandomisation_power,
+    store_summary,
+)
 
 __all__ = [
     "METRICS", "UNITS", "TrialDesign", "analytic_mde", "analytic_power", "assign", "design_effect",
@@ -103,91 +112,6 @@ DEFAULT_STORE_EFFECT_SD = 0.05
 # layouts of simulated customers into stores, used in turn by the re-randomisations
 _STORE_LAYOUTS = 10
 
-
-def resolve_scheme(scheme: Any, *, name: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """The scheme to pilot, from an object, a mapping, a scheme or scenario file, or a scheme's name.
-
-    Parameters
-    ----------
-    scheme : Scheme, mapping, path or str
-        A scheme object (anything with ``start``); a mapping with a ``type``; a YAML
-        file holding one scheme (a mapping with ``type``) or a scenario (``schemes:``
-        list), given by path or by name in ``data/schemes`` (``"gift"``); or the name
-        of a scheme in one of the example scenario files (``"stamp10"``).
-    name : str, optional
-        Which scheme of a scenario file (default: its first).
-
-    Returns
-    -------
-    scheme, info
-        The scheme, and where it came from: ``source``, ``preset`` and ``behaviour``
-        of a scenario file (None otherwise).
-    """
-    from ..schemes import scheme_from_dict
-
-    info: dict[str, Any] = {"source": None, "preset": None, "behaviour": None}
-    if scheme is None:
-        raise ConfigError("a scheme to pilot is required", field="scheme")
-    if hasattr(scheme, "start") and not isinstance(scheme, (str, os.PathLike, Mapping)):
-        if name is not None and getattr(scheme, "name", name) != name:
-            raise ConfigError(f"the scheme is named {getattr(scheme, 'name', None)!r}, not {name!r}", field="scheme_name")
-        return scheme, info
-    if isinstance(scheme, Mapping):
-        return scheme_from_dict(scheme, path="scheme"), info
-    if not isinstance(scheme, (str, os.PathLike)):
-        raise ConfigError(f"expected a scheme, a mapping or a file, got {type(scheme).__name__}", field="scheme")
-    from ..io import load_yaml
-    from ..scenario import SCHEME_DIR, scenario_from_mapping
-
-    p = Path(scheme)
-    candidates = [p] if p.is_file() else []
-    if not candidates and p.suffix in ("", ".yaml", ".yml"):
-        c = SCHEME_DIR / f"{p.name if p.suffix else p.name + '.yaml'}"
-        if c.is_file():
-            candidates = [c]
-    if candidates:
-        path = candidates[0]
-        raw = load_yaml(path)
-        info["source"] = str(path)
-        if isinstance(raw, Mapping) and "type" in raw:
-            return scheme_from_dict(raw, source=str(path), path="scheme"), info
-        sc = scenario_from_mapping(raw, source=str(path))
-        info["preset"] = sc.params.name
-        info["behaviour"] = sc.behaviour
-        if name is None:
-            return sc.schemes[0], info
-        for s in sc.schemes:
-            if s.name == name:
-                return s, info
-        raise ConfigError(f"no scheme {name!r} in {path}; it has {[s.name for s in sc.schemes]}", field="scheme_name")
-    # a scheme's name in the example files
-    wanted = name or str(scheme)
-    for path in sorted(SCHEME_DIR.glob("*.yaml")):
-        raw = load_yaml(path)
-        for i, s in enumerate(raw.get("schemes", []) if isinstance(raw, Mapping) else []):
-            if isinstance(s, Mapping) and s.get("name") == wanted:
-                info.update(source=f"{path}#{wanted}", preset=raw.get("preset"))
-                return scheme_from_dict(s, source=str(path), path=f"schemes[{i}]"), info
-    avail = sorted(q.stem for q in SCHEME_DIR.glob("*.yaml"))
-    raise ConfigError(f"no scheme file or scheme named {str(scheme)!r}; give a YAML path, one of {avail}, "
-                      "or the name of a scheme in one of them", field="scheme")
-
-def _population(population: Any, *, customers: int | None, weeks: int, seed: int) -> Any:
-    """A :class:`~loyalty_sim.population.Population` covering ``weeks``."""
-    from ..population import Population, PopulationParams
-
-    if isinstance(population, Population):
-        if population.weeks >= weeks and customers in (None, population.size):
-            return population
-        pop = Population(population.params, size=customers or population.size, weeks=max(weeks, population.weeks),
-                         seed=population.seed)
-        if hasattr(population, "fitted_fields"):
-            pop.fitted_fields = population.fitted_fields
-        return pop
-    if isinstance(population, (str, PopulationParams)):
-        return Population(population, size=10_000 if customers is None else customers, weeks=weeks, seed=seed)
-    raise ConfigError(f"expected a preset name, PopulationParams or Population, got {type(population).__name__}",
-                      field="population")
 
 @dataclass(frozen=True)
 class TrialDesign:
@@ -242,22 +166,6 @@ class TrialDesign:
 
         return design_summary(self)
 
-
-def _store_layout(n: int, stores: int, sizes: Any, rng: np.random.Generator) -> np.ndarray:
-    """Store code of each analysed customer: a seeded shuffle cut in proportion to ``sizes``."""
-    if sizes is None:
-        w = np.ones(stores)
-    else:
-        w = np.asarray(sizes, dtype=float)
-        if w.shape != (stores,) or not np.isfinite(w).all() or (w <= 0).any():
-            raise ConfigError(f"expected {stores} positive store sizes, got {np.shape(sizes)}", field="store_sizes")
-    cut = np.round(np.cumsum(w) / w.sum() * n).astype(np.int64)
-    counts = np.diff(np.concatenate([[0], cut]))
-    if (counts < 1).any():
-        raise ConfigError(f"{n} customers are too few for {stores} stores of these sizes; use fewer stores or more "
-                          "customers", field="stores")
-    codes = np.repeat(np.arange(stores), counts)
-    return codes[rng.permutation(n)]
 
 def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share: float = 0.5, weeks: int = 8,
                  pre_weeks: int = 8, alpha: float = 0.05, target_power: float = 0.8, primary: str = "spend",
@@ -350,14 +258,14 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
     sch, info = resolve_scheme(scheme, name=scheme_name)
     if behaviour is None:
         behaviour = info.get("behaviour")
-    pop = _population(population, customers=arg["customers"], weeks=pre_weeks + max(arg["lengths"]), seed=seed)
+    pop = pilot_population(population, customers=arg["customers"], weeks=pre_weeks + max(arg["lengths"]), seed=seed)
     out = simulate_outcomes(pop, sch, pre_weeks=pre_weeks, lengths=arg["lengths"], seed=seed, behaviour=behaviour)
     if len(out.ids) < 8:
         raise ConfigError(f"only {len(out.ids)} customers were active in the {pre_weeks}-week pre-period; use more "
                           "customers or a longer pre-period", field="customers")
-    plan = _plan(out, arg, store_sizes)
-    metrics = _chosen_design(plan)
-    curve = _curves(plan)
+    plan = plan_design(out, arg, store_sizes)
+    metrics = chosen_design_power(plan)
+    curve = power_curves(plan)
     recommendation = _recommend(curve, metrics, primary=arg["primary"], target=arg["target_power"],
                                 weeks=arg["weeks"], share=arg["share"], unit=arg["unit"], n=plan.n, alpha=arg["alpha"],
                                 df=plan.df, m_bar=plan.m_bar, cv=plan.cv)
@@ -417,208 +325,7 @@ def _store_assumptions(unit: str, stores: int | None, icc: Any, store_effect_sd:
     return {"stores": stores, "icc_map": icc_map, "effect_sd": None}
 
 
-@dataclass
-class _Plan:
-    """Everything the design's steps share: the checked arguments, the outcomes, the stores, the estimators."""
-
-    arg: dict[str, Any]
-    out: SimulatedOutcomes
-    n: int
-    cluster: np.ndarray | None
-    store_strata: np.ndarray | None
-    m_bar: float
-    cv: float
-    df: float | None
-    unit_strata: np.ndarray
-    methods: dict[str, str]
-    resolved_of: dict[str, str]
-    description_of: dict[str, str]
-    draws: dict[float, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def unit(self) -> str:
-        return str(self.arg["unit"])
-
-
-def _plan(out: SimulatedOutcomes, arg: dict[str, Any], store_sizes: Any) -> _Plan:
-    """Lay the simulated customers into stores (store unit), and resolve each metric's estimator."""
-    n = len(out.ids)
-    rng_layout = np.random.Generator(stream(arg["seed"], "trial_layout", 0))
-    if arg["unit"] == "store":
-        stores, share = arg["stores"], arg["share"]
-
-        def enough(s: float) -> bool:
-            return math.floor(s * stores) >= 2 and math.floor((1 - s) * stores) >= 2
-
-        if not enough(share):
-            raise ConfigError(f"with {stores} stores a share of {share:g} leaves fewer than 2 stores in a group; "
-                              "a clustered interval needs at least 2 per group", field="share")
-        arg["shares"] = [s for s in arg["shares"] if enough(s)]
-        cluster = np.column_stack([_store_layout(n, stores, store_sizes, rng_layout) for _ in range(_STORE_LAYOUTS)])
-        sizes = np.bincount(cluster[:, 0], minlength=stores).astype(float)
-        store_strata = size_groups(sizes) if store_sizes is not None else None
-        m_bar, cv = float(sizes.mean()), float(sizes.std() / sizes.mean())
-        unit_strata = (pd.factorize(store_strata, sort=True)[0] if store_strata is not None
-                       else np.zeros(stores, np.int64))
-        # t reference: G - 2 with equal stores; unequal sizes leave fewer effective clusters,
-        # G / (1 + cv^2) = (sum m)^2 / sum m^2, as the review's Satterthwaite degrees of freedom do
-        df: float | None = max(stores / (1.0 + cv * cv) - 2.0, 1.0)
-    else:
-        cluster, store_strata, m_bar, cv, df = None, None, 1.0, 0.0, None
-        unit_strata = pd.factorize(spend_deciles(out.pre_spend), sort=True)[0]
-    methods, resolved_of, description_of = _resolve_methods(out, arg, cluster)
-    return _Plan(arg=arg, out=out, n=n, cluster=cluster, store_strata=store_strata, m_bar=m_bar, cv=cv, df=df,
-                 unit_strata=unit_strata, methods=methods, resolved_of=resolved_of, description_of=description_of)
-
-
-def _resolve_methods(out: SimulatedOutcomes, arg: dict[str, Any],
-                     cluster: np.ndarray | None) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """The estimator asked for, the one it resolves to (auto -> cuped / did) and its description, per metric."""
-    from .estimators import unit_effect_batch
-
-    n = len(out.ids)
-    probe_cluster = None if cluster is None else cluster[:, 0]
-    probe_pilot = np.arange(n) % 2 == 0 if cluster is None else (probe_cluster % 2 == 0)
-    methods: dict[str, str] = {}
-    resolved_of: dict[str, str] = {}
-    description_of: dict[str, str] = {}
-    for metric in METRICS:
-        methods[metric] = metric_method(metric, arg["method"])
-        pre0, yb0, _ = out.data[(metric, arg["weeks"])]
-        probe = unit_effect_batch(pre0, yb0, probe_pilot, cluster=probe_cluster, method=methods[metric],
-                                  level=1 - arg["alpha"])
-        resolved_of[metric], description_of[metric] = probe.method, probe.description
-    return methods, resolved_of, description_of
-
-
-def _moments(plan: _Plan, metric: str, L: int) -> dict[str, float]:
-    """SD of the analysed outcome (store shocks included), pre/post correlation, baseline mean, true effect, ICC."""
-    pre, yb, ys = plan.out.data[(metric, L)]
-    sd_post = float(np.std(yb, ddof=1))
-    sd_pre = float(np.std(pre, ddof=1))
-    rho = float(np.corrcoef(pre, yb)[0, 1]) if sd_pre > 0 and sd_post > 0 else 0.0
-    if plan.resolved_of[metric] == "did":
-        sigma_e = float(np.std(yb - pre, ddof=1))
-    elif plan.resolved_of[metric] == "cuped":
-        sigma_e = sd_post * math.sqrt(max(1 - rho * rho, 0.0))
-    else:
-        sigma_e = sd_post
-    base_mean = float(np.mean(yb))
-    res = {"sigma_e": sigma_e, "rho": rho, "baseline_mean": base_mean, "true_effect": float(np.mean(ys - yb)),
-           "icc": 0.0, "shock_sd": 0.0}
-    if plan.unit == "store":
-        icc_map = plan.arg["icc_map"]
-        if icc_map is not None:
-            r = icc_map[metric]
-            shock = sigma_e * math.sqrt(r / (1 - r))
-        else:
-            shock = plan.arg["effect_sd"] * abs(base_mean)
-            r = shock ** 2 / (shock ** 2 + sigma_e ** 2) if (shock > 0 or sigma_e > 0) else 0.0
-        res.update(icc=r, shock_sd=shock)
-    res["sigma"] = math.sqrt(sigma_e ** 2 + res["shock_sd"] ** 2)
-    return res
-
-
-def _analytic_row(plan: _Plan, metric: str, L: int, s: float) -> dict[str, Any]:
-    """The closed-form MDE and power of one metric at pilot length ``L`` and share ``s``."""
-    mo = _moments(plan, metric, L)
-    n, alpha, df = plan.n, plan.arg["alpha"], plan.df
-    if plan.unit == "store":
-        n_p = max(1.0, s * n)
-        de = design_effect(max(plan.m_bar, 1.0), mo["icc"], cv=plan.cv)
-    else:
-        n_p = float(max(1, round(s * n)))
-        de = 1.0
-    n_c = max(1.0, n - n_p)
-    sigma = mo["sigma"]
-    mde = analytic_mde(sigma, n_p, n_c, alpha=alpha, power=plan.arg["target_power"], design_effect=de, df=df)
-    pw = analytic_power(mo["true_effect"], sigma, n_p, n_c, alpha=alpha, design_effect=de, df=df)
-    base = mo["baseline_mean"]
-    return {"metric": metric, "weeks": L, "share": s, "n_pilot": n_p, "n_control": n_c,
-            "baseline_mean": base, "true_effect": mo["true_effect"],
-            "true_relative_effect": mo["true_effect"] / base if base > 0 else math.nan,
-            "sigma": sigma, "rho": mo["rho"], "icc": mo["icc"], "design_effect": de, "shock_sd": mo["shock_sd"],
-            "analytic_mde": mde, "analytic_mde_relative": mde / base if base > 0 else math.nan,
-            "analytic_power": pw}
-
-
-def _assignments(plan: _Plan, s: float, count: int) -> np.ndarray:
-    """``count`` pilot draws at share ``s``, shared by every metric and length (common draws: smooth curves)."""
-    have = plan.draws.get(s)
-    if have is None or have.shape[1] < count:
-        rng = np.random.Generator(stream(plan.arg["seed"], "trial_assign_draws", int(round(s * 1e6))))
-        n_units = plan.arg["stores"] if plan.unit == "store" else plan.n
-        have = draw_groups_many(plan.unit_strata.astype(np.int64), s, rng, count) if count else \
-            np.zeros((n_units, 0), bool)
-        plan.draws[s] = have
-    return have[:, :count]
-
-
-def _simulated(plan: _Plan, metric: str, L: int, s: float, count: int, null: bool, key: int) -> dict[str, Any]:
-    """Power by re-randomising the simulated outcomes of one metric."""
-    pre, yb, ys = plan.out.data[(metric, L)]
-    mo = _moments(plan, metric, L)
-    return rerandomisation_power(pre, yb, ys, share=s, alpha=plan.arg["alpha"], rerandomisations=count,
-                                 cluster=plan.cluster, store_shock_sd=mo["shock_sd"], method=plan.methods[metric],
-                                 target_power=plan.arg["target_power"], null=null, seed=plan.arg["seed"], key=key,
-                                 assignments=_assignments(plan, s, count))
-
-
-def _chosen_design(plan: _Plan) -> pd.DataFrame:
-    """The chosen design: every metric, analytic and simulated, with the A/A check."""
-    reps, weeks, share = plan.arg["reps"], plan.arg["weeks"], plan.arg["share"]
-    rows = []
-    for i, metric in enumerate(METRICS):
-        row = _analytic_row(plan, metric, weeks, share)
-        row["method"] = plan.resolved_of[metric]
-        row["method_description"] = plan.description_of[metric]
-        row["unit"] = METRICS[metric]
-        if reps:
-            sim = _simulated(plan, metric, weeks, share, reps, True, key=1000 + i)
-            base = row["baseline_mean"]
-            row.update(simulated_power=sim["power"], simulated_power_se=sim["power_se"],
-                       simulated_mde=sim["simulated_mde"],
-                       simulated_mde_relative=sim["simulated_mde"] / base if base > 0 else math.nan,
-                       null_rejection=sim["null_rejection"], null_rejection_se=sim["null_rejection_se"],
-                       mean_estimate=sim["mean_estimate"], coverage=sim["coverage"], mean_se=sim["mean_se"],
-                       method=sim["method"], method_description=sim["description"], n_pilot=sim["n_pilot"],
-                       n_control=sim["n_control"])
-        else:
-            row.update(simulated_power=math.nan, simulated_power_se=math.nan, simulated_mde=math.nan,
-                       simulated_mde_relative=math.nan, null_rejection=math.nan, null_rejection_se=math.nan,
-                       mean_estimate=math.nan, coverage=math.nan, mean_se=math.nan)
-        rows.append(row)
-    metrics = pd.DataFrame(rows)
-    lead = ["metric", "unit", "baseline_mean", "true_effect", "true_relative_effect", "n_pilot", "n_control",
-            "analytic_mde", "analytic_mde_relative", "simulated_mde", "simulated_mde_relative", "analytic_power",
-            "simulated_power", "simulated_power_se", "null_rejection", "null_rejection_se"]
-    return metrics[lead + [c for c in metrics.columns if c not in lead]]
-
-
-def _curves(plan: _Plan) -> pd.DataFrame:
-    """Power and MDE over lengths at the chosen share, and over shares at the chosen length."""
-    a = plan.arg
-    curve_rows = []
-    for varies, points in (("weeks", [(L, a["share"]) for L in a["lengths"]]),
-                           ("share", [(a["weeks"], s) for s in a["shares"]])):
-        for j, (L, s) in enumerate(points):
-            for metric in METRICS:
-                row = _analytic_row(plan, metric, L, s)
-                row["varies"] = varies
-                row["simulated_power"] = math.nan
-                row["simulated_power_se"] = math.nan
-                if a["curve_reps"] and metric == a["primary"]:
-                    sim = _simulated(plan, metric, L, s, a["curve_reps"], False,
-                                     key=2000 + 100 * (varies == "share") + j)
-                    row["simulated_power"] = sim["power"]
-                    row["simulated_power_se"] = sim["power_se"]
-                curve_rows.append(row)
-    curve = pd.DataFrame(curve_rows)
-    first = ["varies", "metric", "weeks", "share"]
-    return curve[first + [c for c in curve.columns if c not in first]]
-
-
-def _settings(plan: _Plan, pop: Any, sch: Any, info: dict[str, Any], t0: float) -> dict[str, Any]:
+def _settings(plan: DesignPlan, pop: Any, sch: Any, info: dict[str, Any], t0: float) -> dict[str, Any]:
     """Everything the design was computed from, and the texts that describe its assumptions."""
     a, unit = plan.arg, plan.unit
     icc_map, effect_sd = a["icc_map"], a["effect_sd"]

@@ -12,8 +12,11 @@ DESIGN_METRICS, LABELS, REVIEW_METRICS, GROUPS
     The outcomes of the design and of the review, their plain names, and the groups.
 PilotWindow, pilot_window, parse_day, day_text, day_numbers
     The pilot window and pre-period as calendar day numbers.
-unit_outcomes
-    Per-customer outcomes of the review from per-customer totals.
+log_frame, LogTotals, log_totals, unit_outcomes
+    A log as a checked frame; every log customer's totals in the two periods; the
+    review's per-customer outcomes from them.
+resolve_scheme, pilot_population
+    The scheme to pilot (from an object, a mapping, a file or a name) and the population.
 SimulatedOutcomes, simulate_outcomes, window_total, metric_method
     Per-customer outcomes of a simulated pilot (baseline and scheme by common random
     numbers) and the estimator of each outcome.
@@ -21,17 +24,21 @@ SimulatedOutcomes, simulate_outcomes, window_total, metric_method
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from ..ids import merge_codes, normalise_ids
+from ..logs import TransactionLog, read_log
 
-__all__ = ["DESIGN_METRICS", "GROUPS", "LABELS", "MAX_DEFAULT_PRE_WEEKS", "PilotWindow", "REVIEW_METRICS",
+__all__ = ["DESIGN_METRICS", "GROUPS", "LABELS", "LogTotals", "MAX_DEFAULT_PRE_WEEKS", "PilotWindow", "REVIEW_METRICS",
            "SimulatedOutcomes", "UnitOutcomes", "day_numbers", "day_text", "metric_method", "parse_day",
-           "pilot_window", "simulate_outcomes", "unit_outcomes", "window_total"]
+           "log_frame", "log_totals", "pilot_population", "pilot_window", "resolve_scheme", "simulate_outcomes", "unit_outcomes", "window_total"]
 
 #: Outcome of the design -> unit.
 DESIGN_METRICS: dict[str, str] = {
@@ -152,6 +159,91 @@ def pilot_window(start: Any, end: Any, pre_weeks: Any, pre_period: Any, first: i
 # --------------------------------------------------------------------------- simulated outcomes
 
 
+def resolve_scheme(scheme: Any, *, name: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The scheme to pilot, from an object, a mapping, a scheme or scenario file, or a scheme's name.
+
+    Parameters
+    ----------
+    scheme : Scheme, mapping, path or str
+        A scheme object (anything with ``start``); a mapping with a ``type``; a YAML
+        file holding one scheme (a mapping with ``type``) or a scenario (``schemes:``
+        list), given by path or by name in ``data/schemes`` (``"gift"``); or the name
+        of a scheme in one of the example scenario files (``"stamp10"``).
+    name : str, optional
+        Which scheme of a scenario file (default: its first).
+
+    Returns
+    -------
+    scheme, info
+        The scheme, and where it came from: ``source``, ``preset`` and ``behaviour``
+        of a scenario file (None otherwise).
+    """
+    from ..schemes import scheme_from_dict
+
+    info: dict[str, Any] = {"source": None, "preset": None, "behaviour": None}
+    if scheme is None:
+        raise ConfigError("a scheme to pilot is required", field="scheme")
+    if hasattr(scheme, "start") and not isinstance(scheme, (str, os.PathLike, Mapping)):
+        if name is not None and getattr(scheme, "name", name) != name:
+            raise ConfigError(f"the scheme is named {getattr(scheme, 'name', None)!r}, not {name!r}", field="scheme_name")
+        return scheme, info
+    if isinstance(scheme, Mapping):
+        return scheme_from_dict(scheme, path="scheme"), info
+    if not isinstance(scheme, (str, os.PathLike)):
+        raise ConfigError(f"expected a scheme, a mapping or a file, got {type(scheme).__name__}", field="scheme")
+    from ..io import load_yaml
+    from ..scenario import SCHEME_DIR, scenario_from_mapping
+
+    p = Path(scheme)
+    candidates = [p] if p.is_file() else []
+    if not candidates and p.suffix in ("", ".yaml", ".yml"):
+        c = SCHEME_DIR / f"{p.name if p.suffix else p.name + '.yaml'}"
+        if c.is_file():
+            candidates = [c]
+    if candidates:
+        path = candidates[0]
+        raw = load_yaml(path)
+        info["source"] = str(path)
+        if isinstance(raw, Mapping) and "type" in raw:
+            return scheme_from_dict(raw, source=str(path), path="scheme"), info
+        sc = scenario_from_mapping(raw, source=str(path))
+        info["preset"] = sc.params.name
+        info["behaviour"] = sc.behaviour
+        if name is None:
+            return sc.schemes[0], info
+        for s in sc.schemes:
+            if s.name == name:
+                return s, info
+        raise ConfigError(f"no scheme {name!r} in {path}; it has {[s.name for s in sc.schemes]}", field="scheme_name")
+    # a scheme's name in the example files
+    wanted = name or str(scheme)
+    for path in sorted(SCHEME_DIR.glob("*.yaml")):
+        raw = load_yaml(path)
+        for i, s in enumerate(raw.get("schemes", []) if isinstance(raw, Mapping) else []):
+            if isinstance(s, Mapping) and s.get("name") == wanted:
+                info.update(source=f"{path}#{wanted}", preset=raw.get("preset"))
+                return scheme_from_dict(s, source=str(path), path=f"schemes[{i}]"), info
+    avail = sorted(q.stem for q in SCHEME_DIR.glob("*.yaml"))
+    raise ConfigError(f"no scheme file or scheme named {str(scheme)!r}; give a YAML path, one of {avail}, "
+                      "or the name of a scheme in one of them", field="scheme")
+
+def pilot_population(population: Any, *, customers: int | None, weeks: int, seed: int) -> Any:
+    """A :class:`~loyalty_sim.population.Population` covering ``weeks``."""
+    from ..population import Population, PopulationParams
+
+    if isinstance(population, Population):
+        if population.weeks >= weeks and customers in (None, population.size):
+            return population
+        pop = Population(population.params, size=customers or population.size, weeks=max(weeks, population.weeks),
+                         seed=population.seed)
+        if hasattr(population, "fitted_fields"):
+            pop.fitted_fields = population.fitted_fields
+        return pop
+    if isinstance(population, (str, PopulationParams)):
+        return Population(population, size=10_000 if customers is None else customers, weeks=weeks, seed=seed)
+    raise ConfigError(f"expected a preset name, PopulationParams or Population, got {type(population).__name__}",
+                      field="population")
+
 @dataclass
 class SimulatedOutcomes:
     """Per-customer outcomes of the analysed customers (active in the pre-period).
@@ -214,6 +306,94 @@ def metric_method(metric: str, method: str) -> str:
 
 
 # --------------------------------------------------------------------------- outcomes of a log
+
+
+def log_frame(log: TransactionLog | pd.DataFrame | str | os.PathLike,
+               read_options: Mapping[str, Any] | None) -> tuple[pd.DataFrame, str]:
+    """The log as a frame with parsed ``timestamp`` and numeric ``amount`` (a path is read by ``read_log``), and its source."""
+    if isinstance(log, TransactionLog):
+        return log.data, log.report.source
+    if isinstance(log, pd.DataFrame):
+        source = "log"
+        data = log
+        if "timestamp" not in data.columns and "date" in data.columns:
+            data = data.rename(columns={"date": "timestamp"})
+        for col in ("customer_id", "timestamp", "amount"):
+            if col not in data.columns:
+                raise DataError(f"required column '{col}' not found; columns present: {list(log.columns)}",
+                                source=source, column=col)
+        if not pd.api.types.is_datetime64_any_dtype(data["timestamp"]):
+            try:
+                ts = pd.to_datetime(data["timestamp"], format="ISO8601")
+            except (ValueError, TypeError) as exc:
+                raise DataError(f"cannot parse dates: {exc}", source=source, column="timestamp") from None
+            data = data.assign(timestamp=ts)
+        amount = pd.to_numeric(data["amount"], errors="coerce")
+        bad = ~np.isfinite(amount.to_numpy(dtype=float))
+        if bad.any():
+            raise DataError("missing or non-numeric amounts", source=source, column="amount",
+                            rows=[int(v) + 1 for v in np.flatnonzero(bad)[:5]])
+        bad_ts = data["timestamp"].isna().to_numpy()
+        if bad_ts.any():
+            raise DataError("missing dates", source=source, column="timestamp",
+                            rows=[int(v) + 1 for v in np.flatnonzero(bad_ts)[:5]])
+        if data["customer_id"].isna().any():
+            raise DataError("missing customer ids", source=source, column="customer_id",
+                            rows=[int(v) + 1 for v in np.flatnonzero(data["customer_id"].isna().to_numpy())[:5]])
+        return data.assign(amount=amount), source
+    path = Path(log)
+    if not path.exists():
+        raise DataError("log file not found", source=str(path))
+    tl = read_log(path, **dict(read_options or {}))
+    return tl.data, tl.report.source
+
+
+@dataclass
+class LogTotals:
+    """Per log customer (codes by normalised id): purchases, spend and rows in the pre-period and the window.
+
+    ``c, d, a, pre_row, purchase`` are the customer code, day, amount, pre-period flag and
+    purchase flag of each row inside the two windows.
+    """
+
+    keys: np.ndarray
+    use: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    a: np.ndarray
+    pre_row: np.ndarray
+    purchase: np.ndarray
+    tx_pre: np.ndarray
+    tx_post: np.ndarray
+    sp_pre: np.ndarray
+    sp_post: np.ndarray
+    active_pre: np.ndarray
+    seen_post: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Customers of the log."""
+        return len(self.keys)
+
+
+def log_totals(data: pd.DataFrame, day: np.ndarray, win: PilotWindow) -> LogTotals:
+    """Every log customer's totals in the pre-period and the pilot window."""
+    raw_codes, raw_uniques = pd.factorize(data["customer_id"], sort=False)
+    cust_codes, cust_keys = merge_codes(raw_codes, normalise_ids(np.asarray(raw_uniques)))
+    n = len(cust_keys)
+    in_pre = (day >= win.pre_start) & (day <= win.pre_end)
+    in_post = (day >= win.start) & (day <= win.end)
+    use = in_pre | in_post
+    a = data["amount"].to_numpy(dtype=float)[use]
+    c, d, pre_row = cust_codes[use], day[use], in_pre[use]
+    purchase = a > 0
+    return LogTotals(keys=cust_keys, use=use, c=c, d=d, a=a, pre_row=pre_row, purchase=purchase,
+                   tx_pre=np.bincount(c[pre_row], weights=purchase[pre_row], minlength=n),
+                   tx_post=np.bincount(c[~pre_row], weights=purchase[~pre_row], minlength=n),
+                   sp_pre=np.bincount(c[pre_row], weights=a[pre_row], minlength=n),
+                   sp_post=np.bincount(c[~pre_row], weights=a[~pre_row], minlength=n),
+                   active_pre=np.bincount(c[pre_row], minlength=n) > 0,
+                   seen_post=np.bincount(c[~pre_row], minlength=n) > 0)      # any row in the window (refunds too)
 
 
 @dataclass

@@ -86,18 +86,16 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from ..ids import normalise_ids
 from ..io import to_jsonable
-from ..logs import TransactionLog, read_log
+from ..logs import TransactionLog
 from ..validation import check_money, check_probability
-from .assignment import Assignment, home_store_codes, home_stores, merge_codes, read_assignment, store_codes
+from .assignment import Assignment, home_store_codes, home_stores, read_assignment, store_codes
 from .checks import (
     ACTIVITY_COLLAPSE,
     CHECK_ALPHA,
@@ -114,55 +112,25 @@ from .checks import (
     weekly_checks,
 )
 from .estimators import Estimate
-from .outcomes import GROUPS, MAX_DEFAULT_PRE_WEEKS, PilotWindow, UnitOutcomes, day_numbers, day_text, pilot_window, unit_outcomes
+from .outcomes import (
+    GROUPS,
+    MAX_DEFAULT_PRE_WEEKS,
+    LogTotals,
+    PilotWindow,
+    UnitOutcomes,
+    day_numbers,
+    day_text,
+    log_frame,
+    log_totals,
+    pilot_window,
+    unit_outcomes,
+)
 from .outcomes import REVIEW_METRICS as METRICS
 
 __all__ = ["METRICS", "TrialReview", "review_trial", "read_assignment", "Assignment", "home_stores"]
 
 # the thresholds of the checks, and the groups, are those of the modules that define them
 _REEXPORTED = (ACTIVITY_COLLAPSE, CHECK_ALPHA, SRM_ALPHA, UNASSIGNED_SHARE, GROUPS, MAX_DEFAULT_PRE_WEEKS)
-
-
-# --------------------------------------------------------------------------- log
-
-
-def _log_frame(log: TransactionLog | pd.DataFrame | str | os.PathLike,
-               read_options: Mapping[str, Any] | None) -> tuple[pd.DataFrame, str]:
-    if isinstance(log, TransactionLog):
-        return log.data, log.report.source
-    if isinstance(log, pd.DataFrame):
-        source = "log"
-        data = log
-        if "timestamp" not in data.columns and "date" in data.columns:
-            data = data.rename(columns={"date": "timestamp"})
-        for col in ("customer_id", "timestamp", "amount"):
-            if col not in data.columns:
-                raise DataError(f"required column '{col}' not found; columns present: {list(log.columns)}",
-                                source=source, column=col)
-        if not pd.api.types.is_datetime64_any_dtype(data["timestamp"]):
-            try:
-                ts = pd.to_datetime(data["timestamp"], format="ISO8601")
-            except (ValueError, TypeError) as exc:
-                raise DataError(f"cannot parse dates: {exc}", source=source, column="timestamp") from None
-            data = data.assign(timestamp=ts)
-        amount = pd.to_numeric(data["amount"], errors="coerce")
-        bad = ~np.isfinite(amount.to_numpy(dtype=float))
-        if bad.any():
-            raise DataError("missing or non-numeric amounts", source=source, column="amount",
-                            rows=[int(v) + 1 for v in np.flatnonzero(bad)[:5]])
-        bad_ts = data["timestamp"].isna().to_numpy()
-        if bad_ts.any():
-            raise DataError("missing dates", source=source, column="timestamp",
-                            rows=[int(v) + 1 for v in np.flatnonzero(bad_ts)[:5]])
-        if data["customer_id"].isna().any():
-            raise DataError("missing customer ids", source=source, column="customer_id",
-                            rows=[int(v) + 1 for v in np.flatnonzero(data["customer_id"].isna().to_numpy())[:5]])
-        return data.assign(amount=amount), source
-    path = Path(log)
-    if not path.exists():
-        raise DataError("log file not found", source=str(path))
-    tl = read_log(path, **dict(read_options or {}))
-    return tl.data, tl.report.source
 
 
 # --------------------------------------------------------------------------- result
@@ -360,7 +328,7 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     if expected_share is not None:
         expected_share = check_probability("expected_share", expected_share, interval="(0, 1)", strict=True)
     asg = read_assignment(assignment, enrolled=enrolled, unit=unit)
-    data, source = _log_frame(log, read_options)
+    data, source = log_frame(log, read_options)
     if not len(data):
         raise DataError("the log has no transactions", source=source)
     if asg.unit == "store" and "store_id" not in data.columns:
@@ -370,7 +338,7 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     first, last = int(day.min()), int(day.max())
     win = pilot_window(start, end, pre_weeks, pre_period, first, last, source)
     warnings: list[str] = []
-    tot = _totals(data, day, win)
+    tot = log_totals(data, day, win)
     units = (_customer_units(asg, tot, warnings) if asg.unit == "customer"
              else _store_units(asg, data, tot, warnings, source))
     _check_groups(units, win, asg, warnings)
@@ -407,53 +375,6 @@ def _checked_costs(**kw: Any) -> dict[str, float]:
 
 
 @dataclass
-class _Totals:
-    """Per log customer (codes by normalised id): purchases, spend and rows in the pre-period and the window.
-
-    ``c, d, a, pre_row, purchase`` are the customer code, day, amount, pre-period flag and
-    purchase flag of each row inside the two windows.
-    """
-
-    keys: np.ndarray
-    use: np.ndarray
-    c: np.ndarray
-    d: np.ndarray
-    a: np.ndarray
-    pre_row: np.ndarray
-    purchase: np.ndarray
-    tx_pre: np.ndarray
-    tx_post: np.ndarray
-    sp_pre: np.ndarray
-    sp_post: np.ndarray
-    active_pre: np.ndarray
-    seen_post: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return len(self.keys)
-
-
-def _totals(data: pd.DataFrame, day: np.ndarray, win: PilotWindow) -> _Totals:
-    """Every log customer's totals in the pre-period and the pilot window."""
-    raw_codes, raw_uniques = pd.factorize(data["customer_id"], sort=False)
-    cust_codes, cust_keys = merge_codes(raw_codes, normalise_ids(np.asarray(raw_uniques)))
-    n = len(cust_keys)
-    in_pre = (day >= win.pre_start) & (day <= win.pre_end)
-    in_post = (day >= win.start) & (day <= win.end)
-    use = in_pre | in_post
-    a = data["amount"].to_numpy(dtype=float)[use]
-    c, d, pre_row = cust_codes[use], day[use], in_pre[use]
-    purchase = a > 0
-    return _Totals(keys=cust_keys, use=use, c=c, d=d, a=a, pre_row=pre_row, purchase=purchase,
-                   tx_pre=np.bincount(c[pre_row], weights=purchase[pre_row], minlength=n),
-                   tx_post=np.bincount(c[~pre_row], weights=purchase[~pre_row], minlength=n),
-                   sp_pre=np.bincount(c[pre_row], weights=a[pre_row], minlength=n),
-                   sp_post=np.bincount(c[~pre_row], weights=a[~pre_row], minlength=n),
-                   active_pre=np.bincount(c[pre_row], minlength=n) > 0,
-                   seen_post=np.bincount(c[~pre_row], minlength=n) > 0)      # any row in the window (refunds too)
-
-
-@dataclass
 class _Units:
     """The analysed customers (``mask`` over log customers), their group, store, enrolment, and the cost base."""
 
@@ -468,7 +389,7 @@ class _Units:
     cost_basis: str
 
 
-def _customer_units(asg: Assignment, tot: _Totals, warnings: list[str]) -> _Units:
+def _customer_units(asg: Assignment, tot: LogTotals, warnings: list[str]) -> _Units:
     """Customers of the assignment who bought in the pre-period; costs over every assigned pilot customer."""
     pos = pd.Index(asg.ids).get_indexer(tot.keys)            # assignment row of each log customer, -1 if none
     found = pos >= 0
@@ -507,7 +428,7 @@ def _customer_units(asg: Assignment, tot: _Totals, warnings: list[str]) -> _Unit
                               "per-customer costs for every assigned pilot customer"))
 
 
-def _store_units(asg: Assignment, data: pd.DataFrame, tot: _Totals, warnings: list[str], source: str) -> _Units:
+def _store_units(asg: Assignment, data: pd.DataFrame, tot: LogTotals, warnings: list[str], source: str) -> _Units:
     """Customers whose home store is assigned and who bought in the pre-period; costs over all pilot-store spend."""
     store_codes_all, store_keys = store_codes(data["store_id"])
     if (store_codes_all < 0).any():
