@@ -50,9 +50,7 @@ def not_available(reason: str | None = None) -> str:
 
 
 def _fixed(v: float, digits: int, sign: bool) -> str:
-    digits = max(0, int(digits))
-    text = f"{v:{'+' if sign else ''},.{digits}f}"
-    return text
+    return f"{v:{'+' if sign else ''},.{max(0, int(digits))}f}"
 
 
 def number(x: Any, digits: int = 2, *, sign: bool = False, missing: str | None = None) -> str:
@@ -102,7 +100,9 @@ def p_value(p: Any, *, missing: str | None = None) -> str:
         return not_available(missing)
     if v < 0.001:
         return "< 0.001"
-    return f"{v:.3g}"          # three significant digits: fixed point for any p >= 0.001
+    if v >= 999.5:             # not a probability; '.3g' would switch to scientific notation
+        return number(v, 0)
+    return f"{v:.3g}"          # three significant digits: fixed point for 0.001 <= p < 999.5
 
 
 def interval(lo: Any, hi: Any, fmt: Callable[..., str] = number, *, missing: str | None = None, **kw: Any) -> str:
