@@ -24,7 +24,7 @@ def _load_maker():
     """The script that made ``data/trial`` (simulates pilots with a known effect)."""
     name = "loyalty_sim_trial_make_example"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, DATA / "make_example.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "make_trial_example.py")
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
         spec.loader.exec_module(mod)
