@@ -121,7 +121,7 @@ class TrialDesign:
     ----------
     settings : dict
         Everything the design was computed from (population, scheme, unit, share,
-        weeks, pre-weeks, significance level, target power, method, seed, ...).
+        pilot length as ``weeks``, pre-weeks, significance level, target power, method, seed, ...).
     metrics : DataFrame
         One row per outcome (:data:`METRICS`) at the chosen share and length:
         ``baseline_mean``, ``true_effect`` and ``true_relative_effect`` (simulated),
@@ -167,7 +167,7 @@ class TrialDesign:
         return design_summary(self)
 
 
-def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share: float = 0.5, weeks: int = 8,
+def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share: float = 0.5, pilot_weeks: int = 8,
                  pre_weeks: int = 8, alpha: float = 0.05, target_power: float = 0.8, primary: str = "spend",
                  method: str = "auto", customers: int | None = None, stores: int | None = None,
                  store_sizes: Any = None, icc: float | Mapping[str, float] | None = None,
@@ -188,8 +188,9 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
         Unit of assignment.
     share : float
         Share of units (customers or stores) in the pilot, in (0, 1).
-    weeks : int
-        Pilot length (weeks, >= 1).
+    pilot_weeks : int
+        Pilot length (weeks, >= 1); ``--weeks`` on the command line. The population's
+        horizon is set from it (``pre_weeks`` plus the longest candidate).
     pre_weeks : int
         Pre-period used as baseline (weeks, >= 1); customers active in it are analysed.
     alpha : float
@@ -224,7 +225,7 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
         outcome's mean (what a store's pre-period cannot predict: local events,
         staffing). Default 0.05 (an assumption) when neither this nor ``icc`` is given.
     candidate_weeks : sequence of int
-        Pilot lengths to evaluate (``weeks`` is added).
+        Pilot lengths to evaluate (``pilot_weeks`` is added).
     candidate_shares : sequence of float
         Pilot shares to evaluate (``share`` is added).
     rerandomisations : int
@@ -249,7 +250,7 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
         Naming the field of any invalid parameter.
     """
     t0 = time.perf_counter()
-    arg = _checked_arguments(unit=unit, share=share, weeks=weeks, pre_weeks=pre_weeks, alpha=alpha,
+    arg = _checked_arguments(unit=unit, share=share, pilot_weeks=pilot_weeks, pre_weeks=pre_weeks, alpha=alpha,
                              target_power=target_power, primary=primary, method=method, seed=seed,
                              customers=customers, rerandomisations=rerandomisations,
                              curve_rerandomisations=curve_rerandomisations, candidate_weeks=candidate_weeks,
@@ -281,7 +282,7 @@ def _checked_arguments(**kw: Any) -> dict[str, Any]:
     a = dict(kw)
     a["unit"] = check_choice("unit", kw["unit"], UNITS)
     a["share"] = check_probability("share", kw["share"])
-    a["weeks"] = check_count("weeks", kw["weeks"], minimum=1)
+    a["weeks"] = check_count("pilot_weeks", kw["pilot_weeks"], minimum=1)
     a["pre_weeks"] = check_count("pre_weeks", kw["pre_weeks"], minimum=1)
     a["alpha"] = check_probability("alpha", kw["alpha"])
     a["target_power"] = check_probability("target_power", kw["target_power"])
@@ -357,7 +358,7 @@ def _settings(plan: DesignPlan, pop: Any, sch: Any, info: dict[str, Any], t0: fl
     }
 
 
-def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", share: float = 0.5, weeks: int = 8,
+def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", share: float = 0.5, pilot_weeks: int = 8,
                           pre_weeks: int = 8, customers: int | None = None, icc: float | None = None,
                           store_effect_sd: float | None = None, seed: int = 0,
                           candidate_weeks: Sequence[int] = DEFAULT_WEEKS, read_options: Mapping[str, Any] | None = None,
@@ -380,7 +381,7 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
         The transaction log.
     scheme : Scheme, mapping, path or str
         The candidate scheme (:func:`resolve_scheme`).
-    unit, share, weeks, pre_weeks, customers, icc, store_effect_sd, seed, candidate_weeks, scheme_name
+    unit, share, pilot_weeks, pre_weeks, customers, icc, store_effect_sd, seed, candidate_weeks, scheme_name
         As in :func:`design_trial` (``customers`` default: sized to the log).
     read_options : mapping, optional
         Keywords of :func:`~loyalty_sim.logs.read_log` (``format``, ``columns``, ``date_format``, ...).
@@ -404,7 +405,7 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
     data, notes = tl.data, []
     end, pre, n_active = _log_pre_period(data, str(log), pre_weeks)
     assumptions = assumptions or info.get("preset") or "coffee_shop"
-    horizon = pre_weeks + max(max(candidate_weeks), weeks)
+    horizon = pre_weeks + max(max(candidate_weeks), pilot_weeks)
     pop, fits = _population_from_log(data, str(log), end=end, pre_weeks=pre_weeks, n_active=n_active, size=customers,
                                      horizon=horizon, seed=seed, assumptions=assumptions, notes=notes)
     start_pre = end - pd.Timedelta(weeks=pre_weeks)
@@ -419,7 +420,7 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
     else:
         store_kw = {}
         assignment = assign(pre[["customer_id", "spend"]], unit="customer", share=share, seed=seed)
-    design = design_trial(pop, sch, unit=unit, share=share, weeks=weeks, pre_weeks=pre_weeks, seed=seed,
+    design = design_trial(pop, sch, unit=unit, share=share, pilot_weeks=pilot_weeks, pre_weeks=pre_weeks, seed=seed,
                           candidate_weeks=candidate_weeks, **store_kw, **design_kw)
     notes.append(f"population fitted to the log ({pop.size:,} simulated customers at week 0); fields not identified "
                  f"by a log come from the '{assumptions}' preset: {', '.join(pop.assumed_fields()) or 'none'}")

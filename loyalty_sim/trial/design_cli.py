@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     """
     parsed = _check_args(args)
     scheme, info = dz.resolve_scheme(args.scheme, name=args.scheme_name)
-    common = dict(unit=args.unit, share=args.share, weeks=args.weeks, pre_weeks=args.pre_weeks, alpha=args.alpha,
+    common = dict(unit=args.unit, share=args.share, pilot_weeks=args.weeks, pre_weeks=args.pre_weeks, alpha=args.alpha,
                   target_power=args.target_power, primary=args.primary, method=args.method,
                   candidate_weeks=parsed["candidate_weeks"], rerandomisations=args.rerandomisations, seed=args.seed,
                   behaviour=info.get("behaviour"))
