@@ -129,7 +129,7 @@ from .outcomes import REVIEW_METRICS as METRICS
 
 __all__ = ["METRICS", "TrialReview", "review_trial", "read_assignment", "Assignment", "home_stores"]
 
-# the thresholds of the checks, and the groups, are those of the modules that define them
+# still importable from here, as before the split (review.SRM_ALPHA, ...); defined in checks.py and outcomes.py
 _REEXPORTED = (ACTIVITY_COLLAPSE, CHECK_ALPHA, SRM_ALPHA, UNASSIGNED_SHARE, GROUPS, MAX_DEFAULT_PRE_WEEKS)
 
 
