@@ -1,0 +1,136 @@
+"""Inputs that cannot be used: undecodable or empty surveys, logs with nothing to fit, quoted
+newlines, sizes that do not fit in memory, and bit-identical results whatever the blocking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import loyalty_sim.fit as fitmod
+import loyalty_sim.logs as logs
+from loyalty_sim.errors import DataError, FitError
+from loyalty_sim.fit import NotFitted, fit_models, fit_report, fit_table
+from loyalty_sim.logs import read_log
+from loyalty_sim.survey import read_survey
+
+TODAY = "2025-01-01"
+
+
+# ----------------------------------------------------------------- item 7: surveys
+def test_latin1_survey_names_file_line_and_byte(tmp_path):
+    p = tmp_path / "survey.csv"
+    p.write_bytes("respondent,price_importance,service_importance,would_join\n"
+                  "r1,1,4,yes\nr2,5,2,s\u00ed\n".encode("latin-1"))
+    with pytest.raises(DataError) as ei:
+        read_survey(p)
+    msg = str(ei.value)
+    assert str(p) in msg and "rows 3" in msg
+    offset = p.read_bytes().index(b"\xed") + 1
+    assert f"byte {offset} (0xed) is not UTF-8" in msg and "UTF-8 CSV with a header row" in msg
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "the file is empty"),
+    (b"\n\n", "the file is empty"),
+    (b"respondent,price_importance,service_importance,would_join\n", "header but no answers"),
+])
+def test_empty_survey_says_what_was_expected(tmp_path, content, expected):
+    p = tmp_path / "s.csv"
+    p.write_bytes(content)
+    with pytest.raises(DataError, match=expected) as ei:
+        read_survey(p)
+    assert str(p) in str(ei.value) and "respondent" in str(ei.value)
+
+
+# ------------------------------------------------------ item 12: nothing to fit, lines
+def test_log_on_one_day_says_why_nothing_can_be_fitted(tmp_path):
+    p = tmp_path / "oneday.csv"
+    p.write_text("customer_id,timestamp,amount\n1,2024-03-01,10\n2,2024-03-01,12\n1,2024-03-01,5\n")
+    with pytest.raises(DataError) as ei:
+        fit_report(p, today=TODAY)
+    msg = str(ei.value)
+    assert str(p) in msg and "every purchase falls on one day" in msg
+    assert "no customer has a repeat purchase" in msg and "zero length" in msg
+    rfm = read_log(p, today=TODAY).rfm()
+    with pytest.raises(DataError, match="every purchase falls on one day"):
+        fitmod.fit_bgnbd(rfm)
+
+
+MULTILINE = ('customer_id,timestamp,amount,note\n1,2024-03-01,10,"a\nb"\n\n2,2024-03-02,12,"x\n""q""\nz"\n'
+             '3,2024-03-03,abc,y\n')
+
+
+def _force(monkeypatch, engine):
+    def refuse(self, *a, **k):
+        raise AssertionError(f"the {engine} reader should not be used")
+    if engine == "arrow":   # the pandas fallback must not run
+        monkeypatch.setattr(logs._Reader, "_pandas", refuse)
+    else:
+        monkeypatch.setattr(logs._Reader, "_arrow_csv", lambda self, *a: (_ for _ in ()).throw(logs._Fallback()))
+
+
+@pytest.mark.parametrize("engine", ["arrow", "pandas"])
+@pytest.mark.parametrize("chunksize", [None, 1])
+def test_bad_value_after_quoted_newlines_names_the_physical_line(tmp_path, monkeypatch, engine, chunksize):
+    p = tmp_path / "ml.csv"
+    p.write_text(MULTILINE)
+    assert p.read_text().splitlines()[7].startswith("3,2024-03-03,abc")   # physical line 8
+    _force(monkeypatch, engine)
+    with pytest.raises(DataError, match=r"rows 8: non-numeric amount: 'abc'"):
+        read_log(p, today=TODAY, chunksize=chunksize)
+
+
+@pytest.mark.parametrize("engine", ["arrow", "pandas"])
+def test_quoted_newlines_are_read_as_one_value(tmp_path, monkeypatch, engine):
+    p = tmp_path / "ok.csv"
+    p.write_text(MULTILINE.replace("abc", "7"))
+    _force(monkeypatch, engine)
+    log = read_log(p, today=TODAY)
+    assert log.data["amount"].tolist() == [10.0, 12.0, 7.0]
+    dup = tmp_path / "dup.csv"
+    dup.write_text(MULTILINE.replace("abc", "12").replace("3,2024-03-03", "2,2024-03-02")
+                   .replace(",y\n", ',"x\n""q""\nz"\n'))
+    with pytest.raises(DataError, match=r"8 \(repeats line 5\)"):
+        read_log(dup, today=TODAY)
+
+
+def test_physical_lines_only_when_a_field_spans_lines(tmp_path):
+    p = tmp_path / "plain.csv"
+    p.write_text('a,b\n1,"x,y"\n2,"say ""hi"""\n')
+    assert logs.physical_lines(p) is None
+    q = tmp_path / "multi.csv"
+    q.write_text(MULTILINE)
+    # header, 3 records, a blank line, and the (empty) line after the final newline
+    assert logs.physical_lines(q, block=5).tolist() == [1, 2, 4, 5, 8, 9]
+
+
+# ------------------------------------------- item 12: Pareto/NBD does not converge
+def _cdnow_rfm():
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parent.parent / "data" / "CDNOW_sample.txt"
+    return read_log(src, format="cdnow", duplicates="keep").rfm(calibration_end="1997-09-30")
+
+
+def test_a_model_that_does_not_converge_is_not_fitted_and_the_others_go_on(monkeypatch):
+    def failing(rfm, **kw):   # the optimiser gives up on this log
+        raise FitError("pareto_nbd fit did not converge: gradient 3.1e-02 does not vanish")
+    monkeypatch.setattr(fitmod, "fit_pareto_nbd", failing)
+    rfm = _cdnow_rfm()
+    fits = fit_models(rfm, {"BG/NBD": "bgnbd", "Pareto/NBD": "pareto_nbd", "Gamma-Gamma": "gamma_gamma"},
+                      required=("bgnbd", "gamma_gamma"))
+    assert isinstance(fits["Pareto/NBD"], NotFitted)
+    assert fits["BG/NBD"].converged and fits["Gamma-Gamma"].converged
+    # published CDNOW BG/NBD estimate (Fader, Hardie & Lee 2005): r = 0.243
+    assert fits["BG/NBD"].params["r"] == pytest.approx(0.243, abs=0.005)
+    table = fit_table(fits)
+    labels = [p for m, p in table.index if m == "Pareto/NBD"]
+    assert labels == ["not fitted: pareto_nbd fit did not converge: gradient 3.1e-02 does not vanish"]
+    rep = fit_report(rfm)
+    assert rep["models"]["pareto_nbd"] == {"model": "pareto_nbd", "converged": False,
+                                          "error": "pareto_nbd fit did not converge: gradient 3.1e-02 does "
+                                                   "not vanish"}
+    assert rep["models"]["bgnbd"]["converged"] is True
+    with pytest.raises(FitError):
+        fit_models(rfm, ["pareto_nbd"], required=("pareto_nbd",))
