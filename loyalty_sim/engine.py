@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .population import SEGMENTS, Population, Traits
+from .population import SEGMENTS, Population, Traits, check_memory, estimate_memory
 from .randomness import GRANULE, WeeklyUniforms, stream
 from .sampling import gamma_wilson_hilferty, poisson_quantile
 from .schemes.base import Settlement
@@ -320,6 +320,9 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
     if cfg.weeks > population.weeks:
         raise ConfigError(f"the population covers {population.weeks} weeks, cannot simulate {cfg.weeks}",
                           field="weeks")
+    check_memory(estimate_memory(population.n_customers, cfg.weeks, params=population.params, output=cfg.output,
+                                 block_size=cfg.block_size, workers=cfg.workers, scheme=scheme is not None,
+                                 n_windows=len(cfg.windows) - 1, size=population.size))
     starts = list(range(0, population.n_customers, cfg.block_size))
     from .behaviour import BehaviourParams
 

@@ -134,3 +134,79 @@ def test_a_model_that_does_not_converge_is_not_fitted_and_the_others_go_on(monke
     assert rep["models"]["bgnbd"]["converged"] is True
     with pytest.raises(FitError):
         fit_models(rfm, ["pareto_nbd"], required=("pareto_nbd",))
+
+
+# ------------------------------------------------------------- item 5: memory
+PEAK_SCRIPT = r"""
+import json, resource, sys
+from loyalty_sim import Population, simulate
+from loyalty_sim.population import estimate_memory
+n, weeks, output = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+pop = Population("coffee_shop", size=n, weeks=weeks, seed=1)
+simulate(pop, seed=1, output=output)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+est = estimate_memory(pop.n_customers, weeks, params=pop.params, output=output, size=pop.size)
+print(json.dumps({"peak": peak, "est": est}))
+"""
+
+
+@pytest.mark.parametrize("n, output, low", [(200_000, "aggregate", 0.6), (40_000, "log", 0.3)])
+def test_memory_estimate_against_the_measured_peak(n, output, low):
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(n), "52", output], check=True,
+                         capture_output=True, text=True).stdout
+    got = json.loads(out)
+    # the estimate must not be below the real peak (10% slack), nor absurdly above it
+    assert low * got["est"] <= got["peak"] <= 1.1 * got["est"], got
+
+
+def test_a_size_that_cannot_fit_is_refused_before_allocating(monkeypatch, capsys):
+    from loyalty_sim import Population
+    from loyalty_sim.cli import main
+    from loyalty_sim.errors import ConfigError
+    from loyalty_sim.population import estimate_memory, format_size
+
+    monkeypatch.delenv("LOYALTY_SIM_MEMORY_LIMIT", raising=False)
+    assert main(["simulate", "--customers", "1000000000000"]) == 2
+    err = capsys.readouterr().err
+    assert "needs about" in err and "TiB of memory; this machine has" in err
+    assert "set LOYALTY_SIM_MEMORY_LIMIT or --memory-limit to change the limit" in err
+    assert "Traceback" not in err
+    assert main(["simulate", "--customers", "20000", "--weeks", "4", "--memory-limit", "1MiB"]) == 2
+    err = capsys.readouterr().err
+    assert "the limit is 1.0 MiB" in err
+    assert main(["simulate", "--customers", "20000", "--memory-limit", "lots"]) == 2
+    assert "'--memory-limit'" in capsys.readouterr().err
+    monkeypatch.setenv("LOYALTY_SIM_MEMORY_LIMIT", "1GiB")
+    with pytest.raises(ConfigError, match="the limit is 1.0 GiB"):
+        Population("coffee_shop", size=10_000_000, weeks=104)
+    pop = Population("coffee_shop", size=1_000_000, weeks=52)
+    # aggregate output fits in 1 GiB, a transaction log of the same customers does not
+    from loyalty_sim import simulate
+    with pytest.raises(ConfigError, match="needs about"):
+        simulate(pop, output="log")
+    est = estimate_memory(pop.n_customers, 52, params=pop.params, output="log", size=pop.size)
+    assert format_size(est) in str(pytest.raises(ConfigError, simulate, pop, output="log").value)
+
+
+def test_scenario_file_and_override_are_refused(tmp_path, monkeypatch, capsys):
+    from loyalty_sim.cli import main
+    from loyalty_sim.errors import ConfigError
+    from loyalty_sim.scenario import find_scenario, load_scenario, run_scenario
+
+    monkeypatch.delenv("LOYALTY_SIM_MEMORY_LIMIT", raising=False)
+    text = find_scenario("tiers_three_level").read_text().replace("customers: 20000", "customers: 1000000000000")
+    p = tmp_path / "huge.yaml"
+    p.write_text(text)
+    assert main(["simulate", "--scenario", str(p)]) == 2
+    assert "needs about" in capsys.readouterr().err
+    assert main(["compare", str(p), "--replications", "2"]) == 2
+    assert "needs about" in capsys.readouterr().err
+    # a scenario holds the baseline's and every scheme's results: more than one run
+    monkeypatch.setenv("LOYALTY_SIM_MEMORY_LIMIT", "700MiB")
+    sc = load_scenario(find_scenario("coffee_comparison"), customers=1_000_000, weeks=52)
+    with pytest.raises(ConfigError, match=r"this scenario \(5 runs"):
+        run_scenario(sc)
