@@ -657,7 +657,12 @@ def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
         for r in results:
             if key in r.weekly:
                 full[r.granules] = r.weekly[key]
-        weekly[key] = full.sum(axis=0)
+        # added granule after granule in global order (explicitly, not by a reduction whose grouping
+        # numpy may choose), so every weekly series has the same bits whatever the blocks and workers
+        total = np.zeros(cfg.weeks)
+        for row in full:
+            total += row
+        weekly[key] = total
     weekly_df = pd.DataFrame(weekly, index=pd.RangeIndex(cfg.weeks, name="week"))
     for col in ("alive_start", "new_customers", "purchasers", "transactions", "dropouts"):
         weekly_df[col] = weekly_df[col].round().astype(np.int64)

@@ -210,3 +210,38 @@ def test_scenario_file_and_override_are_refused(tmp_path, monkeypatch, capsys):
     sc = load_scenario(find_scenario("coffee_comparison"), customers=1_000_000, weeks=52)
     with pytest.raises(ConfigError, match=r"this scenario \(5 runs"):
         run_scenario(sc)
+
+
+# ------------------------------------------------------- item 13: bit-identical sums
+def _one_scheme_per_family():
+    from loyalty_sim.scenario import SCHEME_DIR, load_scenario
+
+    seen = {}
+    for path in sorted(SCHEME_DIR.glob("*.yaml")):
+        sc = load_scenario(path)
+        for s in sc.schemes:
+            fam = s.to_dict()["family"]
+            seen.setdefault(fam, (sc, s))
+    return seen
+
+
+def test_every_scheme_family_is_bit_identical_whatever_the_blocks_and_workers():
+    from loyalty_sim import simulate
+    from loyalty_sim.ledger import unit_accounts, weekly_costs
+
+    fams = _one_scheme_per_family()
+    assert {"stamp_card", "points", "tiers", "perks", "discount", "cashback", "referral"} <= set(fams)
+    for fam, (sc, scheme) in fams.items():
+        pop = sc.population().__class__(sc.params, size=9000, weeks=20, seed=3)
+        kw = dict(weeks=20, seed=3, launch_week=4, behaviour=sc.behaviour)
+        ref = simulate(pop, scheme, block_size=4096, **kw)
+        assert pop.n_granules >= 3, fam   # several granules: blocks of 1, 3 and all of them
+        for opts in (dict(block_size=12288), dict(block_size=65536), dict(block_size=4096, workers=2)):
+            got = simulate(pop, scheme, **opts, **kw)
+            assert list(got.weekly.columns) == list(ref.weekly.columns), (fam, opts)
+            for col in ref.weekly.columns:
+                a, b = ref.weekly[col].to_numpy(), got.weekly[col].to_numpy()
+                assert a.tobytes() == b.tobytes(), (fam, opts, col, np.max(np.abs(a - b)))
+            for f in (unit_accounts, weekly_costs):
+                pd.testing.assert_frame_equal(f(ref), f(got), check_exact=True, obj=f"{fam} {opts} {f.__name__}")
+
