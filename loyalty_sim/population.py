@@ -688,7 +688,7 @@ LOG_ROW_BYTES = 8 * 8 + 4 + 1
 #: Copies of the log alive at once at the end of a run (block frames, their concatenation, the sort).
 LOG_COPIES = 3
 #: Interpreter, numpy, pandas and scipy once imported (bytes).
-BASE_BYTES = 150 << 20
+BASE_BYTES = 200 << 20
 
 
 def _trait_bytes(n_categories: int) -> int:

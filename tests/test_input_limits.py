@@ -159,8 +159,9 @@ def test_memory_estimate_against_the_measured_peak(n, output, low):
     out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(n), "52", output], check=True,
                          capture_output=True, text=True).stdout
     got = json.loads(out)
-    # the estimate must not be below the real peak (10% slack), nor absurdly above it
-    assert low * got["est"] <= got["peak"] <= 1.1 * got["est"], got
+    # the estimate must not be below the real peak (25% slack: the interpreter's own share varies with
+    # the environment), nor far above it (a log is estimated from the prior mean rate: up to 3x)
+    assert low * got["est"] <= got["peak"] <= 1.25 * got["est"], got
 
 
 def test_a_size_that_cannot_fit_is_refused_before_allocating(monkeypatch, capsys):
@@ -169,7 +170,8 @@ def test_a_size_that_cannot_fit_is_refused_before_allocating(monkeypatch, capsys
     from loyalty_sim.errors import ConfigError
     from loyalty_sim.population import estimate_memory, format_size
 
-    monkeypatch.delenv("LOYALTY_SIM_MEMORY_LIMIT", raising=False)
+    # empty = no override; monkeypatch restores the variable --memory-limit sets in this process
+    monkeypatch.setenv("LOYALTY_SIM_MEMORY_LIMIT", "")
     assert main(["simulate", "--customers", "1000000000000"]) == 2
     err = capsys.readouterr().err
     assert "needs about" in err and "TiB of memory; this machine has" in err
@@ -197,7 +199,7 @@ def test_scenario_file_and_override_are_refused(tmp_path, monkeypatch, capsys):
     from loyalty_sim.errors import ConfigError
     from loyalty_sim.scenario import find_scenario, load_scenario, run_scenario
 
-    monkeypatch.delenv("LOYALTY_SIM_MEMORY_LIMIT", raising=False)
+    monkeypatch.setenv("LOYALTY_SIM_MEMORY_LIMIT", "")
     text = find_scenario("tiers_three_level").read_text().replace("customers: 20000", "customers: 1000000000000")
     p = tmp_path / "huge.yaml"
     p.write_text(text)
