@@ -29,8 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .behaviour import BehaviourParams
 from .engine import SimulationResult, simulate
 from .errors import ConfigError
-from .population import (Population, PopulationParams, available_presets, check_memory, estimate_memory,
-                         load_preset)
+from .population import Population, PopulationParams, available_presets, check_memory, estimate_memory, load_preset
 from .schemes import SchemeConfig, scheme_from_dict, validation_error
 
 
