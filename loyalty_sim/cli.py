@@ -291,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weeks", type=int, help="horizon in weeks (default: 52, or the scenario's)")
     p.add_argument("--seed", type=int, help="random seed (default: 0, or the scenario's)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
+    p.add_argument("--memory-limit", help="memory a run may use, e.g. 64GiB (default: the machine's memory, or LOYALTY_SIM_MEMORY_LIMIT)")
     p.add_argument("--out", help="write the transaction log here (.csv or .parquet)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -302,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weeks", type=int, help="override the scenario's horizon")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--workers", type=int, default=1, help="parallel processes per simulation")
+    p.add_argument("--memory-limit", help="memory a run may use, e.g. 64GiB (default: the machine's memory, or LOYALTY_SIM_MEMORY_LIMIT)")
     p.add_argument("--survey", help="customer survey CSV: each replication draws the segment mix and opt-in "
                                     "take-up from it, so intervals carry its sampling uncertainty")
     p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
@@ -366,12 +368,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loyalty-sim`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    import os
+
+    saved = os.environ.get("LOYALTY_SIM_MEMORY_LIMIT")
     try:
+        if getattr(args, "memory_limit", None):
+            from .population import parse_size
+
+            # the limit travels in the environment so worker processes see it too; restored below
+            os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = str(parse_size(args.memory_limit, field="--memory-limit"))
         return _COMMANDS[args.command](args)
     except LoyaltySimError as exc:
         name = " ".join(filter(None, (args.command, getattr(args, "trial_command", None))))
         print(f"loyalty-sim {name}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if saved is None:
+            os.environ.pop("LOYALTY_SIM_MEMORY_LIMIT", None)
+        else:
+            os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = saved
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -219,10 +219,18 @@ def _bad_ids(rfm: Any, mask: np.ndarray) -> str:
     return ", ".join(repr(v) for v in list(idx[:5]))
 
 
+_NOTHING_TO_FIT = ("nothing can be fitted: every purchase falls on one day, so no customer has a repeat "
+                   "purchase or any time between first and last purchase, and the calibration window has "
+                   "zero length (T = 0 for everyone). A log must span several purchase periods")
+
+
 def _btyd_arrays(rfm: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, t_x, T = _column(rfm, "frequency"), _column(rfm, "recency"), _column(rfm, "T")
     if len(x) == 0:
-        raise DataError("the RFM summary is empty", column="frequency")
+        raise DataError("the RFM summary is empty: no customer is left to fit (a customer first seen on the "
+                        "last day of the calibration period is observed for no time)", column="frequency")
+    if not (T > 0).any() and (x == 0).all():
+        raise DataError(_NOTHING_TO_FIT, column="T")
     checks = [
         ("frequency", ~np.isfinite(x) | (x < 0) | (x != np.round(x)), "must be a non-negative whole number"),
         ("recency", ~np.isfinite(t_x) | (t_x < 0), "must be finite and non-negative"),
@@ -1001,6 +1009,76 @@ def fit_model(rfm: pd.DataFrame, model: str, **kwargs: Any) -> FitResult:
     return fits[model](rfm, **kwargs)
 
 
+@dataclass(frozen=True)
+class NotFitted:
+    """A model that could not be fitted: which, and why (shown in reports as "not fitted: <reason>").
+
+    Attributes
+    ----------
+    model : str
+    reason : str
+    """
+
+    model: str
+    reason: str
+    params: dict[str, float] = dataclasses.field(default_factory=dict)
+    standard_errors: dict[str, float] = dataclasses.field(default_factory=dict)
+    log_likelihood: float | None = None
+    converged: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict with ``converged=False`` and the reason as ``error``."""
+        return {"model": self.model, "converged": False, "error": self.reason}
+
+
+def fit_models(rfm: pd.DataFrame, models: Mapping[str, str] | Sequence[str] = MODELS, *,
+               required: Sequence[str] = (), n_starts: int = 3) -> dict[str, FitResult | NotFitted]:
+    """Fit several models; one that does not converge is a :class:`NotFitted`, the others go on.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        An RFM summary.
+    models : mapping of label -> model, or sequence of models
+        What to fit (labels key the result; default: every model by its own name).
+    required : sequence of str
+        Models (names, not labels) whose failure raises instead (e.g. the one a population is built from).
+    n_starts : int
+
+    Returns
+    -------
+    dict
+        Label -> :class:`FitResult` or :class:`NotFitted`.
+    """
+    pairs = dict(models) if isinstance(models, Mapping) else {m: m for m in models}
+    out: dict[str, FitResult | NotFitted] = {}
+    for label, mname in pairs.items():
+        try:
+            out[label] = fit_model(rfm, mname, n_starts=n_starts)
+        except (FitError, DataError) as exc:
+            if mname in required:
+                raise
+            out[label] = NotFitted(model=mname, reason=str(exc))
+    return out
+
+
+def fit_table(fits: Mapping[str, FitResult | NotFitted]) -> pd.DataFrame:
+    """Estimates, standard errors and log-likelihoods of :func:`fit_models`, one row per parameter.
+
+    A model that was not fitted has one row, parameter ``"not fitted: <reason>"``.
+    """
+    rows = []
+    for name, f in fits.items():
+        if isinstance(f, NotFitted):
+            rows.append({"model": name, "parameter": f"not fitted: {f.reason}", "estimate": None,
+                         "standard error": None, "log-likelihood": None, "converged": False})
+            continue
+        for k, v in f.params.items():
+            rows.append({"model": name, "parameter": k, "estimate": v, "standard error": f.standard_errors.get(k),
+                         "log-likelihood": f.log_likelihood, "converged": f.converged})
+    return pd.DataFrame(rows).set_index(["model", "parameter"])
+
+
 def _time_unit_of(rfm: Any) -> Any:
     return rfm.attrs.get("time_unit", None) if isinstance(rfm, pd.DataFrame) else None
 
@@ -1623,6 +1701,8 @@ def fit_report(source: Any, *, model: str | Sequence[str] = "all", calibration_e
     # time (T = 0): no information for the transaction models, so such customers are left
     # out of the fits and counted in the summary
     unobserved = int((rfm["T"] <= 0).sum()) if "T" in rfm else 0
+    if unobserved and unobserved == len(rfm) and (rfm["frequency"] == 0).all():
+        raise DataError(_NOTHING_TO_FIT, source=report["source"], column="T")
     if unobserved:
         kept = rfm[rfm["T"] > 0]
         kept.attrs.update(rfm.attrs)
@@ -1639,11 +1719,9 @@ def fit_report(source: Any, *, model: str | Sequence[str] = "all", calibration_e
         "holdout_transactions": float(rfm["frequency_holdout"].sum()) if holdout else None,
     }
     report["models"] = {}
-    for mname in models:
-        try:
-            fit = fit_model(rfm, mname, n_starts=n_starts)
-        except (FitError, DataError) as exc:
-            report["models"][mname] = {"model": mname, "converged": False, "error": str(exc)}
+    for mname, fit in fit_models(rfm, models, n_starts=n_starts).items():
+        if isinstance(fit, NotFitted):
+            report["models"][mname] = fit.to_dict()
             continue
         entry = fit.to_dict()
         if holdout:

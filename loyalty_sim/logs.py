@@ -22,7 +22,7 @@ the :class:`LogReport`:
 Dates are parsed as ISO 8601 unless ``date_format`` (a ``strftime`` pattern) is given;
 day-first and month-first dates are ambiguous, so they are never guessed. Time-zone
 aware timestamps keep their wall-clock time; mixed offsets are converted to UTC.
-Quoted CSV fields must not span lines (line numbers would drift).
+Quoted CSV fields may span lines; errors then name the physical line where the record starts.
 """
 
 from __future__ import annotations
@@ -191,6 +191,41 @@ class TransactionLog:
 # --------------------------------------------------------------------------- reading
 
 
+def physical_lines(path: Path, block: int = 1 << 24) -> np.ndarray | None:
+    """Physical (1-based) line where each CSV record starts, or None if no quoted field spans lines.
+
+    Record 0 is the header. A newline inside double quotes (an even number of quote
+    characters before it means outside: an escaped ``""`` counts twice) does not end a
+    record. Read in blocks, so memory stays small until a spanning field is found.
+    """
+    starts: list[np.ndarray] = []
+    quotes = 0   # quote characters seen so far (parity: inside a quoted field)
+    lines = 0    # newlines seen so far
+    spans = False
+    with open(path, "rb") as fh:
+        while True:
+            buf = fh.read(block)
+            if not buf:
+                break
+            a = np.frombuffer(buf, dtype=np.uint8)
+            nl = np.flatnonzero(a == 10)
+            q = np.flatnonzero(a == 34)
+            if q.size or quotes % 2:
+                q_before = quotes + np.searchsorted(q, nl)   # quotes before each newline
+                inside = (q_before % 2).astype(bool)
+                spans = spans or bool(inside.any())
+                ends = np.flatnonzero(~inside)
+            else:
+                ends = np.arange(nl.size)
+            # a record starts on the line after each newline that ends one
+            starts.append(lines + ends + 2)
+            quotes += q.size
+            lines += nl.size
+    if not spans:
+        return None
+    return np.concatenate([np.ones(1, dtype=np.int64)] + [s.astype(np.int64) for s in starts])
+
+
 class _Fallback(Exception):
     """The fast (Arrow) CSV reader could not parse the file; read it again with pandas."""
 
@@ -226,6 +261,8 @@ class _Reader:
     chunksize: int | None
     engine: str = "arrow"
     mapping: dict[str, str] = field(default_factory=dict)
+    #: physical line of each record (index = record number, header = 0) when quoted fields span lines
+    line_map: np.ndarray | None = None
 
     def chunks(self) -> Iterator[tuple[Any, int]]:
         if self.fmt == "parquet":
@@ -236,6 +273,8 @@ class _Reader:
             sep = "\t" if ".tsv" in [s.lower() for s in self.path.suffixes] else ","
             header = self._csv_header(sep)
             compressed = any(s.lower() in _COMPRESSED for s in self.path.suffixes)
+            if not compressed:
+                self.line_map = physical_lines(self.path)
             if self.engine == "arrow" and not compressed:
                 yield from self._arrow_csv(header, sep)
             else:
@@ -264,7 +303,8 @@ class _Reader:
 
         opts = dict(
             read_options=pacsv.ReadOptions(block_size=self._block_size(), use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
+                                             newlines_in_values=self.line_map is not None),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True),
@@ -503,6 +543,7 @@ class _Validator:
     report: LogReport
     mapping: dict[str, str] = field(default_factory=dict)
     int_ids: bool = False
+    line_map: np.ndarray | None = None
     coder: IdCoder = field(default_factory=IdCoder)
     _seen_hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     _seen_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -514,6 +555,8 @@ class _Validator:
         cols, n = _columns(raw)
         m = self.mapping
         lines = first_line + np.arange(n, dtype=np.int64)
+        if self.line_map is not None:   # quoted fields span lines: name the physical line
+            lines = self.line_map[np.minimum(lines - 1, len(self.line_map) - 1)]
         blank = np.ones(n, dtype=bool)
         for values in cols.values():
             blank &= _null_mask(values)
@@ -789,6 +832,7 @@ def _read(opts: _Options, consume: Callable[[_Validator], Callable[[_Chunk], Non
         state = consume(validator)
         try:
             for raw, first_line in reader.chunks():
+                validator.line_map = reader.line_map
                 if not validator.mapping:
                     validator.mapping = dict(reader.mapping)
                     validator.report.columns = dict(reader.mapping)

@@ -256,7 +256,12 @@ class TiersRuntime(MemberRuntime):
         counts = np.bincount(held * ng + g, minlength=self.k * ng).reshape(self.k, ng).astype(float)
         for lvl, tier in enumerate(s.tiers):
             ledger[f"tier_{tier.name}"] = counts[lvl]
-        ledger["perk_cost"] = self.perk_cost @ counts
+        # summed tier by tier, elementwise: a BLAS product (perk_cost @ counts) picks its kernel, FMA use and
+        # order by the matrix shape, i.e. by the block's number of granules, so the last bits changed with it
+        perk = np.zeros(ng)
+        for lvl in range(self.k):
+            perk = perk + self.perk_cost[lvl] * counts[lvl]
+        ledger["perk_cost"] = perk
         ledger.update(self.member_ledger(week, idx, member))
         return Settlement(ledger=ledger)
 
