@@ -15,7 +15,8 @@ purchase rate, the per-purchase dropout probability and the ticket:
   after it (Kivetz, Urminsky & Zheng 2006); head-start stamps count as progress
   (Nunes & Dreze 2006);
 * **devaluation**: past a depth, discounts lower the reference price and the
-  full-price demand that follows (DelVecchio, Krishnan & Smith 2007);
+  full-price demand that follows once they end (DelVecchio, Krishnan & Smith 2007),
+  recovering with a half-life as the reference price adapts (Kalyanaram & Winer 1995);
 * **status**: tiers lower dropout; demotion raises it above the never-promoted
   level (Wagner, Hennig-Thurau & Rudolph 2009).
 
@@ -115,6 +116,11 @@ PARAMETER_TABLE: tuple[Parameter, ...] = (
     Parameter("devaluation_strength", 1.2, "relative fall in full-price demand per unit of depth beyond it",
               (0.5, 2.0), "Raghubir & Corfman (1999), JMR 36(2) (direction); Kalyanaram & Winer (1995): losses "
               "weigh about twice gains (unverified)", True),
+    Parameter("devaluation_half_life_weeks", 8.0, "weeks for half the post-promotion fall in full-price "
+              "demand to recover", (4.0, 26.0),
+              "assumption: reference prices adapt to the prices seen (Kalyanaram & Winer 1995, Marketing "
+              "Science 14(3)); DelVecchio et al. (2007) measure post-promotion price expectations, not a "
+              "permanent loss. No published half-life found: 8 weeks is an assumption", True),
     Parameter("status_dropout_cut", 0.30, "relative fall in dropout, times l / K at tier level l of K "
               "(the top of a 3-level ladder gets 2/3 of it)", (0.1, 0.5),
               "Dreze & Nunes (2009), JCR 35(6): status felt at the top (direction); size is an assumption", True),
@@ -174,6 +180,7 @@ class BehaviourParams:
     discount_visit_share: float = _DEFAULTS["discount_visit_share"]
     devaluation_depth: float = _DEFAULTS["devaluation_depth"]
     devaluation_strength: float = _DEFAULTS["devaluation_strength"]
+    devaluation_half_life_weeks: float = _DEFAULTS["devaluation_half_life_weeks"]
     status_dropout_cut: float = _DEFAULTS["status_dropout_cut"]
     demotion_dropout_rise: float = _DEFAULTS["demotion_dropout_rise"]
     referral_max_rate: float = _DEFAULTS["referral_max_rate"]
@@ -248,7 +255,7 @@ class BehaviourParams:
         return 1.0 + cap * -np.expm1(-raw / cap)  # smooth cap: ~raw when small, -> 1 + cap
 
     def devaluation(self, d: np.ndarray | float) -> np.ndarray:
-        """Multiplier (<= 1) on full-price demand after discounts of depth ``d``."""
+        """Multiplier (<= 1) on full-price demand just after discounts of depth ``d`` end (it then recovers)."""
         excess = np.maximum(np.asarray(d, dtype=float) - self.devaluation_depth, 0.0)
         return np.maximum(1.0 - self.devaluation_strength * excess, 0.05)
 
