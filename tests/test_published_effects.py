@@ -16,7 +16,7 @@ from loyalty_sim.schemes import FlatDiscount, StampCard
 @pytest.fixture(scope="module")
 def car_wash():
     """Nunes & Dreze (2006) design: customers given a card at a visit, tracked 26 weeks."""
-    pop = Population(load_preset("coffee_shop", arrivals="none", r=0.6, alpha=5.0), size=20_000, weeks=27, seed=5)
+    pop = Population(load_preset("coffee_shop", arrivals="none", r=0.6, alpha=4.0), size=20_000, weeks=27, seed=5)
     base = simulate(pop, seed=6, launch_week=1)
     plain = simulate(pop, StampCard(name="p", stamps_required=8, reward_value=4.5, reward_cost=1.2),
                      seed=6, launch_week=1)
@@ -72,3 +72,31 @@ def test_one_percent_cashback_drives_its_published_share_of_sales(preset):
     g0 = simulate(pop, seed=2).weekly["gross_sales"].sum()
     g = simulate(pop, Cashback(name="c", rate=0.01), seed=2).weekly["gross_sales"].sum()
     assert 0.01 <= (g - g0) / g <= 0.03
+
+
+def _thirds_response(preset, scheme):
+    """Liu (2007)'s split: the base alive at launch in thirds by purchases in the 26 weeks before launch;
+    each third's purchases in the 26 weeks after launch, scheme over counterfactual (same customers, seeds)."""
+    import pandas as pd
+
+    pop = Population(preset, size=20_000, weeks=52, seed=11)
+    base = simulate(pop, seed=12, launch_week=26).customers
+    res = simulate(pop, scheme, seed=12, launch_week=26).customers
+    alive = (base["acquisition_week"] < 26) & ((base["dropout_week"] < 0) | (base["dropout_week"] >= 26))
+    pre = base.loc[alive, "transactions_w0_26"]
+    third = pd.qcut(pre.rank(method="first"), 3, labels=["light", "moderate", "heavy"])
+    b0 = base.loc[alive, "transactions_w26_52"].groupby(third, observed=True).sum()
+    b1 = res.loc[alive, "transactions_w26_52"].groupby(third, observed=True).sum()
+    return (b1 / b0 - 1).to_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["stamp_card", "points"])
+def test_heavy_buyers_do_not_respond_light_and_moderate_do(scheme):
+    """Liu (2007): heavy buyers' response to a programme is about zero (0..3%); light and moderate +5..30%."""
+    from loyalty_sim.schemes import Points
+
+    sc = StampCard(name="s") if scheme == "stamp_card" else Points(name="p")
+    r = _thirds_response("coffee_shop", sc)
+    assert -0.01 <= r["heavy"] <= 0.03, r
+    assert 0.05 <= r["light"] <= 0.30 and 0.05 <= r["moderate"] <= 0.30, r

@@ -55,7 +55,7 @@ class DiscountRuntime(MemberRuntime):
         b = self.behaviour
         self.response = float(b.discount_response(scheme.depth))
         self.devalue = float(b.devaluation(scheme.depth))
-        demand = b.discount_demand(scheme.depth, ctx.traits.segment, self.heaviness)
+        demand = b.discount_demand(scheme.depth, ctx.traits.segment, self.price_heaviness)
         self.visit_mult = demand ** b.discount_visit_share
         self.basket_mult = demand ** (1.0 - b.discount_visit_share)
         self.exposed = np.zeros(self.n, dtype=bool)

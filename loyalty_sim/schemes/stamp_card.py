@@ -98,10 +98,9 @@ class StampCardRuntime(MemberRuntime):
         pull = self.value_response[idx] > 0
         gg = self.goal_gradient(progress, idx)
         if s.head_start:
-            # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006)
-            # (scaled like the goal gradient itself: heavy buyers barely respond)
-            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required
-                       * self.gradient_weight[idx])
+            # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006); the
+            # study measured it on every customer handed a card, so it is not scaled by heaviness
+            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required)
         gg = np.where(member & pull & holds, gg, 1.0)
         return Effects(rate=rate * gg, dropout=dropout)
 
