@@ -30,7 +30,6 @@ overridden (``BehaviourParams(...)`` or the ``behaviour:`` section of a scenario
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import Any, Mapping
 

@@ -6,7 +6,6 @@ checks the published figure within the study's plausible range (PARAMETERS.md).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from loyalty_sim import Population, load_preset, simulate
