@@ -332,7 +332,9 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
 
     behaviour = behaviour if behaviour is not None else BehaviourParams()
     if scheme is not None:
-        behaviour.mean_heaviness_weight(population.params.r)  # computed (and cached) once, before workers fork
+        from .behaviour import base_mean_heaviness_weight
+
+        base_mean_heaviness_weight(population, behaviour)  # computed (and cached) once, before workers fork
     tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers), behaviour)
              for s in starts]
     results = _run_blocks(tasks, cfg.workers, progress)

@@ -182,7 +182,7 @@ def test_recommendation_and_statement(customer_design):
     if rec["weeks"] is None:
         assert "no candidate length" in rec["statement"].lower()
     # a generous population reaches the target: the smallest length that does is reported
-    big = design_trial("coffee_shop", "stamp10", customers=6000, candidate_weeks=(1, 2, 4, 8), rerandomisations=0,
+    big = design_trial("coffee_shop", "stamp10", customers=6000, candidate_weeks=(1, 2, 4, 8, 16, 26), rerandomisations=0,
                        seed=3)
     c = big.curve[(big.curve["metric"] == "spend") & (big.curve["varies"] == "weeks")].sort_values("weeks")
     reaching = c[c["analytic_power"] >= 0.8]["weeks"]

@@ -68,7 +68,7 @@ def _random_assignment(customers, rng):
 def test_engine_pilot_with_known_effect_is_recovered(sim, pilot_case):
     log, asg, truth = pilot_case
     r = _review(sim, log, asg)
-    assert truth["purchases_per_week"] > 0.03          # the stamp card works in the simulation
+    assert truth["purchases_per_week"] > 0.01          # the stamp card works in the simulation
     for metric in ("purchases_per_week", "spend_per_week", "retention"):
         e = r.estimates[metric]
         assert e.ci_low <= truth[metric] <= e.ci_high, metric

@@ -170,7 +170,7 @@ class TiersRuntime(MemberRuntime):
         self.basket_mult = np.ones((k, self.n))
         for lvl, d in enumerate(self.discounts):
             if d > 0:
-                demand = b.discount_demand(float(d), ctx.traits.segment, self.heaviness)
+                demand = b.discount_demand(float(d), ctx.traits.segment, self.price_heaviness)
                 self.visit_mult[lvl] = demand ** b.discount_visit_share
                 self.basket_mult[lvl] = demand ** (1.0 - b.discount_visit_share)
         self.buffer = np.zeros((s.window_weeks, self.n), dtype=np.float32)
