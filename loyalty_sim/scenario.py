@@ -33,8 +33,9 @@ from .population import Population, PopulationParams, available_presets, check_m
 from .schemes import SchemeConfig, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 
-#: Most customers a scenario may hold (the population at week 0).
-MAX_CUSTOMERS = 10_000_000
+#: Most customers a scenario file may name (the population at week 0): a finite bound for the
+#: file format only; whether a run fits is decided by the memory estimate, which names the limit.
+MAX_CUSTOMERS = 10**12
 #: Largest seed (the range numpy's SeedSequence and the file format keep exactly).
 MAX_SEED = 2**63 - 1
 
