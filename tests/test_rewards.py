@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from loyalty_sim import ConfigError
-from loyalty_sim.text.comparison import breakage_sentence, points_tradeoffs
 from loyalty_sim.rewards import distribution_table, heaviness_groups, ledger_table, reward_distribution
 from loyalty_sim.scenario import find_scenario, load_scenario, run_scenario
+from loyalty_sim.text.comparison import breakage_sentence, points_tradeoffs
 
 
 @pytest.fixture(scope="module")
