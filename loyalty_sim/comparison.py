@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .economics import Economics, scheme_economics, simulated_retention, verdict
+from .economics import Economics, scheme_economics, simulated_retention, verdict_word
 from .errors import ConfigError
 from .metrics import window_metrics
 from .scenario import Scenario, ScenarioRun, run_scenario
+from .text.comparison import verdict as verdict_text
 
 #: metric -> (unit, higher is better)
 METRICS: dict[str, str] = {
@@ -238,10 +239,7 @@ class Comparison:
                 return float(eff.loc[(name, metric), col]) if (name, metric) in eff.index else float("nan")
             lo, hi = g("incremental_profit", "ci_low"), g("incremental_profit", "ci_high")
             est = g("incremental_profit")
-            if np.isnan(lo):
-                text = f"one replication only: incremental profit {est:,.0f}, no interval (use 3+ replications)"
-            else:
-                text = verdict(est, lo, hi, level=self.level)
+            text = verdict_text(verdict_word(est, lo, hi), est, lo, hi, level=self.level)
             rows.append({
                 "scheme": name,
                 "purchases_per_customer_week_effect": g("purchases_per_customer_week"),

@@ -102,7 +102,7 @@ def _is_number(cell: str) -> bool:
 
 
 def test_difference_between_schemes_is_paired_and_named_in_the_headline(comp):
-    from loyalty_sim.narrative import headline
+    from loyalty_sim.text.comparison import headline
 
     a, b = comp.schemes[0], comp.schemes[1]
     d, lo, hi = comp.difference(a, b)

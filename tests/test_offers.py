@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from loyalty_sim.comparison import compare
-from loyalty_sim.narrative import segment_sentence, targeting_sentence
 from loyalty_sim.offers import funnel_frame, offer_outcomes
 from loyalty_sim.scenario import find_scenario, load_scenario, run_scenario
+from loyalty_sim.text.comparison import segment_sentence, targeting_sentence
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from loyalty_sim import ConfigError
-from loyalty_sim.narrative import breakage_sentence, points_tradeoffs
 from loyalty_sim.rewards import distribution_table, heaviness_groups, ledger_table, reward_distribution
 from loyalty_sim.scenario import find_scenario, load_scenario, run_scenario
+from loyalty_sim.text.comparison import breakage_sentence, points_tradeoffs
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_stamps_and_combination_parts_are_counted_in_their_own_units():
 
 
 def test_targeting_sentence_leaves_out_parts_of_combinations():
-    from loyalty_sim.narrative import targeting_sentence
+    from loyalty_sim.text.comparison import targeting_sentence
 
     o = pd.DataFrame({"scheme": ["a", "combo"], "audience": [100, 100], "conversion_rate": [0.1, 0.1],
                       "purchases_uplift_audience": [0.2, 0.9], "purchases_uplift_per_offer": [0.01, 0.05],

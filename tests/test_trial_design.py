@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from loyalty_sim.cli.trial import add_design_arguments as add_arguments
+from loyalty_sim.cli.trial import run_design as run
 from loyalty_sim.errors import ConfigError, DataError
 from loyalty_sim.trial import design as dz
 from loyalty_sim.trial.design import (
@@ -28,7 +30,6 @@ from loyalty_sim.trial.design import (
     rerandomisation_power,
     write_assignment,
 )
-from loyalty_sim.trial.design_cli import add_arguments, run
 
 # small designs keep the module fast: 600 customers, 3 lengths, 2 shares
 SMALL = dict(customers=600, candidate_weeks=(2, 4, 8), candidate_shares=(0.2, 0.5), rerandomisations=100, seed=3)

@@ -394,20 +394,20 @@ def test_summary_text_says_what_how_much_how_sure_and_worth(sim, pilot_case):
 
 
 def test_cli_run_prints_text_json_and_writes_files(tmp_path, capsys, sim, pilot_case):
-    from loyalty_sim.trial import review_cli
+    from loyalty_sim.cli import trial as trial_cli
 
     log, asg, _ = pilot_case
     log_path = tmp_path / "log.csv"
     log.assign(date=log["date"].dt.strftime("%Y-%m-%d"))[["customer_id", "date", "amount", "store_id"]].to_csv(
         log_path, index=False)
     asg_path = _write(tmp_path, "asg.csv", asg)
-    parser = review_cli.add_arguments(argparse.ArgumentParser())
+    parser = trial_cli.add_review_arguments(argparse.ArgumentParser())
     base = ["--log", str(log_path), "--assignment", str(asg_path), "--start", sim.start, "--end", sim.end,
             "--margin", "0.3", "--reward-cost-share", "0.02", "--duplicates", "keep"]
-    assert review_cli.run(parser.parse_args(base)) == 0
+    assert trial_cli.run_review(parser.parse_args(base)) == 0
     out = capsys.readouterr().out
     assert "Verdict:" in out and "cuped *" in out
-    assert review_cli.run(parser.parse_args(base + ["--json", "--out", str(tmp_path / "out")])) == 0
+    assert trial_cli.run_review(parser.parse_args(base + ["--json", "--out", str(tmp_path / "out")])) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["metrics"]["spend_per_week"]["method"] == "cuped"
     for name in ("review.json", "effects.csv", "before_after.csv", "event_study.csv", "money.csv"):
@@ -417,7 +417,7 @@ def test_cli_run_prints_text_json_and_writes_files(tmp_path, capsys, sim, pilot_
     assert text_cols and not any(eff[c].astype(str).str.match(r"^[=+\-@]").any() for c in text_cols)
     assert not list(tmp_path.joinpath("out").glob(".*.tmp"))
     with pytest.raises(DataError):
-        review_cli.run(parser.parse_args(base[:-2] + ["--start", "2027-01-01", "--end", "2027-02-01"]))
+        trial_cli.run_review(parser.parse_args(base[:-2] + ["--start", "2027-01-01", "--end", "2027-02-01"]))
 
 
 # ------------------------------------------------------------------ plots
@@ -542,7 +542,7 @@ def test_a_zero_variance_metric_has_no_interval_rather_than_p_zero():
     assert any("mean ticket: no interval or p-value" in w for w in r.warnings)
     json.dumps(r.to_dict(), allow_nan=False)
     assert "cannot say how sure" in r.summary_text()
-    from loyalty_sim.trial.review_cli import effects_text
+    from loyalty_sim.text.trial import effects_table as effects_text
 
     assert "n/a (zero standard error)" in effects_text(r)
 

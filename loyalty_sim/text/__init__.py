@@ -5,6 +5,17 @@ Modules
 format
     The one formatter: numbers, percents, percentage points, money, p-values,
     intervals and "n/a (reason)".
+comparison
+    A comparison's verdicts, headline, summary table, console text and report sentences.
+retention_value
+    The retention -> profit calculator's answer, sensitivity sentence and headline.
+simulation
+    The console tables of ``loyalty-sim simulate``.
+fit
+    The console report of ``loyalty-sim fit``.
 trial
     The design and review summaries of a pilot, its effects table and checks table.
+
+Text modules read results and compute nothing; they import nothing from the
+computation except :func:`loyalty_sim.retention_value.sensitivity_counts`.
 """

@@ -68,13 +68,15 @@ def number(x: Any, digits: int = 2, *, sign: bool = False, missing: str | None =
 def percent(x: Any, digits: int = 1, *, sign: bool = False, missing: str | None = None) -> str:
     """A share as a percent (``0.052`` -> ``5.2%``; ``+5.2%`` with ``sign``)."""
     v = finite(x)
-    return not_available(missing) if v is None else _fixed(100 * v, digits, sign) + "%"
+    v = None if v is None else finite(100 * v)   # a share near the float limit has no finite percent
+    return not_available(missing) if v is None else _fixed(v, digits, sign) + "%"
 
 
 def points(x: Any, digits: int = 1, *, sign: bool = True, missing: str | None = None) -> str:
     """A difference of two shares in percentage points (``0.013`` -> ``+1.3 points``)."""
     v = finite(x)
-    return not_available(missing) if v is None else _fixed(100 * v, digits, sign) + " points"
+    v = None if v is None else finite(100 * v)
+    return not_available(missing) if v is None else _fixed(v, digits, sign) + " points"
 
 
 def money(x: Any, digits: int = 0, *, sign: bool = False, currency: str | None = None,

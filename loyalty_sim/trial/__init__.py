@@ -24,8 +24,6 @@ checks
 review
     :func:`~loyalty_sim.trial.review.review_trial` as a list of named steps,
     :class:`~loyalty_sim.trial.review.TrialReview`, money and the verdict.
-design_cli, review_cli
-    The ``loyalty-sim trial design`` and ``trial review`` commands (parsing and printing).
-
-The sentences and tables a reader sees are in :mod:`loyalty_sim.text.trial`.
+The ``loyalty-sim trial design`` and ``trial review`` commands are in
+:mod:`loyalty_sim.cli.trial`; the sentences and tables a reader sees are in :mod:`loyalty_sim.text.trial`.
 """

@@ -97,7 +97,7 @@ from .power import (
 __all__ = [
     "METRICS", "UNITS", "TrialDesign", "analytic_mde", "analytic_power", "assign", "design_effect",
     "design_trial", "design_trial_from_log", "estimate_icc", "pre_period_spend", "rerandomisation_power",
-    "resolve_scheme", "store_summary", "write_assignment",
+    "resolve_scheme", "simulated_assignment", "store_summary", "write_assignment",
 ]
 
 #: Default candidate pilot lengths (weeks).
@@ -426,6 +426,34 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
                  f"by a log come from the '{assumptions}' preset: {', '.join(pop.assumed_fields()) or 'none'}")
     extra["notes"] = notes
     return design, assignment, extra
+
+
+def simulated_assignment(design: TrialDesign, population: str, *, unit: str = "customer", share: float = 0.5,
+                         seed: int = 0) -> pd.DataFrame:
+    """Assignment of the simulated customers (or stores) a preset's design was computed for.
+
+    Parameters
+    ----------
+    design : TrialDesign
+        From :func:`design_trial` on the preset ``population``.
+    population : str
+        The preset's name.
+    unit, share, seed
+        As given to :func:`design_trial`; the customers are those who bought in the
+        simulated pre-period, the stores ``store_001`` ... by number.
+    """
+    from ..engine import simulate
+    from ..population import Population
+
+    s = design.settings
+    pop = Population(population, size=s["population_size"], weeks=s["pre_weeks"], seed=s["population_seed"])
+    cust = simulate(pop, None, weeks=s["pre_weeks"], seed=seed).customers
+    units = pd.DataFrame({"customer_id": cust["customer_id"], "spend": cust["revenue"]})
+    units = units[cust["transactions"].to_numpy() > 0]
+    if unit == "customer":
+        return assign(units, unit="customer", share=share, seed=seed)
+    store_ids = [f"store_{i + 1:03d}" for i in range(s["stores"])]
+    return assign(pd.DataFrame({"store_id": store_ids}), unit="store", share=share, strata=None, seed=seed)
 
 
 def _log_pre_period(data: pd.DataFrame, source: str, pre_weeks: int) -> tuple[pd.Timestamp, pd.DataFrame, int]:

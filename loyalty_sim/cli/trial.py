@@ -1,6 +1,6 @@
-"""``loyalty-sim trial design``: how to run a pilot so that it can answer the question.
+"""``loyalty-sim trial design`` and ``loyalty-sim trial review``: plan a pilot, and judge one from its log.
 
-Usage::
+``trial design``: how to run a pilot so that it can answer the question. Usage::
 
     loyalty-sim trial design --preset coffee_shop --scheme stamp10 --weeks 8 --share 0.5
     loyalty-sim trial design --log my_log.csv --scheme my_scheme.yaml --assignment-out assignment.csv
@@ -12,28 +12,59 @@ and the assignment written is for the log's own customers (or stores); the pre-p
 the last ``--pre-weeks`` weeks of the log and the pilot is assumed to start the day
 after it ends.
 
-:func:`add_arguments` adds the options to a parser; :func:`run` runs the command and
-returns the exit status. Invalid options raise :class:`~loyalty_sim.errors.ConfigError`
-naming the option's field before any work is done.
+:func:`add_design_arguments` adds the options to a parser; :func:`run_design` runs the
+command and returns the exit status. Invalid options raise
+:class:`~loyalty_sim.errors.ConfigError` naming the option's field before any work is done.
+
+``trial review``: :func:`add_review_arguments` and :func:`run_review` review the pilot and
+print the summary and the effects table (or JSON with ``--json``); ``--out DIR`` also
+writes ``review.json`` and spreadsheet-safe ``effects.csv``, ``before_after.csv``,
+``event_study.csv`` and ``money.csv``, each atomically.
+
+Errors are raised as :class:`~loyalty_sim.errors.LoyaltySimError` (the main entry point
+prints them and exits 2).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import ConfigError
-from ..files import dumps_json
+from ..files import check_output_dir, dumps_json, write_csv_safe, write_json_atomic
+from ..text.format import number
+from ..text.trial import design_summary, effects_table, review_summary
+from ..trial import design as dz
+from ..trial.review import TrialReview, review_trial
 from ..validation import check_choice, check_count, check_positive, check_probability
-from . import design as dz
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "add_design_arguments", "add_review_arguments", "run", "run_design", "run_review"]
+
+HELP = "pilots: design one (power, assignment) or review one from a log"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the two subcommands of ``trial`` (``design``, ``review``) to ``parser`` (and return it)."""
+    trial = parser.add_subparsers(dest="trial_command", required=True, metavar="SUBCOMMAND")
+    add_design_arguments(trial.add_parser(
+        "design", help="power and minimum detectable effect of a pilot, a recommended length, an assignment file"))
+    add_review_arguments(trial.add_parser(
+        "review", help="did the pilot pay? effects with intervals, checks, money and a verdict from a log"))
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Design a pilot or review one (``trial design`` / ``trial review``)."""
+    return (run_design if args.trial_command == "design" else run_review)(args)
+
+
+# --------------------------------------------------------------------------- design
+
+
+def add_design_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the options of ``trial design`` to ``parser`` (and return it)."""
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--preset", help="population preset (default: the scheme file's preset, else coffee_shop)")
@@ -112,7 +143,7 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
     return {"candidate_weeks": weeks or list(dz.DEFAULT_WEEKS)}
 
 
-def run(args: argparse.Namespace) -> int:
+def run_design(args: argparse.Namespace) -> int:
     """Run ``trial design`` and print the design (text or JSON); returns the exit status.
 
     Raises
@@ -133,14 +164,14 @@ def run(args: argparse.Namespace) -> int:
         design, assignment = _design_from_preset(args, scheme, info, common)
     payload = design.to_dict()
     payload.update(extra)
-    text = design.summary_text()
+    text = design_summary(design)
     if assignment is not None:
         if args.assignment_out:
             path = dz.write_assignment(assignment, args.assignment_out)
             payload["assignment"] = _assignment_info(assignment, str(path))
             info_a = payload["assignment"]
-            text += (f"\n\nAssignment written to {path}: {info_a['pilot']:,} pilot and {info_a['control']:,} control "
-                     f"{info_a['unit']}s, {info_a['strata']} strata, seed {args.seed}.")
+            text += (f"\n\nAssignment written to {path}: {number(info_a['pilot'], 0)} pilot and "
+                     f"{number(info_a['control'], 0)} control {info_a['unit']}s, {info_a['strata']} strata, seed {args.seed}.")
         else:
             payload["assignment"] = _assignment_info(assignment, None)
     if extra.get("notes"):
@@ -168,26 +199,9 @@ def _design_from_preset(args: argparse.Namespace, scheme: Any, info: dict[str, A
                              store_effect_sd=args.store_effect_sd, **common)
     assignment = None
     if args.assignment_out:
-        assignment = _simulated_assignment(preset, scheme, args, design)
+        assignment = dz.simulated_assignment(design, preset, unit=args.unit, share=args.share, seed=args.seed)
     return design, assignment
 
-
-def _simulated_assignment(preset: str, scheme: Any, args: argparse.Namespace, design: dz.TrialDesign) -> pd.DataFrame:
-    """Assignment of the simulated customers (or stores) the design was computed for."""
-    from ..engine import simulate
-    from ..population import Population
-
-    s = design.settings
-    pop = Population(preset, size=s["population_size"], weeks=s["pre_weeks"], seed=s["population_seed"])
-    cust = simulate(pop, None, weeks=s["pre_weeks"], seed=args.seed).customers
-    units = pd.DataFrame({"customer_id": cust["customer_id"], "spend": cust["revenue"]})
-    units = units[cust["transactions"].to_numpy() > 0]
-    if args.unit == "customer":
-        return dz.assign(units, unit="customer", share=args.share, seed=args.seed)
-    stores = s["stores"]
-    store_ids = [f"store_{i + 1:03d}" for i in range(stores)]
-    return dz.assign(pd.DataFrame({"store_id": store_ids}), unit="store", share=args.share, strata=None,
-                     seed=args.seed)
 
 
 # --------------------------------------------------------------------------- from a log
@@ -205,21 +219,84 @@ def _design_from_log(args: argparse.Namespace, scheme: Any, info: dict[str, Any]
                                     assumptions=info.get("preset"), **common)
 
 
-def main(argv: list[str] | None = None) -> int:  # pragma: no cover - for ``python -m``
-    """Run ``trial design`` alone: ``python -m loyalty_sim.trial.design_cli --scheme stamp10``."""
-    from ..errors import LoyaltySimError
-
-    parser = add_arguments(argparse.ArgumentParser(prog="loyalty-sim trial design", description=__doc__))
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except LoyaltySimError as exc:
-        print(f"loyalty-sim trial design: error: {exc}", file=sys.stderr)
-        return 2
+# --------------------------------------------------------------------------- review
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def add_review_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the arguments of ``trial review`` to ``parser`` and return it."""
+    parser.add_argument("--log", required=True, help="transaction log (.csv, .parquet): customer_id, date or "
+                        "timestamp, amount[, store_id]")
+    parser.add_argument("--assignment", required=True, help="CSV with customer_id,group or store_id,group "
+                        "(group: pilot or control), optionally an enrolled column")
+    parser.add_argument("--start", required=True, help="first day of the pilot (YYYY-MM-DD)")
+    parser.add_argument("--end", required=True, help="last day of the pilot, included (YYYY-MM-DD)")
+    parser.add_argument("--pre-weeks", type=int, help="weeks before the start used as the pre-period "
+                        "(default: all the log has, up to 52)")
+    parser.add_argument("--margin", type=float, default=0.3, help="gross margin, share of full-price sales "
+                        "(default: 0.3)")
+    parser.add_argument("--reward-cost-share", type=float, default=0.0, help="cost of rewards as a share of the "
+                        "spend the scheme ran on during the pilot: every pilot customer's (customer pilots) or all "
+                        "spend in pilot stores (store pilots) (default: 0)")
+    parser.add_argument("--reward-cost", type=float, default=0.0, help="fixed cost of rewards over the pilot "
+                        "(currency, default: 0)")
+    parser.add_argument("--programme-cost", type=float, default=0.0, help="fixed cost of running the pilot "
+                        "(currency, default: 0)")
+    parser.add_argument("--cost-per-customer", type=float, default=0.0, help="cost per pilot customer, over every "
+                        "assigned pilot customer (customer pilots) or every customer who bought in a pilot store "
+                        "during the pilot (store pilots) (currency, default: 0)")
+    parser.add_argument("--discount-share", type=float, default=0.0, help="member discount already deducted "
+                        "from the amounts under the scheme (the same spend as --reward-cost-share), share of the "
+                        "full price (default: 0)")
+    parser.add_argument("--expected-share", type=float, help="planned share of pilot units, for the "
+                        "sample-ratio check (default: the assignment's share)")
+    parser.add_argument("--level", type=float, default=0.95, help="confidence level (default: 0.95)")
+    parser.add_argument("--unit", choices=("auto", "customer", "store"), default="auto",
+                        help="assigned unit (default: customer if the assignment has customer_id)")
+    parser.add_argument("--enrolled", metavar="COLUMN", help="assignment column flagging customers who chose to "
+                        "enrol (default: 'enrolled' if present)")
+    parser.add_argument("--self-selected", action="store_true", help="the pilot group chose to take part "
+                        "(not randomised)")
+    parser.add_argument("--returns", choices=("error", "drop", "net"), default="error",
+                        help="negative amounts in the log (default: error)")
+    parser.add_argument("--duplicates", choices=("error", "drop", "keep"), default="error",
+                        help="exact duplicate rows in the log (default: error)")
+    parser.add_argument("--date-format", help="strftime pattern of the log's dates (default: ISO 8601)")
+    parser.add_argument("--out", help="folder for review.json, effects.csv, before_after.csv, event_study.csv, "
+                        "money.csv")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
 
 
+def review_from_args(args: argparse.Namespace) -> TrialReview:
+    """The :class:`TrialReview` the arguments ask for."""
+    read_options = {"returns": args.returns, "duplicates": args.duplicates}
+    if args.date_format:
+        read_options["date_format"] = args.date_format
+    return review_trial(args.log, args.assignment, start=args.start, end=args.end, pre_weeks=args.pre_weeks,
+                        margin=args.margin, reward_cost_share=args.reward_cost_share, reward_cost=args.reward_cost,
+                        programme_cost=args.programme_cost, cost_per_pilot_customer=args.cost_per_customer,
+                        discount_share=args.discount_share, level=args.level, enrolled=args.enrolled,
+                        self_selected=args.self_selected, expected_share=args.expected_share, unit=args.unit,
+                        read_options=read_options)
 
+
+def run_review(args: argparse.Namespace) -> int:
+    """Run ``trial review``; returns the exit status (0). Bad input raises a LoyaltySimError."""
+    if args.out:
+        check_output_dir(args.out, field="out")  # before the review, not after
+    review = review_from_args(args)
+    payload = review.to_dict()
+    if args.out:
+        out = Path(args.out)
+        for name, table in review.tables().items():
+            write_csv_safe(table, out / f"{name}.csv")
+        write_json_atomic(out / "review.json", payload)
+        payload["written"] = str(out)
+    if args.json:
+        print(dumps_json(payload))
+    else:
+        text = review_summary(review) + "\n\n" + effects_table(review)
+        if args.out:
+            text += f"\n\nwritten to {args.out}: review.json, effects.csv, before_after.csv, event_study.csv, money.csv"
+        print(text)
+    return 0

@@ -10,7 +10,7 @@ import pytest
 
 from loyalty_sim.cli import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_simulate_json_has_the_summary_keys(capsys):
@@ -73,7 +73,7 @@ def test_fit_command_on_cdnow(capsys):
 def test_trial_design_and_review_through_the_main_command(tmp_path, capsys):
     import json as _json
 
-    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
     out = tmp_path / "assignment.csv"
     assert main(["trial", "design", "--preset", "coffee_shop", "--scheme", "stamp10", "--customers", "2000",
                  "--rerandomisations", "50", "--assignment-out", str(out), "--json"]) == 0

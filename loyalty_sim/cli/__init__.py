@@ -1,0 +1,68 @@
+"""Command line: ``loyalty-sim COMMAND ...``; every command has ``--json`` for scripting.
+
+One module per command, each with ``HELP``, ``add_arguments(parser)`` and ``run(args)``,
+doing parsing and printing only: the work is the package's, the words are
+:mod:`loyalty_sim.text`'s.
+
+Modules
+-------
+simulate, compare, fit, report, profit_impact
+    ``loyalty-sim simulate`` ... ``loyalty-sim profit-impact``.
+trial
+    ``loyalty-sim trial design`` and ``loyalty-sim trial review``.
+
+:func:`main` prints a :class:`~loyalty_sim.errors.LoyaltySimError` on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from types import ModuleType
+from typing import Sequence
+
+from ..errors import LoyaltySimError
+from . import compare, fit, profit_impact, report, simulate, trial
+from ._common import emit as _emit  # noqa: F401 - the shared printer, importable as before
+
+__all__ = ["build_parser", "main"]
+
+#: command name -> its module, in the order ``--help`` lists them
+COMMANDS: dict[str, ModuleType] = {"simulate": simulate, "compare": compare, "fit": fit, "report": report,
+                                   "profit-impact": profit_impact, "trial": trial}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="loyalty-sim", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"loyalty-sim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        module.add_arguments(sub.add_parser(name, help=module.HELP))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``loyalty-sim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    saved = os.environ.get("LOYALTY_SIM_MEMORY_LIMIT")
+    try:
+        if getattr(args, "memory_limit", None):
+            from ..population import parse_size
+
+            # the limit travels in the environment so worker processes see it too; restored below
+            os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = str(parse_size(args.memory_limit, field="--memory-limit"))
+        return COMMANDS[args.command].run(args)
+    except LoyaltySimError as exc:
+        name = " ".join(filter(None, (args.command, getattr(args, "trial_command", None))))
+        print(f"loyalty-sim {name}: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if saved is None:
+            os.environ.pop("LOYALTY_SIM_MEMORY_LIMIT", None)
+        else:
+            os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = saved

@@ -1,0 +1,60 @@
+"""``loyalty-sim simulate``: a preset's baseline, or a scenario file's baseline and schemes."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..text.simulation import key_value_table, scenario_table
+from ._common import emit, show_progress
+
+HELP = "simulate customers' purchases and print a summary"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the options of ``simulate`` to ``p`` (and return it)."""
+    p.add_argument("--preset", default="coffee_shop", help="population preset (default: coffee_shop)")
+    p.add_argument("--scenario", help="scenario YAML: run its baseline and every scheme (common random numbers)")
+    p.add_argument("--customers", type=int, help="customers at week 0 (default: 10000, or the scenario's)")
+    p.add_argument("--weeks", type=int, help="horizon in weeks (default: 52, or the scenario's)")
+    p.add_argument("--seed", type=int, help="random seed (default: 0, or the scenario's)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
+    p.add_argument("--memory-limit", help="memory a run may use, e.g. 64GiB (default: the machine's memory, or LOYALTY_SIM_MEMORY_LIMIT)")
+    p.add_argument("--out", help="write the transaction log here (.csv or .parquet)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate a preset's baseline, or a scenario file's baseline and schemes."""
+    from ..engine import simulate
+    from ..files import write_table
+    from ..population import Population
+
+    if args.scenario:
+        return _run_scenario(args)
+    customers = 10_000 if args.customers is None else args.customers
+    weeks = 52 if args.weeks is None else args.weeks
+    seed = 0 if args.seed is None else args.seed
+    if args.out:
+        from ..files import check_output_path
+
+        check_output_path(args.out, (".csv", ".parquet"), field="out")
+    pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
+    output = "log" if args.out else "aggregate"
+    res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers, progress=show_progress(args))
+    summary = res.summary()
+    if args.out:
+        write_table(res.transactions, args.out)
+        summary["log"] = str(args.out)
+    emit(args, summary, key_value_table(summary))
+    return 0
+
+
+def _run_scenario(args: argparse.Namespace) -> int:
+    from ..scenario import load_scenario, run_scenario
+
+    sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    run = run_scenario(sc, workers=args.workers, progress=show_progress(args))
+    summary = run.summary()
+    emit(args, summary, scenario_table(sc.name, sc.launch_week, sc.weeks, run.seed, summary))
+    return 0

@@ -1,0 +1,258 @@
+"""The words of a comparison: its verdicts, headline, tables and sentences a marketer reads.
+
+Text only: the numbers come from :mod:`loyalty_sim.comparison`, :mod:`loyalty_sim.economics`,
+:mod:`loyalty_sim.rewards` and :mod:`loyalty_sim.offers`; every number is written by
+:mod:`loyalty_sim.text.format` and every user string (scheme, segment, category names)
+is escaped with :func:`loyalty_sim.text_safety.escape_markdown` in Markdown.
+
+Functions
+---------
+verdict(word, effect, low, high)
+    The verdict sentence of a scheme (the word is :func:`loyalty_sim.economics.verdict_word`).
+with_interval(est, lo, hi)
+    ``"+12 (+8 to +16)"``.
+summary_table, headline, comparison_text
+    The comparison as a table, as the Markdown verdict of a report, as console text.
+bias_sentence, discount_sentence, points_tradeoffs, breakage_sentence, segment_sentence, targeting_sentence
+    One paragraph each for the report notebooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ..text_safety import escape_markdown as _md
+from .format import finite, interval, number, percent
+
+__all__ = ["bias_sentence", "breakage_sentence", "comparison_text", "discount_sentence", "headline",
+           "points_tradeoffs", "segment_sentence", "summary_table", "targeting_sentence", "verdict",
+           "with_interval"]
+
+
+def verdict(word: str, effect: float, low: float, high: float, *, level: float = 0.95,
+            what: str = "incremental profit") -> str:
+    """The verdict sentence: ``word`` (``pays``, ``uncertain``, ``reconsider``) with the effect and its interval.
+
+    Without an interval (one replication) the sentence says so, whatever the word.
+    """
+    if finite(low) is None:
+        return f"one replication only: {what} {number(effect, 0)}, no interval (use 3+ replications)"
+    pct = percent(level, 0)
+    span = interval(low, high, number, digits=0)
+    if word == "reconsider":
+        return (f"reconsider: {what} is negative ({number(effect, 0)}; {pct} interval {span}) - the scheme costs "
+                "more than it returns")
+    if word == "pays":
+        return f"pays: {what} {number(effect, 0)} ({pct} interval {span})"
+    return f"uncertain: {what} {number(effect, 0)} ({pct} interval {span}) includes zero"
+
+
+def with_interval(est: float, lo: float, hi: float, *, digits: int = 0, pct: bool = False) -> str:
+    """``"+12.3 (+8.1 to +16.0)"``, signed; without an interval just the estimate."""
+    fmt: Callable[..., str] = percent if pct else number
+    if finite(lo) is None or finite(hi) is None:
+        return fmt(est, digits, sign=True)
+    return f"{fmt(est, digits, sign=True)} ({interval(lo, hi, fmt, digits=digits, sign=True)})"
+
+
+def summary_table(comp: Any) -> pd.DataFrame:
+    """One row per scheme, every number with its interval, in words a marketer reads."""
+    eff = comp.effects().set_index(["scheme", "metric"])
+    summ = comp.summary()
+    rows = {}
+    for name in comp.schemes:
+        def e(metric: str, name: str = name) -> tuple[float, float, float, float]:
+            r = eff.loc[(name, metric)]
+            return float(r["effect"]), float(r["ci_low"]), float(r["ci_high"]), float(r["baseline"])
+        f, flo, fhi, fb = e("purchases_per_customer_week")
+        s, slo, shi, sb = e("spend_per_customer_week")
+        rt, rlo, rhi, _ = e("retention_annual")
+        p, plo, phi, _ = e("incremental_profit")
+        roi, rolo, rohi, _ = e("roi")
+        rows[name] = {
+            "purchase frequency": with_interval(f / fb, flo / fb, fhi / fb, digits=1, pct=True),
+            "spend per customer": with_interval(s / sb, slo / sb, shi / sb, digits=1, pct=True),
+            "annual retention (points)": with_interval(100 * rt, 100 * rlo, 100 * rhi, digits=1),
+            "incremental profit": with_interval(p, plo, phi),
+            "ROI": with_interval(roi, rolo, rohi, digits=2),
+            "verdict": summ.loc[name, "verdict"].split(":")[0],
+        }
+    out = pd.DataFrame(rows).T
+    out.index.name = "scheme"
+    return out
+
+
+def headline(comp: Any) -> str:
+    """The verdict at the top of the comparison report (markdown)."""
+    summ = comp.summary()
+    lvl = percent(comp.level, 0)
+    best = summ["incremental_profit"].astype(float).idxmax()
+    b = summ.loc[best]
+    lo, hi = b["profit_ci"]
+    lines = [f"**Best candidate: {_md(best)}.** Over the {comp.scenario.weeks - comp.scenario.launch_week} weeks after "
+             f"launch it adds {number(b['incremental_profit'], 0)} of profit against doing nothing "
+             f"({lvl} interval {interval(lo, hi, number, digits=0)}, {len(comp.runs)} replications), "
+             f"ROI {number(b['roi'], 2)}."]
+    if len(summ) > 1:
+        runner = summ["incremental_profit"].astype(float).drop(best).idxmax()
+        d, dlo, dhi = comp.difference(best, runner)
+        if np.isfinite(dlo) and dlo <= 0 <= dhi:
+            lines[0] += (f" Its lead over **{_md(runner)}** ({number(d, 0)}; paired {lvl} interval "
+                         f"{interval(dlo, dhi, number, digits=0)}) is within the noise of the replications: treat the two as tied.")
+        elif np.isfinite(dlo):
+            lines[0] += f" It beats **{_md(runner)}** by {number(d, 0)} (paired {lvl} interval {interval(dlo, dhi, number, digits=0)})."
+    for name, r in summ.iterrows():
+        word = r["verdict"].split(":")[0]
+        lines.append(f"- **{_md(name)}**: {_md(word)}. Purchase frequency {percent(r['purchases_relative_effect'], 1, sign=True)}, "
+                     f"profit {number(r['incremental_profit'], 0)}, ROI {number(r['roi'], 2)}.")
+    losers = [n for n, r in summ.iterrows() if r["verdict"].startswith("reconsider")]
+    if losers:
+        lines.append(f"\n*Reconsider {', '.join(_md(n) for n in losers)}: the return is below the cost.*")
+    return "\n".join(lines)
+
+
+def comparison_text(comp: Any) -> str:
+    """The comparison as console text (``loyalty-sim compare``): per scheme its effects, intervals and verdict."""
+    summ = comp.summary()
+    lines = [f"scenario: {comp.scenario.name} - {len(comp.runs)} paired replication(s), {percent(comp.level, 0)} "
+             f"intervals, launch week {comp.scenario.launch_week} of {comp.scenario.weeks}", ""]
+    for name, r in summ.iterrows():
+        lo, hi = r["purchases_ci"]
+        plo, phi = r["profit_ci"]
+        lines += [f"{name}",
+                  f"  purchases per customer-week  {number(r['purchases_per_customer_week_effect'], 4, sign=True)} "
+                  f"({interval(lo, hi, number, digits=4, sign=True)})  "
+                  f"({percent(r['purchases_relative_effect'], 1, sign=True)}; naive before/after "
+                  f"{number(r['naive_before_after_purchases'], 4, sign=True)})",
+                  f"  spend per customer-week      {number(r['spend_per_customer_week_effect'], 3, sign=True)}  "
+                  f"({percent(r['spend_relative_effect'], 1, sign=True)})",
+                  f"  annual retention             {number(r['retention_annual_effect'], 4, sign=True)}",
+                  f"  incremental profit           {number(r['incremental_profit'], 0)} "
+                  f"({interval(plo, phi, number, digits=0)})   ROI {number(r['roi'], 2)}",
+                  f"  verdict: {r['verdict']}", ""]
+    return "\n".join(lines)
+
+
+def bias_sentence(comp: Any, metric: str = "purchases_per_customer_week") -> str:
+    """Explain the naive before/after bias in one sentence per scheme (markdown)."""
+    eff = comp.effects()
+    d = eff[eff["metric"] == metric]
+    if "naive_before_after" not in d:
+        return "No launch inside the horizon: no before/after comparison."
+    parts = []
+    for _, r in d.iterrows():
+        parts.append(f"{_md(r['scheme'])}: naive {number(r['naive_before_after'], 3, sign=True)} vs causal "
+                     f"{number(r['effect'], 3, sign=True)}")
+    return ("A before/after comparison of the scheme's own customers mixes the scheme's effect with the drift "
+            "of a customer base (the most frequent buyers also lapse first) - " + "; ".join(parts) + ".")
+
+
+def discount_sentence(sweep: pd.DataFrame, margin: float) -> str:
+    """Where the best discount lies and why tiny and deep ones lose (markdown)."""
+    i = int(np.nanargmax(sweep["incremental_profit"].to_numpy(dtype=float)))
+    best = sweep.iloc[i]
+    tiny, deep = sweep.iloc[0], sweep.iloc[-1]
+    pays = best["incremental_profit"] > 0
+    text = (f"The most profitable depth tested is **{percent(best['depth'], 0)}** "
+            f"({number(best['incremental_profit'], 0)} incremental profit). ")
+    if not pays:
+        text += ("**No depth pays for itself** at a gross margin of "
+                 f"{percent(margin, 0)}: the discount is given on every purchase, including those that would have "
+                 "happened anyway, so the extra sales must exceed margin/(margin - depth) - 1 to break even. ")
+    text += (f"A tiny discount ({percent(tiny['depth'], 0)}) is below the level customers notice, so it only gives "
+             f"margin away ({number(tiny['incremental_profit'], 0)}); a deep one ({percent(deep['depth'], 0)}) costs more than "
+             f"the saturated extra demand brings and lowers the reference price ({number(deep['incremental_profit'], 0)}).")
+    return text
+
+
+def points_tradeoffs(table: pd.DataFrame) -> str:
+    """Who each points design rewards and who responds (markdown bullets).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``rewards.distribution_table``: ``scheme``, ``heaviness`` (light,
+        middle, heavy), ``value_back_share``, ``purchases_uplift``.
+    """
+    lines = []
+    for name, d in table.groupby("scheme", sort=False):
+        d = d.set_index(d["heaviness"].astype(str))
+        share = d["value_back_share"]
+        most, least = str(share.idxmax()), str(share.idxmin())
+        spread = share.max() - share.min()
+        even = spread < 0.005
+        who = ("about the same share of their spend to every group" if even else
+               f"most to **{_md(most)}** customers ({percent(share[most], 1)} of their spend) and least to "
+               f"{_md(least)} ones ({percent(share[least], 1)})")
+        up = d["purchases_uplift"]
+        lines.append(f"- **{_md(str(name).replace('_', ' '))}** hands back {who}; purchases move "
+                     f"{percent(up.get('light', float('nan')), 1, sign=True)} (light), "
+                     f"{percent(up.get('middle', float('nan')), 1, sign=True)} (middle) and "
+                     f"{percent(up.get('heavy', float('nan')), 1, sign=True)} (heavy).")
+    return "\n".join(lines)
+
+
+def breakage_sentence(ledger: pd.DataFrame) -> str:
+    """Breakage and end liability per design, in one paragraph (``rewards.ledger_table``)."""
+    if ledger.empty:
+        return "None of these designs keeps a balance, so there is no breakage or liability."
+    last = ledger.groupby("scheme", sort=False).tail(1).set_index("scheme")
+    parts = [f"{_md(str(n).replace('_', ' '))} {percent(r['breakage_rate'], 1)} (liability at cost "
+             f"{number(r['liability_cost'], 0)})" for n, r in last.iterrows()]
+    return ("Breakage (units expired / issued so far) at the horizon: " + "; ".join(parts) + ". Breakage here "
+            "emerges from behaviour: members who stop buying, or never reach a reward, leave balances that expire; "
+            "without expiry they stay on the books as liability.")
+
+
+def segment_sentence(segments: pd.DataFrame) -> str:
+    """Which segment each scheme moves most, in frequency and in retention (markdown bullets).
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``Comparison.segments``: ``scheme``, ``segment``, ``purchases_effect`` with
+        ``purchases_baseline`` and ``retention_effect``.
+    """
+    if segments.empty:
+        return "No segment effects in this comparison."
+    lines = []
+    for name, d in segments.groupby("scheme", sort=False):
+        d = d.set_index(d["segment"].astype(str))
+        rel = d["purchases_effect"] / d["purchases_baseline"]
+        ret = d["retention_effect"] if "retention_effect" in d else pd.Series(dtype=float)
+        top = str(rel.idxmax()).replace("_", " ")
+        text = (f"- **{_md(str(name).replace('_', ' '))}**: purchase frequency moves most among {_md(top)} customers "
+                f"({percent(rel.max(), 1, sign=True)})")
+        if len(ret) and np.isfinite(ret.to_numpy(dtype=float)).any():
+            rtop = str(ret.idxmax()).replace("_", " ")
+            text += (f"; retention most among {_md(rtop)} customers ({number(100 * ret.max(), 1, sign=True)} percentage points of the "
+                     "customers at launch still customers at the horizon)")
+        lines.append(text + ".")
+    return "\n".join(lines)
+
+
+def targeting_sentence(outcomes: pd.DataFrame) -> str:
+    """Affinity-targeted against untargeted offers, from ``offers.offer_outcomes`` (markdown)."""
+    if outcomes.empty:
+        return "No targeted offers in this scenario."
+    # offers run on their own (a part of a combination shares its uplift with the other parts)
+    alone = outcomes[outcomes.index == outcomes["scheme"]]
+    outcomes = alone if len(alone) else outcomes
+    best = outcomes["purchases_uplift_audience"].idxmax()
+    r = outcomes.loc[best]
+    text = (f"The offer that moved its audience most is **{_md(str(best).replace('_', ' '))}**: "
+            f"{number(r['purchases_uplift_audience'], 2, sign=True)} purchases per customer reached "
+            f"({number(r['audience'], 0)} customers, {percent(r['conversion_rate'], 1)} of offers used). ")
+    if "purchases_uplift_per_offer" in outcomes:
+        eff = outcomes["purchases_uplift_per_offer"].idxmax()
+        text += (f"Per offer delivered, **{_md(str(eff).replace('_', ' '))}** works best "
+                 f"({number(outcomes.loc[eff, 'purchases_uplift_per_offer'], 3, sign=True)} purchases per offer). ")
+    others = outcomes["purchases_uplift_others"].abs().max()
+    if np.isfinite(others):
+        text += (f"Customers outside each audience did not change (largest difference {number(others, 3)} purchases "
+                 "per customer), so the uplift is the offer's own. ")
+    return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
+                   "where the extra margin exceeds that discount.")
