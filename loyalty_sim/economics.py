@@ -32,7 +32,7 @@ import pandas as pd
 from .engine import SimulationResult
 from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
-from .population import PRESET_DIR
+from .population import available_presets, read_preset
 from .schemes.common import MAX_MONEY
 
 WEEKS_PER_YEAR = 52.0
@@ -101,11 +101,8 @@ class Economics:
 
 
 def preset_economics(preset: str) -> dict[str, float]:
-    """The ``economics:`` defaults of a preset file (values only)."""
-    from .files import load_yaml
-
-    path = PRESET_DIR / f"{preset}.yaml"
-    raw = load_yaml(path) if path.is_file() else {}
+    """The ``economics:`` defaults of a preset file (values only; none for a name that is not a preset)."""
+    raw = read_preset(preset)[0] if preset in available_presets() else {}
     econ = (raw or {}).get("economics") or {}
     return {k: (v["value"] if isinstance(v, Mapping) else v) for k, v in econ.items()}
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -38,8 +39,8 @@ from .streams import GRANULE, stream
 #: Behavioural segments, in code order (the ``segment`` trait stores the index).
 SEGMENTS: tuple[str, ...] = ("price_sensitive", "service_sensitive", "habitual")
 
-#: Folder holding the preset YAML files (``data/presets`` at the repository root).
-PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
+#: Folder of the preset YAML files: package data (``loyalty_sim/presets``), read with importlib.resources.
+PRESET_DIR = Path(str(resources.files(__package__) / "presets"))  # a regular install is a folder on disk
 
 _TRAITS = "traits"
 
@@ -275,7 +276,7 @@ class PopulationParams:
 
 
 def load_preset(name: str, **overrides: Any) -> PopulationParams:
-    """Read ``data/presets/NAME.yaml`` into :class:`PopulationParams`.
+    """Read preset ``NAME`` (``loyalty_sim/presets/NAME.yaml``) into :class:`PopulationParams`.
 
     Parameters
     ----------
@@ -289,19 +290,35 @@ def load_preset(name: str, **overrides: Any) -> PopulationParams:
     ConfigError
         Unknown preset (the message lists the available ones) or invalid field.
     """
-    from .files import load_yaml
-
-    path = PRESET_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"unknown preset '{name}'; available presets: {', '.join(available_presets())}",
-                          field="preset")
-    params = params_from_mapping(load_yaml(path), source=str(path))
+    raw, source = read_preset(name)
+    params = params_from_mapping(raw, source=source)
     return params.replace(**overrides) if overrides else params
 
 
+def read_preset(name: str) -> tuple[Any, str]:
+    """The parsed YAML of preset ``name`` and where it came from: the one reader of preset files.
+
+    :func:`load_preset` builds the population from it and
+    :func:`loyalty_sim.economics.preset_economics` takes its ``economics:`` section.
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is not a shipped preset (the message lists them).
+    """
+    from .files import parse_yaml
+
+    if not isinstance(name, str) or name not in available_presets():
+        raise ConfigError(f"unknown preset '{name}'; available presets: {', '.join(available_presets())}",
+                          field="preset")
+    entry = PRESET_DIR / f"{name}.yaml"
+    source = str(entry)
+    return parse_yaml(entry.read_text(encoding="utf-8"), source=source), source
+
+
 def available_presets() -> list[str]:
-    """Names of the presets shipped in ``data/presets``."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    """Names of the presets shipped in ``loyalty_sim/presets``."""
+    return sorted(p.name[:-5] for p in PRESET_DIR.iterdir() if p.is_file() and p.name.endswith(".yaml"))
 
 
 def params_from_mapping(raw: Mapping[str, Any], *, source: str | None = None) -> PopulationParams:

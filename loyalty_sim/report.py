@@ -1,6 +1,6 @@
 """Parameterised reports: run a notebook with papermill, export a self-contained HTML report.
 
-Every notebook in ``notebooks/`` has a first code cell tagged ``parameters`` whose
+Every notebook in ``loyalty_sim/notebooks/`` has a first code cell tagged ``parameters`` whose
 lines follow one contract::
 
     customers: int = 20000  # customers at week 0 [100, 2000000]
@@ -24,14 +24,19 @@ import os
 import re
 import urllib.parse
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, ReportError
 from .files import Leftover, check_output_dir, clean_partials, create_partial, partial_name
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-REPORT_DIR = Path(__file__).resolve().parent.parent / "reports"
+#: The shipped report notebooks: package data (``loyalty_sim/notebooks``), read with importlib.resources.
+#: The one place that knows where the notebooks are. A regular install is a folder on disk, which
+#: papermill needs.
+NOTEBOOK_DIR = Path(str(resources.files(__package__) / "notebooks"))
+#: Default output folder: ``reports/`` in the current directory.
+REPORT_DIR = Path("reports")
 RECORD_MIME = "application/vnd.loyalty-sim.record+json"
 
 _LINE = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>int|float|str|bool|list)\s*=\s*(?P<default>.+?)"
