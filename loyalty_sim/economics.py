@@ -34,6 +34,7 @@ from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
 from .population import available_presets, read_preset
 from .schemes.common import MAX_MONEY
+from .validation import check_number
 
 WEEKS_PER_YEAR = 52.0
 #: Largest annual discount rate accepted (10 = 1000% a year).
@@ -80,17 +81,10 @@ class Economics:
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, preset: str | None = None,
                      source: str | None = None) -> "Economics":
         """Preset defaults (``economics:`` in the preset file) overridden by ``raw``."""
-        base = preset_economics(preset) if preset else {}
-        raw = dict(raw or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"unknown economics setting(s) {unknown}; expected some of {sorted(known)}",
-                              field=f"economics.{unknown[0]}", source=source)
-        try:
-            return cls(**{**base, **raw})
-        except ConfigError as exc:
-            raise ConfigError(exc.message, field=exc.field, source=source) from None
+        from .validation import from_mapping
+
+        return from_mapping(cls, raw, what="economics setting(s)", prefix="economics",
+                            defaults=preset_economics(preset) if preset else {}, source=source)
 
     def weekly_discount_factor(self, weeks: np.ndarray) -> np.ndarray:
         """``(1 + i)^(-week / 52)``: present value of a currency unit ``week`` weeks ahead."""
@@ -358,21 +352,21 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
     >>> round(retention_profit_impact(100, 0.90, 5, 0.10)["profit_change_pct"], 1)
     40.7
     """
-    _check_num("margin", margin, low=0.0, strict=True)
-    _check_num("retention", retention, low=0.0, high=1.0)
-    _check_num("discount_rate", discount_rate, low=0.0)
-    _check_num("acquisition_cost", acquisition_cost, low=0.0)
-    _check_num("retention_gain", retention_gain, low=-100.0, high=100.0)
+    check_number("margin", margin, low=0.0, strict_low=True)
+    check_number("retention", retention, low=0.0, high=1.0)
+    check_number("discount_rate", discount_rate, low=0.0)
+    check_number("acquisition_cost", acquisition_cost, low=0.0)
+    check_number("retention_gain", retention_gain, low=-100.0, high=100.0)
     after_r = retention + retention_gain / 100.0
     if not 0.0 <= after_r < 1.0 + discount_rate:
         raise ConfigError(f"retention + gain must stay in [0, 1], got {after_r:.4f}", field="retention_gain")
     if after_r > 1.0:
         raise ConfigError(f"retention + gain must stay at or below 1, got {after_r:.4f}", field="retention_gain")
     if horizon_years is not None:
-        _check_num("horizon_years", horizon_years, low=0.0, strict=True)
+        check_number("horizon_years", horizon_years, low=0.0, strict_low=True)
     for name, val in (("spend_growth", spend_growth), ("cost_to_serve_decline", cost_to_serve_decline),
                       ("referral_rate", referral_rate), ("price_premium", price_premium)):
-        _check_num(name, val, low=0.0)
+        check_number(name, val, low=0.0)
     tenure = TenureEffects(spend_growth, cost_to_serve_decline, referral_rate, referral_value, price_premium)
     before = customer_value(margin, retention, discount_rate, horizon_years=horizon_years, tenure=tenure)
     after = customer_value(margin, after_r, discount_rate, horizon_years=horizon_years, tenure=tenure)
@@ -554,14 +548,3 @@ def simulated_profit_impact(result: SimulationResult, baseline: SimulationResult
     out["simulated_incremental_profit_pct"] = (100.0 * (float(ps["profit"][after].sum()) / base_profit - 1.0)
                                                if base_profit > 0 else float("nan"))
     return out
-
-
-def _check_num(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-               strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):
-        raise ConfigError(f"expected a finite number, got {value!r}", field=name)
-    if low is not None and (value <= low if strict else value < low):
-        raise ConfigError(f"must be {'>' if strict else '>='} {low:g}, got {value}", field=name)
-    if high is not None and value > high:
-        raise ConfigError(f"must be <= {high:g}, got {value}", field=name)
-    return float(value)
