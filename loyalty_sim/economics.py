@@ -101,6 +101,18 @@ def preset_economics(preset: str) -> dict[str, float]:
     return {k: (v["value"] if isinstance(v, Mapping) else v) for k, v in econ.items()}
 
 
+def economics_for(scenario: Any, *, gross_margin: float | None = None, **overrides: Any) -> Economics:
+    """The economics of ``scenario``: its preset's defaults, its ``economics:`` section, then ``overrides``.
+
+    ``gross_margin`` ``None`` or negative (the reports' ``-1``) keeps the scenario's or
+    preset's margin; any other value replaces it.
+    """
+    extra = dict(overrides)
+    if gross_margin is not None and gross_margin >= 0:
+        extra["gross_margin"] = gross_margin
+    return Economics.from_mapping({**scenario.economics, **extra}, preset=scenario.params.name, source=scenario.source)
+
+
 def _scheme_costs(result: SimulationResult) -> tuple[float, float]:
     """(fixed cost per week, setup cost) from the scheme configuration, parts summed."""
     cfg = result.config.get("scheme", {}) or {}
@@ -146,6 +158,24 @@ def profit_frame(result: SimulationResult, econ: Economics) -> pd.DataFrame:
     return out
 
 
+def incremental_profit_frame(result: SimulationResult, baseline: SimulationResult, econ: Economics) -> pd.DataFrame:
+    """Week-by-week profit of a scheme minus its counterfactual's, from launch.
+
+    Returns
+    -------
+    DataFrame indexed by week (launch week on): ``incremental_profit`` (scheme profit
+    minus baseline profit, same customers and random numbers) and ``cumulative``
+    (its running sum; ``payback_week`` of :func:`scheme_economics` is where it turns
+    non-negative for good). Currency, before the liability provision.
+    """
+    return _incremental(profit_frame(result, econ), profit_frame(baseline, econ), int(result.config.get("launch_week", 0)))
+
+
+def _incremental(p: pd.DataFrame, b: pd.DataFrame, launch: int) -> pd.DataFrame:
+    inc = (p["profit"] - b["profit"])[p.index >= launch]
+    return pd.DataFrame({"incremental_profit": inc, "cumulative": inc.cumsum()})
+
+
 def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ: Economics) -> dict[str, float]:
     """Headline economics of a scheme against its counterfactual (same customers, same random numbers).
 
@@ -168,8 +198,8 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
     p = profit_frame(result, econ)
     b = profit_frame(baseline, econ)
     after = p.index >= launch
-    inc = (p["profit"] - b["profit"])[after]
-    cum = inc.cumsum()
+    frame = _incremental(p, b, launch)
+    inc, cum = frame["incremental_profit"], frame["cumulative"]
     never_negative_after = cum[::-1].cummin()[::-1] >= 0
     payback = float(cum.index[never_negative_after.to_numpy()][0] - launch) if never_negative_after.any() else float("nan")
     scheme_cost = float((p["discount"] + p["reward_cost"] + p["programme_cost"] + p["fixed_cost"]

@@ -150,6 +150,9 @@ def _coerce(p: ReportParameter, value: Any) -> Any:
     elif p.type == "list":
         if not isinstance(value, list):
             raise ConfigError(f"expected a list, got {value!r}", field=p.name)
+        if p.low is not None and not all(not isinstance(v, bool) and isinstance(v, (int, float)) and p.low <= v <= p.high
+                                         for v in value):
+            raise ConfigError(f"every value must be a number in [{p.low:g}, {p.high:g}], got {value}", field=p.name)
     elif p.type == "str" and not isinstance(value, str):
         value = str(value)
     if p.low is not None and isinstance(value, (int, float)) and not p.low <= value <= p.high:
@@ -367,6 +370,11 @@ def environment_info() -> dict[str, str]:
     return {"loyalty-sim": __version__, "python": sys.version.split()[0], "numpy": numpy.__version__,
             "pandas": pandas.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__,
             "platform": platform.platform(terse=True)}
+
+
+def footer() -> str:
+    """Markdown line closing every report: the versions of loyalty-sim, Python and the libraries."""
+    return "---\n*Versions:* " + ", ".join(f"{k} {v}" for k, v in environment_info().items())
 
 
 def setup_notebook() -> None:

@@ -71,6 +71,12 @@ class _ScenarioFile(BaseModel):
         return self
 
 
+class _SweepFile(_ScenarioFile):
+    """A scenario for a sweep, which makes its own schemes: ``schemes`` may be left out."""
+
+    schemes: list[Any] = Field(default_factory=list)
+
+
 @dataclass
 class Scenario:
     """A validated scenario.
@@ -118,13 +124,18 @@ class Scenario:
                 "source": self.source}
 
 
-def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, **overrides: Any) -> Scenario:
-    """Validate a scenario mapping; ``overrides`` (customers, weeks, seed, ...) replace the file's values."""
+def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, require_schemes: bool = True,
+                          **overrides: Any) -> Scenario:
+    """Validate a scenario mapping; ``overrides`` (customers, weeks, seed, ...) replace the file's values.
+
+    ``require_schemes=False`` accepts a scenario without schemes, for
+    :func:`loyalty_sim.comparison.sweep`, which makes its own.
+    """
     if not isinstance(raw, Mapping):
         raise ConfigError("a scenario file must be a mapping with a 'schemes' list", source=source)
     data = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        top = _ScenarioFile.model_validate(data)
+        top = (_ScenarioFile if require_schemes else _SweepFile).model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, source=source, path="scenario") from None
     source = source if source is not None else top.source
@@ -144,6 +155,21 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
                     replications=top.replications, economics=dict(top.economics), source=source)
+
+
+def scheme_named(scenario: Scenario, name: str) -> SchemeConfig:
+    """The scheme called ``name`` in ``scenario``.
+
+    Raises
+    ------
+    ConfigError
+        No such scheme (field ``scheme``; the message lists the scenario's schemes).
+    """
+    for s in scenario.schemes:
+        if s.name == name:
+            return s
+    where = scenario.source or scenario.name
+    raise ConfigError(f"scheme '{name}' is not in {where}; it has {[s.name for s in scenario.schemes]}", field="scheme")
 
 
 def _population(top: _ScenarioFile, source: str | None) -> PopulationParams:
