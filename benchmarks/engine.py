@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--preset", default="coffee_shop")
     ap.add_argument("--schemes", action="store_true",
-                    help="also run the schemes of data/schemes/benchmark.yaml (stamp card, linear points with "
+                    help="also run the schemes of loyalty_sim/scenarios/benchmark.yaml (stamp card, linear points with "
                          "tiered redemption, three tiers) on the same customers, and report the total")
     args = ap.parse_args()
     if args.schemes:
@@ -100,11 +100,10 @@ def main() -> None:
 
 def run_schemes(args: argparse.Namespace) -> None:
     """Baseline plus every scheme of the benchmark scenario, aggregate mode: total wall time and peak memory."""
-    from pathlib import Path
 
     from loyalty_sim.scenario import load_scenario
 
-    sc = load_scenario(Path(__file__).resolve().parent.parent / "data" / "schemes" / "benchmark.yaml",
+    sc = load_scenario("benchmark",
                        customers=args.customers, weeks=args.weeks)
     pop = sc.population()
     total = 0.0

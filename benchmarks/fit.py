@@ -32,7 +32,7 @@ from loyalty_sim import fit as F
 from loyalty_sim.logs import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
-CDNOW = ROOT / "data" / "CDNOW_sample.txt"
+CDNOW = ROOT / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
 PUBLISHED_LIFETIMES = {"bgnbd": 0.08, "pareto_nbd": 0.5, "gamma_gamma": 0.04}   # seconds, 2-core machine
 
 

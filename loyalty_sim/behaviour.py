@@ -242,16 +242,10 @@ class BehaviourParams:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, source: str | None = None) -> "BehaviourParams":
         """Build from a scenario's ``behaviour:`` section, rejecting unknown names."""
-        raw = dict(raw or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"unknown behaviour parameter(s) {unknown}; see loyalty_sim.behaviour.PARAMETER_TABLE",
-                              field=f"behaviour.{unknown[0]}", source=source)
-        try:
-            return cls(**raw)
-        except ConfigError as exc:
-            raise ConfigError(exc.message, field=exc.field, source=source) from None
+        from .validation import from_mapping
+
+        return from_mapping(cls, raw, what="behaviour parameter(s)", prefix="behaviour",
+                            hint="see loyalty_sim.behaviour.PARAMETER_TABLE", source=source)
 
     def to_dict(self) -> dict[str, float]:
         """Plain-data form."""

@@ -32,7 +32,7 @@ import pandas as pd
 from .engine import SimulationResult
 from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
-from .population import PRESET_DIR
+from .population import available_presets, read_preset
 from .retention_value import retention_profit_impact
 from .schemes.common import MAX_MONEY
 
@@ -81,17 +81,10 @@ class Economics:
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, preset: str | None = None,
                      source: str | None = None) -> "Economics":
         """Preset defaults (``economics:`` in the preset file) overridden by ``raw``."""
-        base = preset_economics(preset) if preset else {}
-        raw = dict(raw or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"unknown economics setting(s) {unknown}; expected some of {sorted(known)}",
-                              field=f"economics.{unknown[0]}", source=source)
-        try:
-            return cls(**{**base, **raw})
-        except ConfigError as exc:
-            raise ConfigError(exc.message, field=exc.field, source=source) from None
+        from .validation import from_mapping
+
+        return from_mapping(cls, raw, what="economics setting(s)", prefix="economics",
+                            defaults=preset_economics(preset) if preset else {}, source=source)
 
     def weekly_discount_factor(self, weeks: np.ndarray) -> np.ndarray:
         """``(1 + i)^(-week / 52)``: present value of a currency unit ``week`` weeks ahead."""
@@ -102,13 +95,22 @@ class Economics:
 
 
 def preset_economics(preset: str) -> dict[str, float]:
-    """The ``economics:`` defaults of a preset file (values only)."""
-    from .files import load_yaml
-
-    path = PRESET_DIR / f"{preset}.yaml"
-    raw = load_yaml(path) if path.is_file() else {}
+    """The ``economics:`` defaults of a preset file (values only; none for a name that is not a preset)."""
+    raw = read_preset(preset)[0] if preset in available_presets() else {}
     econ = (raw or {}).get("economics") or {}
     return {k: (v["value"] if isinstance(v, Mapping) else v) for k, v in econ.items()}
+
+
+def economics_for(scenario: Any, *, gross_margin: float | None = None, **overrides: Any) -> Economics:
+    """The economics of ``scenario``: its preset's defaults, its ``economics:`` section, then ``overrides``.
+
+    ``gross_margin`` ``None`` or negative (the reports' ``-1``) keeps the scenario's or
+    preset's margin; any other value replaces it.
+    """
+    extra = dict(overrides)
+    if gross_margin is not None and gross_margin >= 0:
+        extra["gross_margin"] = gross_margin
+    return Economics.from_mapping({**scenario.economics, **extra}, preset=scenario.params.name, source=scenario.source)
 
 
 def _scheme_costs(result: SimulationResult) -> tuple[float, float]:
@@ -156,6 +158,24 @@ def profit_frame(result: SimulationResult, econ: Economics) -> pd.DataFrame:
     return out
 
 
+def incremental_profit_frame(result: SimulationResult, baseline: SimulationResult, econ: Economics) -> pd.DataFrame:
+    """Week-by-week profit of a scheme minus its counterfactual's, from launch.
+
+    Returns
+    -------
+    DataFrame indexed by week (launch week on): ``incremental_profit`` (scheme profit
+    minus baseline profit, same customers and random numbers) and ``cumulative``
+    (its running sum; ``payback_week`` of :func:`scheme_economics` is where it turns
+    non-negative for good). Currency, before the liability provision.
+    """
+    return _incremental(profit_frame(result, econ), profit_frame(baseline, econ), int(result.config.get("launch_week", 0)))
+
+
+def _incremental(p: pd.DataFrame, b: pd.DataFrame, launch: int) -> pd.DataFrame:
+    inc = (p["profit"] - b["profit"])[p.index >= launch]
+    return pd.DataFrame({"incremental_profit": inc, "cumulative": inc.cumsum()})
+
+
 def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ: Economics) -> dict[str, float]:
     """Headline economics of a scheme against its counterfactual (same customers, same random numbers).
 
@@ -178,8 +198,8 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
     p = profit_frame(result, econ)
     b = profit_frame(baseline, econ)
     after = p.index >= launch
-    inc = (p["profit"] - b["profit"])[after]
-    cum = inc.cumsum()
+    frame = _incremental(p, b, launch)
+    inc, cum = frame["incremental_profit"], frame["cumulative"]
     never_negative_after = cum[::-1].cummin()[::-1] >= 0
     payback = float(cum.index[never_negative_after.to_numpy()][0] - launch) if never_negative_after.any() else float("nan")
     scheme_cost = float((p["discount"] + p["reward_cost"] + p["programme_cost"] + p["fixed_cost"]

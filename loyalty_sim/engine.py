@@ -95,7 +95,7 @@ class SimulationConfig:
     start_date: str = DEFAULT_START_DATE
 
     def __post_init__(self) -> None:
-        from .population import _check_count
+        from .validation import check_count as _check_count
 
         object.__setattr__(self, "weeks", _check_count("weeks", self.weeks, minimum=1))
         object.__setattr__(self, "seed", _check_count("seed", self.seed, minimum=0))

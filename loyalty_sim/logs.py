@@ -859,7 +859,7 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
         ``.parquet``/``.pq``; a ``.txt`` file with "cdnow" in its name is CDNOW).
     columns : ColumnMap or dict, optional
         Our names to the file's columns, e.g. ``{"customer_id": "cust", "date": "day"}``.
-        Ignored for CDNOW, whose columns are fixed (see ``data/CDNOW_sample.md``).
+        Ignored for CDNOW, whose columns are fixed (see ``loyalty_sim/datasets/CDNOW_sample.md``).
     date_format : str, optional
         ``strftime`` pattern of the dates; ISO 8601 when None (``%Y%m%d`` for CDNOW).
     window : (date, date), optional

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .engine import SimulationResult
 from .errors import ConfigError
+from .validation import check_columns, check_number
 
 UNITS = {
     "active_customers": "customers with >= 1 purchase in the period",
@@ -39,17 +40,10 @@ UNITS = {
 }
 
 
-def _check_log(log: pd.DataFrame, *, time_col: str) -> None:
-    missing = [c for c in ("customer_id", time_col, "amount") if c not in log.columns]
-    if missing:
-        raise ConfigError(f"the log needs columns {missing}; it has {list(log.columns)}", field="log")
-
-
 def period_index(log: pd.DataFrame, period_weeks: int = 1, *, time_col: str = "week",
                  start: Any = None) -> pd.Series:
     """Period number of each transaction: ``week // period_weeks`` or, for timestamps, weeks since ``start``."""
-    if period_weeks < 1:
-        raise ConfigError(f"must be >= 1, got {period_weeks}", field="period_weeks")
+    check_number("period_weeks", period_weeks, low=1)
     t = log[time_col]
     if pd.api.types.is_datetime64_any_dtype(t):
         origin = pd.Timestamp(start) if start is not None else t.min().normalize()
@@ -77,7 +71,7 @@ def period_metrics(log: pd.DataFrame, period_weeks: int = 4, *, time_col: str = 
     -------
     DataFrame indexed by ``period`` with the metrics in :data:`UNITS`; ``attrs["units"]``.
     """
-    _check_log(log, time_col=time_col)
+    check_columns("log", log, ("customer_id", time_col, "amount"))
     per = period_index(log, period_weeks, time_col=time_col, start=start)
     df = pd.DataFrame({"customer_id": log["customer_id"].to_numpy(), "period": per.to_numpy(),
                        "amount": log["amount"].to_numpy(dtype=float)})

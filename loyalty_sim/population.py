@@ -23,8 +23,8 @@ curves for customer base analysis. Journal of Marketing Research 42(4), 415-430.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -34,46 +34,15 @@ from scipy.special import roots_jacobi
 
 from .errors import ConfigError
 from .streams import GRANULE, stream
+from .validation import check_count, check_positive, check_probability, check_shares, from_mapping
 
 #: Behavioural segments, in code order (the ``segment`` trait stores the index).
 SEGMENTS: tuple[str, ...] = ("price_sensitive", "service_sensitive", "habitual")
 
-#: Folder holding the preset YAML files (``data/presets`` at the repository root).
-PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
+#: Folder of the preset YAML files: package data (``loyalty_sim/presets``), read with importlib.resources.
+PRESET_DIR = Path(str(resources.files(__package__) / "presets"))  # a regular install is a folder on disk
 
 _TRAITS = "traits"
-
-
-def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"expected a number, got {value!r}", field=name) from None
-    if not math.isfinite(v) or (v < 0 if allow_zero else v <= 0):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"must be a finite number {bound}, got {value!r}", field=name)
-    return v
-
-
-def _check_probability(name: str, value: float) -> float:
-    v = _check_positive(name, value, allow_zero=True)
-    if v > 1:
-        raise ConfigError(f"must be a probability in [0, 1], got {value!r}", field=name)
-    return v
-
-
-def _check_mix(name: str, mix: Mapping[str, float], keys: tuple[str, ...] | None = None) -> dict[str, float]:
-    if not isinstance(mix, Mapping) or not mix:
-        raise ConfigError(f"expected a mapping of name -> share, got {mix!r}", field=name)
-    if keys is not None:
-        unknown = sorted(set(mix) - set(keys))
-        if unknown:
-            raise ConfigError(f"unknown keys {unknown}; expected some of {list(keys)}", field=name)
-    out = {str(k): _check_probability(f"{name}.{k}", v) for k, v in mix.items()}
-    total = sum(out.values())
-    if abs(total - 1.0) > 1e-6:
-        raise ConfigError(f"shares must sum to 1, they sum to {total:.6g}", field=name)
-    return out
 
 
 @dataclass(frozen=True)
@@ -100,8 +69,8 @@ class LifeEvent:
     delay_weeks: float
 
     def __post_init__(self) -> None:
-        _check_probability(f"life_events.{self.name}.share", self.share)
-        _check_positive(f"life_events.{self.name}.delay_weeks", self.delay_weeks, allow_zero=True)
+        check_probability(f"life_events.{self.name}.share", self.share, interval="[0, 1]")
+        check_positive(f"life_events.{self.name}.delay_weeks", self.delay_weeks, allow_zero=True)
 
 
 @dataclass(frozen=True)
@@ -174,14 +143,14 @@ class PopulationParams:
     def __post_init__(self) -> None:
         for f in ("r", "alpha", "a", "b", "spend_p", "spend_q", "spend_gamma",
                   "affinity_concentration", "email_concentration"):
-            object.__setattr__(self, f, _check_positive(f, getattr(self, f)))
+            object.__setattr__(self, f, check_positive(f, getattr(self, f)))
         if self.spend_q <= 1:
             raise ConfigError(f"must be > 1 for the mean ticket to exist, got {self.spend_q}",
                               field="spend_q")
-        object.__setattr__(self, "segment_mix", _check_mix("segment_mix", self.segment_mix, SEGMENTS))
-        object.__setattr__(self, "catalogue", _check_mix("catalogue", self.catalogue))
+        object.__setattr__(self, "segment_mix", check_shares("segment_mix", self.segment_mix, SEGMENTS))
+        object.__setattr__(self, "catalogue", check_shares("catalogue", self.catalogue))
         for f in ("email_opt_in", "email_open_rate", "email_click_rate"):
-            object.__setattr__(self, f, _check_probability(f, getattr(self, f)))
+            object.__setattr__(self, f, check_probability(f, getattr(self, f), interval="[0, 1]"))
         events = tuple(e if isinstance(e, LifeEvent) else LifeEvent(**e) for e in self.life_events)
         for e in events:
             for side in ("from_category", "to_category"):
@@ -193,13 +162,13 @@ class PopulationParams:
         object.__setattr__(self, "life_events", events)
         if self.initial_base not in ("established", "new"):
             raise ConfigError(f"expected 'established' or 'new', got {self.initial_base!r}", field="initial_base")
-        object.__setattr__(self, "history_weeks", _check_positive("history_weeks", self.history_weeks))
+        object.__setattr__(self, "history_weeks", check_positive("history_weeks", self.history_weeks))
         if isinstance(self.arrivals, str):
             if self.arrivals not in ("steady", "none"):
                 raise ConfigError(f"expected 'steady', 'none' or a rate >= 0, got {self.arrivals!r}",
                                   field="arrivals")
         else:
-            object.__setattr__(self, "arrivals", _check_positive("arrivals", self.arrivals, allow_zero=True))
+            object.__setattr__(self, "arrivals", check_positive("arrivals", self.arrivals, allow_zero=True))
 
     # ----------------------------------------------------------------- derived
     @property
@@ -275,7 +244,7 @@ class PopulationParams:
 
 
 def load_preset(name: str, **overrides: Any) -> PopulationParams:
-    """Read ``data/presets/NAME.yaml`` into :class:`PopulationParams`.
+    """Read preset ``NAME`` (``loyalty_sim/presets/NAME.yaml``) into :class:`PopulationParams`.
 
     Parameters
     ----------
@@ -289,19 +258,35 @@ def load_preset(name: str, **overrides: Any) -> PopulationParams:
     ConfigError
         Unknown preset (the message lists the available ones) or invalid field.
     """
-    from .files import load_yaml
-
-    path = PRESET_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"unknown preset '{name}'; available presets: {', '.join(available_presets())}",
-                          field="preset")
-    params = params_from_mapping(load_yaml(path), source=str(path))
+    raw, source = read_preset(name)
+    params = params_from_mapping(raw, source=source)
     return params.replace(**overrides) if overrides else params
 
 
+def read_preset(name: str) -> tuple[Any, str]:
+    """The parsed YAML of preset ``name`` and where it came from: the one reader of preset files.
+
+    :func:`load_preset` builds the population from it and
+    :func:`loyalty_sim.economics.preset_economics` takes its ``economics:`` section.
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is not a shipped preset (the message lists them).
+    """
+    from .files import parse_yaml
+
+    if not isinstance(name, str) or name not in available_presets():
+        raise ConfigError(f"unknown preset '{name}'; available presets: {', '.join(available_presets())}",
+                          field="preset")
+    entry = PRESET_DIR / f"{name}.yaml"
+    source = str(entry)
+    return parse_yaml(entry.read_text(encoding="utf-8"), source=source), source
+
+
 def available_presets() -> list[str]:
-    """Names of the presets shipped in ``data/presets``."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    """Names of the presets shipped in ``loyalty_sim/presets``."""
+    return sorted(p.name[:-5] for p in PRESET_DIR.iterdir() if p.is_file() and p.name.endswith(".yaml"))
 
 
 def params_from_mapping(raw: Mapping[str, Any], *, source: str | None = None) -> PopulationParams:
@@ -311,23 +296,15 @@ def params_from_mapping(raw: Mapping[str, Any], *, source: str | None = None) ->
     """
     if not isinstance(raw, Mapping):
         raise ConfigError("a preset must be a mapping of fields", source=source)
-    known = {f.name for f in dataclasses.fields(PopulationParams)}
     kwargs: dict[str, Any] = {}
     for key, entry in raw.items():
         if key in ("description", "notes", "economics"):
             continue
-        if key not in known:
-            raise ConfigError(f"unknown field; expected one of {sorted(known)}", field=key, source=source)
         value = entry["value"] if isinstance(entry, Mapping) and "value" in entry else entry
         if key == "life_events":
             value = tuple(LifeEvent(**e) for e in (value or []))
         kwargs[key] = value
-    try:
-        return PopulationParams(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(str(exc), source=source) from None
-    except ConfigError as exc:
-        raise ConfigError(exc.message, field=exc.field, source=source) from None
+    return from_mapping(PopulationParams, kwargs, what="preset field(s)", source=source)
 
 
 def arrival_schedule(params: PopulationParams, size: int, weeks: int) -> np.ndarray:
@@ -432,9 +409,9 @@ class Population:
             raise ConfigError(f"expected PopulationParams or a preset name, got {type(params).__name__}",
                               field="params")
         self.params = params
-        self.size = _check_count("size", size, minimum=1)
-        self.weeks = _check_count("weeks", weeks, minimum=1)
-        self.seed = _check_count("seed", seed, minimum=0)
+        self.size = check_count("size", size, minimum=1)
+        self.weeks = check_count("weeks", weeks, minimum=1)
+        self.seed = check_count("seed", seed, minimum=0)
         self.arrivals = arrival_schedule(params, self.size, self.weeks)
         # refuse before allocating anything per customer: the least any run of this population needs
         check_memory(estimate_memory(int(self.arrivals.sum()), self.weeks, params=params, size=self.size))
@@ -648,17 +625,6 @@ def _beta_mean(rng: np.random.Generator, mean: float, concentration: float, n: i
     if mean <= 0 or mean >= 1:
         return np.full(n, mean)
     return rng.beta(mean * concentration, (1 - mean) * concentration, size=n)
-
-
-def _check_count(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise ConfigError(f"expected an integer >= {minimum}, got {value!r}", field=name)
-    if value < minimum:
-        raise ConfigError(f"must be >= {minimum}, got {value}", field=name)
-    return int(value)
 
 
 # --------------------------------------------------------------------------- memory

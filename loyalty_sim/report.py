@@ -1,6 +1,6 @@
 """Parameterised reports: run a notebook with papermill, export a self-contained HTML report.
 
-Every notebook in ``notebooks/`` has a first code cell tagged ``parameters`` whose
+Every notebook in ``loyalty_sim/notebooks/`` has a first code cell tagged ``parameters`` whose
 lines follow one contract::
 
     customers: int = 20000  # customers at week 0 [100, 2000000]
@@ -24,14 +24,19 @@ import os
 import re
 import urllib.parse
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, ReportError
 from .files import Leftover, check_output_dir, clean_partials, create_partial, partial_name
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-REPORT_DIR = Path(__file__).resolve().parent.parent / "reports"
+#: The shipped report notebooks: package data (``loyalty_sim/notebooks``), read with importlib.resources.
+#: The one place that knows where the notebooks are. A regular install is a folder on disk, which
+#: papermill needs.
+NOTEBOOK_DIR = Path(str(resources.files(__package__) / "notebooks"))
+#: Default output folder: ``reports/`` in the current directory.
+REPORT_DIR = Path("reports")
 RECORD_MIME = "application/vnd.loyalty-sim.record+json"
 
 _LINE = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>int|float|str|bool|list)\s*=\s*(?P<default>.+?)"
@@ -145,6 +150,9 @@ def _coerce(p: ReportParameter, value: Any) -> Any:
     elif p.type == "list":
         if not isinstance(value, list):
             raise ConfigError(f"expected a list, got {value!r}", field=p.name)
+        if p.low is not None and not all(not isinstance(v, bool) and isinstance(v, (int, float)) and p.low <= v <= p.high
+                                         for v in value):
+            raise ConfigError(f"every value must be a number in [{p.low:g}, {p.high:g}], got {value}", field=p.name)
     elif p.type == "str" and not isinstance(value, str):
         value = str(value)
     if p.low is not None and isinstance(value, (int, float)) and not p.low <= value <= p.high:
@@ -362,6 +370,11 @@ def environment_info() -> dict[str, str]:
     return {"loyalty-sim": __version__, "python": sys.version.split()[0], "numpy": numpy.__version__,
             "pandas": pandas.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__,
             "platform": platform.platform(terse=True)}
+
+
+def footer() -> str:
+    """Markdown line closing every report: the versions of loyalty-sim, Python and the libraries."""
+    return "---\n*Versions:* " + ", ".join(f"{k} {v}" for k, v in environment_info().items())
 
 
 def setup_notebook() -> None:

@@ -3,7 +3,7 @@
 A scenario runs the baseline and every scheme on the same customers and the same
 random numbers (common random numbers), so the differences are the schemes' effects.
 
-Example (``data/schemes/*.yaml``)::
+Example (the shipped ``loyalty_sim/scenarios/*.yaml``, loaded by name: ``load_scenario("coffee_comparison")``)::
 
     name: coffee stamp card
     preset: coffee_shop
@@ -19,8 +19,10 @@ Example (``data/schemes/*.yaml``)::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .behaviour import BehaviourParams
 from .engine import SimulationResult, simulate
 from .errors import ConfigError
-from .population import Population, PopulationParams, available_presets, check_memory, estimate_memory, load_preset
+from .population import Population, PopulationParams, available_presets, check_memory, estimate_memory, load_preset, params_from_mapping
 from .schemes import SchemeConfig, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 
@@ -60,12 +62,20 @@ class _ScenarioFile(BaseModel):
     behaviour: dict[str, Any] = Field(default_factory=dict)
     economics: dict[str, Any] = Field(default_factory=dict)
     schemes: list[Any] = Field(min_length=1)
+    #: where a scenario written into an output came from (:meth:`Scenario.to_dict`); provenance only
+    source: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "_ScenarioFile":
         if self.launch_week >= self.weeks:
             raise ValueError(f"launch_week ({self.launch_week}) must be before the horizon end (weeks={self.weeks})")
         return self
+
+
+class _SweepFile(_ScenarioFile):
+    """A scenario for a sweep, which makes its own schemes: ``schemes`` may be left out."""
+
+    schemes: list[Any] = Field(default_factory=list)
 
 
 @dataclass
@@ -80,9 +90,12 @@ class Scenario:
     behaviour : BehaviourParams
     schemes : list of SchemeConfig
     economics : dict
-        Raw economics settings (validated by :mod:`loyalty_sim.economics`).
+        The scenario's economics settings (overrides of the preset's), validated at load
+        by :class:`loyalty_sim.economics.Economics`.
     source : str or None
         The file it came from.
+
+    ``scenario_from_mapping(sc.to_dict())`` gives back an equal scenario.
     """
 
     name: str
@@ -103,45 +116,107 @@ class Scenario:
                           seed=self.seed if seed is None else seed)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form, written into every output."""
-        return {"name": self.name, "population": self.params.to_dict(), "customers": self.customers,
+        """Plain-data form, written into every output; :func:`scenario_from_mapping` reads it back."""
+        return {"name": self.name, "preset": self.params.name, "population": self.params.to_dict(),
+                "customers": self.customers,
                 "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
                 "replications": self.replications, "behaviour": self.behaviour.to_dict(),
                 "economics": dict(self.economics), "schemes": [s.to_dict() for s in self.schemes],
                 "source": self.source}
 
 
-def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, **overrides: Any) -> Scenario:
-    """Validate a scenario mapping; ``overrides`` (customers, weeks, seed, ...) replace the file's values."""
+def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, require_schemes: bool = True,
+                          **overrides: Any) -> Scenario:
+    """Validate a scenario mapping; ``overrides`` (customers, weeks, seed, ...) replace the file's values.
+
+    ``require_schemes=False`` accepts a scenario without schemes, for
+    :func:`loyalty_sim.comparison.sweep`, which makes its own.
+    """
     if not isinstance(raw, Mapping):
         raise ConfigError("a scenario file must be a mapping with a 'schemes' list", source=source)
     data = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        top = _ScenarioFile.model_validate(data)
+        top = (_ScenarioFile if require_schemes else _SweepFile).model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, source=source, path="scenario") from None
-    if top.preset not in available_presets():
-        raise ConfigError(f"unknown preset '{top.preset}'; available presets: {', '.join(available_presets())}",
-                          field="preset", source=source)
-    try:
-        params = load_preset(top.preset, **top.population)
-    except ConfigError as exc:
-        raise ConfigError(exc.message, field=f"population.{exc.field}" if exc.field else "population",
-                          source=source) from None
+    source = source if source is not None else top.source
+    params = _population(top, source)
     behaviour = BehaviourParams.from_mapping(top.behaviour, source=source)
+    from .economics import Economics
+
+    Economics.from_mapping(top.economics, preset=params.name, source=source)  # validate early: a wrong key fails here
     schemes = [scheme_from_dict(s, source=source, path=f"schemes[{i}]") for i, s in enumerate(top.schemes)]
     names = [s.name for s in schemes]
     dup = sorted({n for n in names if names.count(n) > 1} | ({"baseline"} & set(names)))
     if dup:
         raise ConfigError(f"scheme names must be unique and not 'baseline'; repeated or reserved: {dup}",
                           field="schemes", source=source)
+    for i, sc in enumerate(schemes):
+        _check_categories(sc, params, f"schemes[{i}]", source)
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
                     replications=top.replications, economics=dict(top.economics), source=source)
 
 
+def scheme_named(scenario: Scenario, name: str) -> SchemeConfig:
+    """The scheme called ``name`` in ``scenario``.
+
+    Raises
+    ------
+    ConfigError
+        No such scheme (field ``scheme``; the message lists the scenario's schemes).
+    """
+    for s in scenario.schemes:
+        if s.name == name:
+            return s
+    where = scenario.source or scenario.name
+    raise ConfigError(f"scheme '{name}' is not in {where}; it has {[s.name for s in scenario.schemes]}", field="scheme")
+
+
+def _population(top: _ScenarioFile, source: str | None) -> PopulationParams:
+    """The preset with the file's ``population:`` overrides.
+
+    A scenario written by :meth:`Scenario.to_dict` carries every population field; it
+    loads back even when its ``preset`` names no shipped preset (a custom or fitted population).
+    """
+    if top.preset not in available_presets():
+        required = {f.name for f in dataclasses.fields(PopulationParams)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        if not required <= set(top.population):
+            raise ConfigError(f"unknown preset '{top.preset}'; available presets: {', '.join(available_presets())}",
+                              field="preset", source=source)
+        try:
+            return params_from_mapping({**top.population, "name": top.population.get("name", top.preset)})
+        except ConfigError as exc:
+            raise ConfigError(exc.message, field=f"population.{exc.field}" if exc.field else "population",
+                              source=source) from None
+    try:
+        params = load_preset(top.preset)
+        return params.replace(**top.population) if top.population else params
+    except ConfigError as exc:
+        raise ConfigError(exc.message, field=f"population.{exc.field}" if exc.field else "population",
+                          source=source) from None
+
+
+def _check_categories(scheme: SchemeConfig, params: PopulationParams, path: str, source: str | None) -> None:
+    """A targeted offer's category (and life event) must exist in the population: checked at load, not at run."""
+    for j, part in enumerate(getattr(scheme, "parts", None) or ()):
+        _check_categories(part, params, f"{path}.parts[{j}]", source)
+    if scheme.family != "targeted_offers":
+        return
+    if scheme.category not in params.catalogue:
+        raise ConfigError(f"category '{scheme.category}' is not in the catalogue {list(params.catalogue)}",
+                          field=f"{path}.category", source=source)
+    if scheme.audience == "life_event" and not any(e.to_category == scheme.category for e in params.life_events):
+        raise ConfigError(f"no life event of this population leads to '{scheme.category}'",
+                          field=f"{path}.audience", source=source)
+
+
 def load_scenario(path: str | os.PathLike, **overrides: Any) -> Scenario:
-    """Read and validate a scenario YAML file (never modified).
+    """Read and validate a scenario YAML file (never modified), or a shipped scenario by name.
+
+    ``path`` is a file, or the name of a shipped example (``"coffee_comparison"``,
+    :func:`available_scenarios`) when no file of that name exists.
 
     Raises
     ------
@@ -150,6 +225,8 @@ def load_scenario(path: str | os.PathLike, **overrides: Any) -> Scenario:
     """
     from .files import load_yaml
 
+    if not Path(path).is_file():
+        path = _shipped(path) or path  # a missing file that is not a shipped name fails in load_yaml, as before
     return scenario_from_mapping(load_yaml(path), source=str(Path(path)), **overrides)
 
 
@@ -225,17 +302,35 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, population_seed
     return ScenarioRun(scenario=scenario, results=results, seed=seed)
 
 
-#: Folder of the example scenario files.
-SCHEME_DIR = Path(__file__).resolve().parent.parent / "data" / "schemes"
+#: Folder of the example scenario files: package data (``loyalty_sim/scenarios``), read with importlib.resources.
+SCHEME_DIR = Path(str(resources.files(__package__) / "scenarios"))  # a regular install is a folder on disk
+
+
+def available_scenarios() -> list[str]:
+    """Names of the shipped example scenarios (``"coffee_comparison"``)."""
+    return sorted(p.name[:-5] for p in SCHEME_DIR.iterdir() if p.is_file() and p.name.endswith(".yaml"))
+
+
+def _shipped(name_or_path: str | os.PathLike) -> Path | None:
+    """The shipped scenario a bare name (``coffee_comparison``, ``coffee_comparison.yaml``) means, if any."""
+    text = os.fspath(name_or_path)
+    seps = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())
+    if not isinstance(text, str) or any(c in text for c in seps):
+        return None
+    stem = text[:-5] if text.endswith(".yaml") else text
+    return Path(str(SCHEME_DIR / f"{stem}.yaml")) if stem in available_scenarios() else None
 
 
 def find_scenario(name_or_path: str | os.PathLike) -> Path:
-    """A scenario file by path, or by name in ``data/schemes`` (``"coffee_comparison"``)."""
+    """A scenario file by path, or a shipped scenario by name (``"coffee_comparison"``).
+
+    A file at the path given wins over a shipped scenario of the same name.
+    """
     p = Path(name_or_path)
     if p.is_file():
         return p
-    cand = SCHEME_DIR / f"{p.name}{'' if p.suffix == '.yaml' else '.yaml'}"
-    if cand.is_file():
+    cand = _shipped(name_or_path)
+    if cand is not None:
         return cand
-    avail = sorted(q.stem for q in SCHEME_DIR.glob("*.yaml"))
-    raise ConfigError(f"no scenario file '{name_or_path}'; give a path or one of {avail}", field="scenario")
+    raise ConfigError(f"no scenario file '{name_or_path}'; give a path or one of {available_scenarios()}",
+                      field="scenario")

@@ -18,18 +18,30 @@ check_money
     A finite amount of currency ``>= 0``.
 check_choice
     One of a fixed set of values.
+check_number
+    A finite number (not text, not a bool) within optional bounds.
+check_shares
+    A mapping of name -> share in ``[0, 1]`` summing to 1.
+check_columns
+    A table holding the columns a computation needs.
+from_mapping
+    A config dataclass from a mapping, unknown keys refused, errors naming the source.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, TypeVar
 
 import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["check_choice", "check_count", "check_money", "check_positive", "check_probability"]
+__all__ = ["check_choice", "check_columns", "check_count", "check_money", "check_number", "check_positive", "check_probability",
+           "check_shares", "from_mapping"]
+
+T = TypeVar("T")
 
 _INTERVALS = ("(0, 1)", "[0, 1)", "(0, 1]", "[0, 1]")
 
@@ -151,3 +163,96 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     if value not in options:
         raise ConfigError(f"expected one of {options}, got {value!r}", field=name)
     return value
+
+
+def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 strict_low: bool = False) -> float:
+    """A finite number (numbers only, not text or bools), ``>= low`` (``> low`` with ``strict_low``), ``<= high``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> check_number("retention", 0.9, low=0.0, high=1.0)
+    0.9
+    """
+    if not _is_number(value) or not math.isfinite(value):
+        raise ConfigError(f"expected a finite number, got {value!r}", field=name)
+    if low is not None and (value <= low if strict_low else value < low):
+        raise ConfigError(f"must be {'>' if strict_low else '>='} {low:g}, got {value}", field=name)
+    if high is not None and value > high:
+        raise ConfigError(f"must be <= {high:g}, got {value}", field=name)
+    return float(value)
+
+
+def check_shares(name: str, mix: Any, keys: Iterable[str] | None = None) -> dict[str, float]:
+    """A mapping of name -> share, each in ``[0, 1]``, summing to 1 (within 1e-6); ``keys`` limits the names.
+
+    Returns
+    -------
+    dict
+        Names as text, shares as floats.
+    """
+    if not isinstance(mix, Mapping) or not mix:
+        raise ConfigError(f"expected a mapping of name -> share, got {mix!r}", field=name)
+    if keys is not None:
+        keys = list(keys)
+        unknown = sorted(set(mix) - set(keys))
+        if unknown:
+            raise ConfigError(f"unknown keys {unknown}; expected some of {keys}", field=name)
+    out = {str(k): check_probability(f"{name}.{k}", v, interval="[0, 1]") for k, v in mix.items()}
+    total = sum(out.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"shares must sum to 1, they sum to {total:.6g}", field=name)
+    return out
+
+
+def from_mapping(cls: type[T], raw: Mapping[str, Any] | None, *, what: str, prefix: str | None = None,
+                 hint: str | None = None, defaults: Mapping[str, Any] | None = None,
+                 source: str | None = None) -> T:
+    """Build config dataclass ``cls`` from ``raw`` (over ``defaults``), refusing names it does not have.
+
+    The one strict reader behind ``BehaviourParams.from_mapping``, ``Economics.from_mapping``
+    and ``population.params_from_mapping``.
+
+    Parameters
+    ----------
+    cls : dataclass type
+        Raises :class:`ConfigError` from its own checks.
+    raw : mapping or None
+        The section as read (``None`` for empty).
+    what : str
+        What the keys are, for the message (``"economics setting(s)"``).
+    prefix : str, optional
+        Field-path prefix of the section (``"economics"`` gives ``economics.margin``).
+    hint : str, optional
+        Where the valid names are listed; by default the message lists them.
+    defaults : mapping, optional
+        Values ``raw`` overrides.
+    source : str, optional
+        The file, added to every error.
+    """
+    if raw is not None and not isinstance(raw, Mapping):
+        raise ConfigError(f"expected a mapping of {what}, got {raw!r}", field=prefix, source=source)
+    raw = dict(raw or {})
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known, key=str)
+    if unknown:
+        field = f"{prefix}.{unknown[0]}" if prefix else str(unknown[0])
+        raise ConfigError(f"unknown {what} {unknown}; {hint or f'expected some of {sorted(known)}'}",
+                          field=field, source=source)
+    try:
+        return cls(**{**dict(defaults or {}), **raw})
+    except TypeError as exc:  # a required field missing
+        raise ConfigError(str(exc), field=prefix, source=source) from None
+    except ConfigError as exc:
+        raise ConfigError(exc.message, field=exc.field, source=source) from None
+
+
+def check_columns(name: str, frame: Any, required: Iterable[str]) -> None:
+    """``frame`` (a DataFrame) holds every column in ``required``; the message lists the missing and present ones."""
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"the {name} needs columns {missing}; it has {list(frame.columns)}", field=name)

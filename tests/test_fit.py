@@ -17,7 +17,7 @@ from loyalty_sim.logs import read_log
 
 from .oracles import bgnbd_mean, bgnbd_pmf
 
-CDNOW = Path(__file__).resolve().parents[1] / "data" / "CDNOW_sample.txt"
+CDNOW = Path(__file__).resolve().parents[1] / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
 
 # Fader, Hardie & Lee (2005), Marketing Science 24(2): CDNOW 1/10 sample, 39-week calibration.
 BGNBD_PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -360,7 +360,7 @@ def test_fit_report_leaves_out_customers_first_seen_on_the_last_day(tmp_path):
     """The CDNOW log plus a customer whose only purchase is on the log's last day (T = 0)."""
     from loyalty_sim.fit import fit_report
 
-    src = Path(__file__).resolve().parents[1] / "data" / "CDNOW_sample.txt"
+    src = Path(__file__).resolve().parents[1] / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
     path = tmp_path / "cdnow_plus_late.txt"
     path.write_bytes(src.read_bytes() + b" 99999 9999 19980630  1   15.00\r\n")
     rep = fit_report(path, model="bgnbd", format="cdnow", duplicates="keep")

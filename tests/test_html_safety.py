@@ -156,7 +156,7 @@ def _dump_dom(path: Path, profile: Path) -> str:
 @pytest.fixture(scope="module")
 def hostile_reports(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile")
-    sc = yaml.safe_load((ROOT / "data" / "schemes" / "coffee_comparison.yaml").read_text())
+    sc = yaml.safe_load((ROOT / "loyalty_sim" / "scenarios" / "coffee_comparison.yaml").read_text())
     base = sc["schemes"]
     sc["schemes"] = [{**base[i % len(base)], "name": n} for i, n in enumerate(HOSTILE[:6])]
     sc["name"] = HOSTILE[2]

@@ -20,7 +20,7 @@ from loyalty_sim.errors import ConfigError
 from loyalty_sim.files import _PARTIAL, check_output_dir, clean_partials, partial_name, write_csv_safe, write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO = ROOT / "data" / "schemes" / "coffee_comparison.yaml"
+SCENARIO = ROOT / "loyalty_sim" / "scenarios" / "coffee_comparison.yaml"
 
 
 # ------------------------------------------------------------------ item 2: a report name is not a path

@@ -44,7 +44,10 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
 
 
 def test_cdnow_sample_is_shipped_unchanged():
-    shipped = ROOT / "data" / "CDNOW_sample.txt"
+    from loyalty_sim import datasets
+
+    shipped = datasets.path("CDNOW_sample.txt")
+    assert shipped == ROOT / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
     lines = shipped.read_text().splitlines()
     assert len(lines) == 6919
     assert lines[0].split() == ["00004", "0001", "19970101", "2", "29.33"]

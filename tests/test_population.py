@@ -34,7 +34,7 @@ def test_unknown_preset_lists_available():
     ("segment_mix", {"price_sensitive": 0.5, "service_sensitive": 0.2, "habitual": 0.2}, "'segment_mix'.*sum to 1"),
     ("segment_mix", {"bargain_hunter": 1.0}, "'segment_mix'.*unknown"),
     ("catalogue", {"a": 0.7, "b": 0.7}, "'catalogue'.*sum to 1"),
-    ("email_opt_in", 1.5, "'email_opt_in'.*probability"),
+    ("email_opt_in", 1.5, r"'email_opt_in'.*must be in \[0, 1\]"),
     ("arrivals", "sometimes", "'arrivals'"),
 ])
 def test_invalid_parameters_name_the_field(field, value, match):

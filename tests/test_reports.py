@@ -104,7 +104,7 @@ def test_trial_review_records_estimates_and_a_verdict(outputs):
     import json
 
     v = outputs["07-trial-review"].values
-    truth = json.loads((Path(report.NOTEBOOK_DIR).parent / "data" / "trial" / "truth.json").read_text())["stores"]
+    truth = json.loads((Path(report.NOTEBOOK_DIR).parent / "datasets" / "trial" / "truth.json").read_text())["stores"]
     for metric in ("purchases_per_week", "spend_per_week", "retention"):
         e = v[metric]
         assert e["ci_low"] <= truth[metric] <= e["ci_high"], (metric, e, truth[metric])

@@ -74,7 +74,7 @@ def test_run_uses_the_same_customers_and_random_numbers():
     assert (base.customers["customer_id"] == card.customers["customer_id"]).all()
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "data" / "schemes").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "loyalty_sim" / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_example_scheme_file_is_valid(path):
     sc = load_scenario(path)
     assert sc.schemes and sc.weeks > sc.launch_week

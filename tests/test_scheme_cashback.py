@@ -19,7 +19,7 @@ from loyalty_sim.ledger import check_accounts
 from loyalty_sim.schemes import validation_error
 from loyalty_sim.schemes.cashback import Cashback, Gift
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "schemes"
+DATA = Path(__file__).resolve().parents[1] / "loyalty_sim" / "scenarios"
 SAME = ["alive_start", "purchasers", "transactions", "gross_sales", "revenue", "dropouts"]
 POP = Population("grocery", size=2000, weeks=30, seed=11)
 

@@ -17,7 +17,7 @@ from loyalty_sim.errors import ConfigError
 from loyalty_sim.schemes import validation_error
 from loyalty_sim.schemes.tiers import Tiers
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "schemes"
+DATA = Path(__file__).resolve().parents[1] / "loyalty_sim" / "scenarios"
 SAME = ["alive_start", "purchasers", "transactions", "gross_sales", "revenue", "dropouts"]
 THREE = [{"name": "base", "threshold": 0},
          {"name": "silver", "threshold": 100, "discount": 0.05, "perk_value": 0.2, "perk_cost_per_week": 0.05},

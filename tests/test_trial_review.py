@@ -17,11 +17,11 @@ from loyalty_sim.errors import ConfigError, DataError
 from loyalty_sim.trial.review import review_trial
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data" / "trial"
+DATA = ROOT / "loyalty_sim" / "datasets" / "trial"
 
 
 def _load_maker():
-    """The script that made ``data/trial`` (simulates pilots with a known effect)."""
+    """The script that made ``loyalty_sim/datasets/trial`` (simulates pilots with a known effect)."""
     name = "loyalty_sim_trial_make_example"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "make_trial_example.py")

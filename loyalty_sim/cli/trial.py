@@ -70,7 +70,7 @@ def add_design_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     src.add_argument("--preset", help="population preset (default: the scheme file's preset, else coffee_shop)")
     src.add_argument("--log", help="your transaction log (CSV, Parquet or CDNOW): fit it and design for your customers")
     parser.add_argument("--scheme", required=True,
-                        help="scheme or scenario YAML (a path or a name in data/schemes), or a scheme's name there")
+                        help="scheme or scenario YAML (a path or a shipped scenario name), or a scheme's name there")
     parser.add_argument("--scheme-name", help="which scheme of a scenario file (default: its first)")
     parser.add_argument("--unit", default="customer", help="unit of assignment: customer or store (default customer)")
     parser.add_argument("--stores", type=int, help="number of stores for --unit store (default 20; with --log, the log's)")

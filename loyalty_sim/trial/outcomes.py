@@ -167,7 +167,7 @@ def resolve_scheme(scheme: Any, *, name: str | None = None) -> tuple[Any, dict[s
     scheme : Scheme, mapping, path or str
         A scheme object (anything with ``start``); a mapping with a ``type``; a YAML
         file holding one scheme (a mapping with ``type``) or a scenario (``schemes:``
-        list), given by path or by name in ``data/schemes`` (``"gift"``); or the name
+        list), given by path or by the name of a shipped scenario (``"gift"``); or the name
         of a scheme in one of the example scenario files (``"stamp10"``).
     name : str, optional
         Which scheme of a scenario file (default: its first).

@@ -59,14 +59,14 @@ def test_bad_output_extension_is_rejected_before_anything_is_written(tmp_path, c
 
 
 def test_fit_command_on_cdnow(capsys):
-    assert main(["fit", os.path.join(ROOT, "data/CDNOW_sample.txt"), "--format", "cdnow", "--duplicates", "keep",
+    assert main(["fit", os.path.join(ROOT, "loyalty_sim/datasets/CDNOW_sample.txt"), "--format", "cdnow", "--duplicates", "keep",
                  "--calibration-end", "1997-09-30", "--model", "bgnbd", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     m = out["models"]["bgnbd"]
     assert m["params"]["r"] == pytest.approx(0.243, rel=0.01)
     assert m["log_likelihood"] == pytest.approx(-9582.4, abs=0.1)
     assert set(m["standard_errors"]) == {"r", "alpha", "a", "b"}
-    assert main(["fit", os.path.join(ROOT, "data/CDNOW_sample.txt"), "--format", "cdnow", "--calibration-end", "1997-09-30"]) == 2
+    assert main(["fit", os.path.join(ROOT, "loyalty_sim/datasets/CDNOW_sample.txt"), "--format", "cdnow", "--calibration-end", "1997-09-30"]) == 2
     assert "duplicate" in capsys.readouterr().err  # exact duplicates must be handled explicitly
 
 
@@ -80,7 +80,7 @@ def test_trial_design_and_review_through_the_main_command(tmp_path, capsys):
     design = _json.loads(capsys.readouterr().out)
     assert {"metrics", "recommendation"} <= set(design)
     assert out.is_file() and out.read_text().startswith("customer_id,group")
-    trial = root / "data" / "trial"
+    trial = root / "loyalty_sim" / "datasets" / "trial"
     assert main(["trial", "review", "--log", str(trial / "pilot_customers.csv"), "--assignment",
                  str(trial / "assignment_customers.csv"), "--start", "2026-04-27", "--end", "2026-06-21",
                  "--pre-weeks", "16", "--margin", "0.28", "--json"]) == 0
