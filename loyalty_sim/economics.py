@@ -29,10 +29,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .engine import SimulationResult
 from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
 from .population import PRESET_DIR
+from .result import SimulationResult
 from .schemes.common import MAX_MONEY
 
 WEEKS_PER_YEAR = 52.0

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .engine import SimulationResult
+from .result import SimulationResult
 
 _FLOW = ("issued", "redeemed", "expired")
 _UNIT_COL = re.compile(r"^(?:(?P<part>[^.]+)\.)?(?P<unit>[a-z_]+?)_(?P<kind>issued|redeemed|expired|outstanding)$")

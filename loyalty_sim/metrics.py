@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import SimulationResult
 from .errors import ConfigError
+from .result import SimulationResult
 
 UNITS = {
     "active_customers": "customers with >= 1 purchase in the period",

@@ -88,5 +88,5 @@ class Scheme(Protocol):
 
     name: str
 
-    def start(self, ctx: "BlockContext") -> SchemeRuntime:  # noqa: F821 - defined in engine
+    def start(self, ctx: "BlockContext") -> SchemeRuntime:  # noqa: F821 - schemes.context
         """Create the per-block state."""

@@ -142,7 +142,7 @@ class MemberRuntime:
         self.ctx = ctx
         t = ctx.traits
         prm = ctx.params
-        self.behaviour: BehaviourParams = getattr(ctx, "behaviour", None) or BehaviourParams()
+        self.behaviour: BehaviourParams = ctx.behaviour
         b = self.behaviour
         self.n = ctx.n
         self.granule_of = ctx.granule_of
