@@ -38,7 +38,14 @@ import pandas as pd
 from .errors import ConfigError
 from .inversion import gamma_wilson_hilferty, poisson_quantile
 from .population import SEGMENTS, Population, Traits
-from .result import DEFAULT_BLOCK, DEFAULT_START_DATE, SimulationConfig, SimulationResult, customer_columns  # noqa: F401
+from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
+    DEFAULT_BLOCK,
+    DEFAULT_START_DATE,
+    SimulationConfig,
+    SimulationResult,
+    customer_columns,
+    window_column,
+)
 from .schemes.base import Settlement
 from .schemes.context import BlockContext
 from .streams import GRANULE, WeeklyUniforms, stream
@@ -147,7 +154,7 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
                     start: int, stop: int, behaviour: Any) -> _BlockResult:
     base_traits = population.traits(start, stop)
     pool = None
-    if scheme is not None and getattr(scheme, "uses_referral_pool", False):
+    if scheme is not None and scheme.uses_referral_pool:
         g0, g1 = start // GRANULE, -(-stop // GRANULE)
         pool = Traits.concat([population.referral_pool(g) for g in range(g0, g1)])
     ctx = BlockContext(population, base_traits, start, cfg, behaviour=behaviour, pool=pool)
@@ -301,11 +308,10 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     if n_win > 1:
         for j in range(n_win):
             lo, hi = cfg.windows[j], cfg.windows[j + 1]
-            cust[f"transactions_w{lo}_{hi}"] = win_tx[j]
-            cust[f"revenue_w{lo}_{hi}"] = win_rev[j]
-    if runtime is not None and hasattr(runtime, "customer_state"):
-        for key, val in runtime.customer_state().items():
-            cust[key] = val
+            cust[window_column("transactions", lo, hi)] = win_tx[j]
+            cust[window_column("revenue", lo, hi)] = win_rev[j]
+    if runtime is not None:
+        cust.update(customer_columns(scheme, runtime))
     weekly.update(ledger)
     cust["customer_id"] = traits.customer_id
     cust["acquisition_week"] = traits.acquisition_week.copy()
@@ -326,7 +332,7 @@ def _is_zero(x: Any) -> bool:
 
 
 def _book_ledger(ledger: dict[str, np.ndarray], settle: Settlement, w: int, ng: int, weeks: int) -> None:
-    for key, per_granule in settle.ledger.items():
+    for key, per_granule in (*settle.ledger.items(), *settle.costs.items()):
         arr = ledger.get(key)
         if arr is None:
             arr = ledger[key] = np.zeros((ng, weeks))
@@ -464,9 +470,7 @@ def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
 def _scheme_config(scheme: Any) -> dict[str, Any]:
     if scheme is None:
         return {"name": "baseline"}
-    if hasattr(scheme, "to_dict"):
-        return scheme.to_dict()
-    return {"name": getattr(scheme, "name", type(scheme).__name__)}
+    return scheme.to_dict()
 
 
 def _empty_log(population: Population) -> pd.DataFrame:

@@ -64,6 +64,18 @@ def customer_columns(scheme: Any, runtime: Any) -> dict[str, np.ndarray]:
     return out
 
 
+def windows_of(customers: pd.DataFrame, weeks: int) -> tuple[int, ...]:
+    """The window edges a customers frame was written with (``(0, weeks)`` if it has no windows)."""
+    edges = {0, int(weeks)}
+    prefix = "transactions_w"
+    for col in customers.columns:
+        if isinstance(col, str) and col.startswith(prefix):
+            lo, _, hi = col[len(prefix):].partition("_")
+            if lo.isdigit() and hi.isdigit():
+                edges |= {int(lo), int(hi)}
+    return tuple(sorted(edges))
+
+
 class Part(NamedTuple):
     """A scheme of a run, or a part of its combination."""
 
@@ -160,6 +172,18 @@ class SimulationResult:
     transactions: pd.DataFrame | None
     config: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_customers(cls, customers: pd.DataFrame, *, weeks: int) -> "SimulationResult":
+        """A result holding only a ``customers`` frame (for per-customer accessors: windows, alive weeks)."""
+        config = {"weeks": int(weeks), "windows": list(windows_of(customers, weeks))}
+        return cls(weekly=pd.DataFrame(index=pd.RangeIndex(int(weeks), name="week")), customers=customers,
+                   transactions=None, config=config)
+
+    @property
+    def weeks(self) -> int:
+        """The horizon in weeks."""
+        return int(self.config.get("weeks", len(self.weekly)))
+
     # ------------------------------------------------------------------ the scheme's parts
     def parts(self) -> list[Part]:
         """The scheme (or the parts of a combination) of the run, from its configuration; [] = baseline."""
@@ -224,7 +248,7 @@ class SimulationResult:
         """Weeks of ``[lo, hi)`` in which each customer is alive (the sum of :meth:`alive_at` over them)."""
         c = self.customers
         drop = c["dropout_week"].to_numpy()
-        end = np.where(drop >= 0, drop + 1, int(self.config.get("weeks", len(self.weekly))))
+        end = np.where(drop >= 0, drop + 1, self.weeks)
         return np.clip(np.minimum(hi, end) - np.maximum(lo, c["acquisition_week"].to_numpy()), 0, None)
 
     def members(self, scheme: str | None = None) -> pd.Series | None:

@@ -160,7 +160,7 @@ def test_gift_count_on_a_hand_checked_case(hand_runtime):
     assert sum(got) == np.floor(sum(spend) / 60.0)
     # capped at two: the 5 left after the second gift lapses, later spend no longer counts
     assert got_capped == [0, 1, 1, 0, 0, 0] and lapsed == [0, 0, 5.0, 0, 0, 0] and capped.progress[0] == 0
-    assert rt.customer_state()["gifts:g"][0] == 5 and capped.customer_state()["gifts:g"][0] == 2
+    assert rt.customer_state()["gifts"][0] == 5 and capped.customer_state()["gifts"][0] == 2
 
 
 def test_gifts_are_spend_since_enrolment_over_the_threshold_in_the_log():

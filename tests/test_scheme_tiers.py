@@ -66,9 +66,9 @@ def test_promotion_at_once_demotion_only_at_reviews_after_a_full_period(hand_run
     for w in range(1, 14):
         assert np.allclose(discounts[w], tier_discount[lv[w - 1]])
     state = rt.customer_state()
-    assert list(state["demoted:t"]) == [True, True, False, False]
-    assert list(state["max_tier:t"]) == [1, 2, 0, 1]
-    assert list(state["tier:t"]) == [0, 1, 0, 1]
+    assert list(state["demoted"]) == [True, True, False, False]
+    assert list(state["max_tier"]) == [1, 2, 0, 1]
+    assert list(state["tier"]) == [0, 1, 0, 1]
 
 
 def test_re_promotion_to_the_highest_tier_ends_the_demotion_effect(hand_runtime):

@@ -7,6 +7,7 @@ is added afterwards.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +33,10 @@ class BlockContext:
     params : PopulationParams
     behaviour : BehaviourParams
         How customers respond to schemes (given by the engine, the same for every block).
+    stream_key : str
+        The role of the scheme that uses this context: ``""`` for the scenario's scheme (and
+        the first part of a combination), ``"part<i>"`` for the i-th part (see :meth:`part`).
+        It qualifies every purpose of :meth:`uniforms`; a scheme's name never does.
 
     Parameters
     ----------
@@ -52,6 +57,7 @@ class BlockContext:
             raise TypeError(f"behaviour: expected BehaviourParams, got {type(behaviour).__name__}")
         self.population = population
         self.behaviour = behaviour
+        self.stream_key = ""
         self.params = population.params
         self.weeks = config.weeks
         self.launch_week = config.launch_week
@@ -84,8 +90,28 @@ class BlockContext:
         self._sum_idx: np.ndarray | None = None
         self._sum_granules: np.ndarray | None = None
 
+    def part(self, position: int) -> "BlockContext":
+        """The context of the part at ``position`` of a combination run in this context.
+
+        The same block (traits, referral pool, stream cache); only :attr:`stream_key` differs, so
+        the parts draw independent numbers. The first part keeps this context's key: it draws what
+        the same scheme would on its own (a combination is paired with its first part).
+        """
+        if position == 0:
+            return self
+        sub = copy.copy(self)
+        sub.stream_key = f"{self.stream_key}/part{position}" if self.stream_key else f"part{position}"
+        return sub
+
     def uniforms(self, purpose: str, week: int) -> np.ndarray:
-        """Seeded uniforms for every customer of the block in ``week`` (common to all scenarios)."""
+        """Seeded uniforms for every customer of the block in ``week`` (common to all scenarios).
+
+        ``purpose`` says what the draw is for (``"enrol"``, ``"redeem"``...); the stream is keyed by
+        it and :attr:`stream_key`, so schemes with the same rule draw the same numbers whatever
+        they are called.
+        """
+        if self.stream_key:
+            purpose = f"{purpose}@{self.stream_key}"
         gens = self._streams.get(purpose)
         if gens is None:
             gens = [WeeklyUniforms(self.seed, purpose, g) for g in self.global_granules]

@@ -53,8 +53,6 @@ class StampCard(SchemeConfig):
                              "cost is the cost price of the free item")
         return self
 
-    def start(self, ctx: Any) -> "StampCardRuntime":
-        return StampCardRuntime(self, ctx)
 
 
 class StampCardRuntime(MemberRuntime):
@@ -180,10 +178,16 @@ class StampCardRuntime(MemberRuntime):
             **self.member_ledger(week, idx, member),
         }
         return Settlement(reward_retail=reward_retail, reward_cost=reward_cost,
-                          points_earned=issued, points_redeemed=redeemed, ledger=ledger)
+                          points_earned=issued, points_redeemed=redeemed, ledger=ledger,
+                          costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
-        out[f"rewards:{self.scheme.name}"] = self.completed.copy()
-        out[f"stamps:{self.scheme.name}"] = self.stamps.copy()
+        out["rewards"] = self.completed.copy()
         return out
+
+    def balances(self) -> dict[str, np.ndarray]:
+        """Stamps on the current cards."""
+        return {"stamps": self.stamps.copy()}
+
+StampCard.runtime = StampCardRuntime

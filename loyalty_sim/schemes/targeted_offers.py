@@ -89,7 +89,7 @@ class TargetedOffers(SchemeConfig):
         if self.audience == "life_event" and not any(e.to_category == self.category for e in ctx.params.life_events):
             raise ConfigError(f"no life event of this population leads to '{self.category}'",
                               field=f"{self.name}.audience")
-        return OffersRuntime(self, ctx)
+        return super().start(ctx)
 
 
 class OffersRuntime(MemberRuntime):
@@ -235,11 +235,16 @@ class OffersRuntime(MemberRuntime):
         ledger = {**self._week_ledger, "offers_live": gsum(idx[live], 1.0), "offers_converted": gsum(idx[new_conv], 1.0),
                   "offer_discount": gsum(idx, disc), **self.member_ledger(week, idx, member)}
         self._week_ledger = {}
-        return Settlement(discount=disc, ledger=ledger)
+        costs = self.member_costs(ledger)
+        if "email_cost" in ledger:
+            costs["email_cost"] = ledger.pop("email_cost")
+        return Settlement(discount=disc, ledger=ledger, costs=costs)
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
-        out[f"offers:{self.scheme.name}"] = self.offers.copy()
+        out["offers"] = self.offers.copy()
         # the audience: customers who were eligible at some delivery (the record changes over time)
-        out[f"in_audience:{self.scheme.name}"] = self.ever_audience.copy()
+        out["in_audience"] = self.ever_audience.copy()
         return out
+
+TargetedOffers.runtime = OffersRuntime

@@ -134,8 +134,6 @@ class Tiers(SchemeConfig):
         """Whether any tier gives anything."""
         return any(t.has_benefit for t in self.tiers)
 
-    def start(self, ctx: Any) -> "TiersRuntime":
-        return TiersRuntime(self, ctx)
 
 
 class TiersRuntime(MemberRuntime):
@@ -256,15 +254,17 @@ class TiersRuntime(MemberRuntime):
         counts = np.bincount(held * ng + g, minlength=self.k * ng).reshape(self.k, ng).astype(float)
         for lvl, tier in enumerate(s.tiers):
             ledger[f"tier_{tier.name}"] = counts[lvl]
-        ledger["perk_cost"] = self.perk_cost @ counts
+        costs = {"perk_cost": self.perk_cost @ counts}
         ledger.update(self.member_ledger(week, idx, member))
-        return Settlement(ledger=ledger)
+        costs.update(self.member_costs(ledger))
+        return Settlement(ledger=ledger, costs=costs)
 
     def customer_state(self) -> dict[str, np.ndarray]:
         """Adds the final tier index, the highest tier held and whether the customer was ever demoted."""
         out = super().customer_state()
-        name = self.scheme.name
-        out[f"tier:{name}"] = self.level.astype(np.int16)
-        out[f"max_tier:{name}"] = self.max_level.astype(np.int16)
-        out[f"demoted:{name}"] = self.ever_demoted.copy()
+        out["tier"] = self.level.astype(np.int16)
+        out["max_tier"] = self.max_level.astype(np.int16)
+        out["demoted"] = self.ever_demoted.copy()
         return out
+
+Tiers.runtime = TiersRuntime
