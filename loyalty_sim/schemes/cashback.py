@@ -119,7 +119,7 @@ class CashbackRuntime(MemberRuntime):
         bal = self.credit[m_idx]
         go = (purchases[member] > 0) & (bal > 0) & (bal >= s.min_balance_to_use)
         if s.use == "choose":
-            go &= self.ctx.uniforms(f"cashback_use:{s.name}", week)[m_idx] < s.use_probability
+            go &= self.ctx.uniforms("cashback_use", week)[m_idx] < s.use_probability
         # credit is money off this week's bill, never more than the bill; the rest stays
         used = np.where(go, np.minimum(bal, spend), 0.0)
         earned = s.rate * (spend - used)

@@ -186,8 +186,8 @@ class MemberRuntime:
         rel = t.lam / prm.mean_rate
         weight = rel ** bias / _mean_power_gamma(prm.r, bias)
         prob = np.minimum(_take_up_scale(ctx.population, prm, bias, enr.take_up) * weight, 1.0)
-        u = ctx.uniforms(f"enrol:{self.scheme.name}", 0)
-        u2 = ctx.uniforms(f"enrol:{self.scheme.name}", 1)
+        u = ctx.uniforms("enrol", 0)
+        u2 = ctx.uniforms("enrol", 1)
         delay = -np.log1p(-u2) * enr.weeks_to_enrol / np.maximum(rel ** bias, 0.05)
         self._enrol_delay = delay
         self._enrol_yes = u < prob

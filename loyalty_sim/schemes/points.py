@@ -313,7 +313,7 @@ class PointsRuntime(MemberRuntime):
             retail = np.where(go, self.target_value[m_idx], 0.0)
             cost = retail * r.reward_cost_share
         else:
-            u = self.ctx.uniforms(f"redeem:{s.name}", week)[m_idx]
+            u = self.ctx.uniforms("redeem", week)[m_idx]
             unit = r.unit if r.rule == "minimum_unit" else 0.0
             usable = np.floor(bal / unit) * unit if unit else bal
             go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)

@@ -75,7 +75,7 @@ class ReferralRuntime(MemberRuntime):
         s = self.scheme
         member = self.members(week, idx) & ~self.referred[idx]
         m_idx = idx[member]
-        u = self.ctx.uniforms(f"referral:{s.name}", week)[m_idx]
+        u = self.ctx.uniforms("referral", week)[m_idx]
         counts = poisson_quantile(u, self.rate[m_idx])
         if s.max_referrals_per_member is not None:
             counts = np.minimum(counts, s.max_referrals_per_member - self.made[m_idx])

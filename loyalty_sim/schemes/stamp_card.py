@@ -144,7 +144,7 @@ class StampCardRuntime(MemberRuntime):
                 head[old] = s.head_start
         # stamps earned this week
         if self.qualify is not None:
-            u = self.ctx.uniforms(f"stamp_qualify:{s.name}", week)[m_idx]
+            u = self.ctx.uniforms("stamp_qualify", week)[m_idx]
             earned = binomial_quantile(u, buys, self.qualify[m_idx])
         else:
             earned = buys
