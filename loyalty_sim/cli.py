@@ -103,6 +103,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .files import write_csv_safe, write_json_atomic
     from .scenario import load_scenario
 
+    if args.out:
+        from .files import check_output_dir
+
+        check_output_dir(args.out, field="out")  # before the comparison runs, not after
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
     survey = None
     if args.survey:
@@ -163,10 +167,13 @@ def cmd_profit_impact(args: argparse.Namespace) -> int:
             f"({res['retention_gain_points']:+g} points), discount rate {res['discount_rate']:.3f}\n"
             f"profit per customer before   {res['value_before']:,.2f}\n"
             f"profit per customer after    {res['value_after']:,.2f}\n"
-            f"profit change                {res['profit_change_pct']:+.1f}%\n"
-            f"retention alone would give   {res['retention_only_change_pct']:+.1f}%")
-    if res["note"]:
-        text += f"\nnote: {res['note']}"
+            f"profit change per customer   {res['profit_change']:+,.2f}\n"
+            + (f"profit change                {res['profit_change_pct']:+.1f}%\n"
+               if res["profit_change_pct"] is not None else
+               "profit change                undefined (see reason)\n")
+            + f"retention alone would give   {res['retention_only_change_pct']:+.1f}%")
+    if res["reason"]:
+        text += f"\nreason: {res['reason']}"
     _emit(args, res, text)
     return 0
 
@@ -183,6 +190,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         text = "\n".join(f"{n}\n" + "\n".join(f"    {d}" for d in ps.values()) for n, ps in reports.items())
         _emit(args, {"reports": reports}, text)
         return 0
+    from .files import check_output_dir
+
+    rp.notebook_path(args.name)  # a shipped report's name, never a path
+    check_output_dir(args.out if args.out else rp.REPORT_DIR, field="out")
     params: dict[str, Any] = {}
     if args.file:
         loaded = load_yaml(args.file)
@@ -199,6 +210,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             sets = sets["runs"]
         index, results = rp.run_batch(args.name, [{**params, **s} if isinstance(s, dict) else s for s in sets],
                                       out_dir=args.out)
+        _note_leftovers(r for r in results if isinstance(r, rp.ReportOutput))
         failed = [str(r) for r in results if not isinstance(r, rp.ReportOutput)]
         payload = {"index": str(index), "reports": [str(r.html) for r in results if isinstance(r, rp.ReportOutput)],
                    "failed": failed}
@@ -206,10 +218,21 @@ def cmd_report(args: argparse.Namespace) -> int:
               + ("\nfailed:\n" + "\n".join(failed) if failed else ""))
         return 1 if failed else 0
     out = rp.run_report(args.name, params, out_dir=args.out)
+    _note_leftovers([out])
     payload = {"report": out.name, "run_id": out.run_id, "html": str(out.html), "notebook": str(out.notebook),
                "parameters": out.parameters, "values": out.values}
     _emit(args, payload, f"report written: {out.html}\nexecuted notebook: {out.notebook}")
     return 0
+
+
+def _note_leftovers(outputs: "Any") -> None:
+    """Tell on stderr what killed earlier runs had left in the report folder (each file once)."""
+    seen = {}
+    for o in outputs:
+        for left in o.leftovers:
+            seen.setdefault(left.path, left)
+    for left in seen.values():
+        print(f"loyalty-sim report: note: earlier interrupted run - {left.describe()}", file=sys.stderr)
 
 
 @_command("trial")
@@ -268,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weeks", type=int, help="horizon in weeks (default: 52, or the scenario's)")
     p.add_argument("--seed", type=int, help="random seed (default: 0, or the scenario's)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
+    p.add_argument("--memory-limit", help="memory a run may use, e.g. 64GiB (default: the machine's memory, or LOYALTY_SIM_MEMORY_LIMIT)")
     p.add_argument("--out", help="write the transaction log here (.csv or .parquet)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -279,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weeks", type=int, help="override the scenario's horizon")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--workers", type=int, default=1, help="parallel processes per simulation")
+    p.add_argument("--memory-limit", help="memory a run may use, e.g. 64GiB (default: the machine's memory, or LOYALTY_SIM_MEMORY_LIMIT)")
     p.add_argument("--survey", help="customer survey CSV: each replication draws the segment mix and opt-in "
                                     "take-up from it, so intervals carry its sampling uncertainty")
     p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
@@ -343,12 +368,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``loyalty-sim`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    import os
+
+    saved = os.environ.get("LOYALTY_SIM_MEMORY_LIMIT")
     try:
+        if getattr(args, "memory_limit", None):
+            from .population import parse_size
+
+            # the limit travels in the environment so worker processes see it too; restored below
+            os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = str(parse_size(args.memory_limit, field="--memory-limit"))
         return _COMMANDS[args.command](args)
     except LoyaltySimError as exc:
         name = " ".join(filter(None, (args.command, getattr(args, "trial_command", None))))
         print(f"loyalty-sim {name}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if saved is None:
+            os.environ.pop("LOYALTY_SIM_MEMORY_LIMIT", None)
+        else:
+            os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = saved
 
 
 if __name__ == "__main__":  # pragma: no cover

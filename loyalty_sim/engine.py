@@ -37,7 +37,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .inversion import gamma_wilson_hilferty, poisson_quantile
-from .population import SEGMENTS, Population, Traits
+from .population import SEGMENTS, Population, Traits, check_memory, estimate_memory
 from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
     DEFAULT_BLOCK,
     DEFAULT_START_DATE,
@@ -101,12 +101,17 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
     if cfg.weeks > population.weeks:
         raise ConfigError(f"the population covers {population.weeks} weeks, cannot simulate {cfg.weeks}",
                           field="weeks")
+    check_memory(estimate_memory(population.n_customers, cfg.weeks, params=population.params, output=cfg.output,
+                                 block_size=cfg.block_size, workers=cfg.workers, scheme=scheme is not None,
+                                 n_windows=len(cfg.windows) - 1, size=population.size))
     starts = list(range(0, population.n_customers, cfg.block_size))
     from .behaviour import BehaviourParams
 
     behaviour = behaviour if behaviour is not None else BehaviourParams()
     if scheme is not None:
-        behaviour.mean_heaviness_weight(population.params.r)  # computed (and cached) once, before workers fork
+        from .behaviour import base_mean_heaviness_weight
+
+        base_mean_heaviness_weight(population, behaviour)  # computed (and cached) once, before workers fork
     tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers), behaviour)
              for s in starts]
     results = _run_blocks(tasks, cfg.workers, progress)
@@ -433,7 +438,12 @@ def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
         for r in results:
             if key in r.weekly:
                 full[r.granules] = r.weekly[key]
-        weekly[key] = full.sum(axis=0)
+        # added granule after granule in global order (explicitly, not by a reduction whose grouping
+        # numpy may choose), so every weekly series has the same bits whatever the blocks and workers
+        total = np.zeros(cfg.weeks)
+        for row in full:
+            total += row
+        weekly[key] = total
     weekly_df = pd.DataFrame(weekly, index=pd.RangeIndex(cfg.weeks, name="week"))
     for col in ("alive_start", "new_customers", "purchasers", "transactions", "dropouts"):
         weekly_df[col] = weekly_df[col].round().astype(np.int64)

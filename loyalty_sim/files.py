@@ -10,8 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import re
+import shutil
+import socket
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -27,6 +30,108 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+#: Temporary names: ``.BASE.partial-HOST-PID-TOKEN[SUFFIX]`` for the final ``BASE[SUFFIX]``.
+_PARTIAL = re.compile(r"^\.(?P<base>.+)\.partial-(?P<host>[A-Za-z0-9]*)-(?P<pid>\d+)-(?P<token>[0-9a-f]{8})"
+                      r"(?P<suffix>\.[A-Za-z0-9]+)?$")
+
+
+def _host_tag() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16]
+
+
+def partial_name(final: str | os.PathLike) -> Path:
+    """A temporary path beside ``final``: hidden, marked partial, with this host and process id.
+
+    The final extension is kept last (writers that look at it behave as for the final
+    name); nothing with the final name exists until the temporary is renamed.
+    """
+    final = Path(final)
+    suffix = final.suffix if re.fullmatch(r"\.[A-Za-z0-9]+", final.suffix) else ""
+    base = final.name[:len(final.name) - len(suffix)]
+    return final.with_name(f".{base}.partial-{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}{suffix}")
+
+
+def create_partial(final: str | os.PathLike) -> Path:
+    """Create an empty temporary file for ``final`` (see :func:`partial_name`) and return its path.
+
+    The file is created with mode ``0o666`` less the process umask, like any file
+    the user creates (``tempfile.mkstemp`` would make it ``0600``).
+    """
+    for _ in range(100):
+        tmp = partial_name(final)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {final}")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A temporary file an earlier run left in an output folder."""
+
+    path: Path
+    removed: bool
+    reason: str
+
+    def describe(self) -> str:
+        """One line for the user: what was found and what was done."""
+        return f"{'removed' if self.removed else 'left in place'}: {self.path} ({self.reason})"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def clean_partials(folder: str | os.PathLike) -> list[Leftover]:
+    """Remove the temporaries that dead processes of this host left in ``folder``; name the others.
+
+    Parameters
+    ----------
+    folder : path-like
+        An output folder (not searched below its top level). A missing folder has none.
+
+    Returns
+    -------
+    list of Leftover
+        Removed ones (their process is gone) and ones left in place (their process is
+        still running, or they come from another host or an older version).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found: list[Leftover] = []
+    host = _host_tag()
+    for entry in sorted(folder.iterdir()):
+        m = _PARTIAL.match(entry.name)
+        if m is None:
+            if entry.is_file() and re.fullmatch(r"\..+\.[A-Za-z0-9_]{8}\.tmp", entry.name):
+                found.append(Leftover(entry, False, "temporary file of an older version; remove it if no run "
+                                                    "is writing here"))
+            continue
+        pid = int(m.group("pid"))
+        if m.group("host") != host:
+            found.append(Leftover(entry, False, f"written by process {pid} on another host"))
+        elif _pid_alive(pid):
+            found.append(Leftover(entry, False, f"process {pid} is still running"))
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            found.append(Leftover(entry, True, f"left by process {pid}, which is gone"))
+    return found
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
@@ -39,13 +144,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     Yields
     ------
     Path
-        Where to write. Removed if the block raises.
+        Where to write: an empty file named by :func:`partial_name`, created with the
+        user's umask (so the final file has the mode any new file would). Removed if
+        the block raises.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = create_partial(final)
     try:
         yield tmp_path
         os.replace(tmp_path, final)
@@ -207,12 +312,91 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
                       field="out", source=str(path))
 
 
+def _option_error(message: str, *, field: str, path: Path) -> ConfigError:
+    """A ConfigError whose text is in command-line words, keeping ``field`` and ``source``."""
+    err = ConfigError(message)
+    err.field, err.source = field, str(path)
+    return err
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _check_can_create_in(target: Path, *, shown: Path, field: str, what: str) -> None:
+    """Check that folder ``target`` (existing or not) can hold new files; errors name ``shown``."""
+    flag = _flag(field)
+    for folder in (target, *target.parents):
+        if os.path.lexists(folder):
+            break
+    if not folder.is_dir():
+        raise _option_error(f"{flag} {shown}: {folder} is a file, not a folder, so {what} cannot be written "
+                            "there", field=field, path=shown)
+    probe = None
+    try:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+        probe = create_partial(folder / ".loyalty-sim-write-probe")  # root passes os.access: really try
+    except OSError as exc:
+        raise _option_error(f"{flag} {shown}: cannot create files in {folder} ({exc.strerror or exc})",
+                            field=field, path=shown) from None
+    finally:
+        if probe is not None:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+
+
 def check_output_path(path: str | os.PathLike, suffixes: tuple[str, ...], *, field: str) -> Path:
-    """Check an output path's extension before any work is done."""
+    """Check an output file's path before any work is done.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write.
+    suffixes : tuple of str
+        Accepted extensions (``(".csv",)``).
+    field : str
+        The option's name (``out`` for ``--out``): errors name it and the path.
+
+    Raises
+    ------
+    ConfigError
+        Wrong extension, a folder where the file should go, a file where one of its
+        folders should be, or a folder this process cannot create files in.
+    """
     p = Path(path)
     if p.suffix.lower() not in suffixes:
-        raise ConfigError(f"unsupported output extension '{p.suffix}'; expected {' or '.join(suffixes)}",
-                          field=field, source=str(p))
+        raise _option_error(f"{_flag(field)} {p}: unsupported output extension '{p.suffix}'; expected "
+                            f"{' or '.join(suffixes)}", field=field, path=p)
+    if p.is_dir():
+        raise _option_error(f"{_flag(field)} {p}: this is a folder; expected a file name ending in "
+                            f"{' or '.join(suffixes)}", field=field, path=p)
+    _check_can_create_in(p.parent, shown=p, field=field, what="the file")
+    return p
+
+
+def check_output_dir(path: str | os.PathLike, *, field: str) -> Path:
+    """Check an output folder before any work is done: it is a folder, or can be made one, and is writable.
+
+    Parameters
+    ----------
+    path : path-like
+        The folder to write into (created later if missing; nothing is created here).
+    field : str
+        The option's name (``out`` for ``--out``): errors name it and the path.
+
+    Raises
+    ------
+    ConfigError
+        A file where the folder (or one above it) should be, or a folder this process
+        cannot create files in (checked by creating and removing a probe file, since
+        permission bits do not stop root and a read-only mount does).
+    """
+    p = Path(path)
+    if os.path.lexists(p) and not p.is_dir():
+        raise _option_error(f"{_flag(field)} {p}: this is a file; expected a folder (an existing one or one "
+                            "to create)", field=field, path=p)
+    _check_can_create_in(p, shown=p, field=field, what="the outputs")
     return p
 
 

@@ -66,7 +66,7 @@ from scipy import special as sc
 
 from .errors import ConfigError, DataError, FitError
 from .files import to_jsonable
-from .rfm import DailyAccumulator, timestamps_to_days, unit_days
+from .rfm import NS_PER_DAY, DailyAccumulator, EventAccumulator, check_resolution, log_resolution, timestamps_to_ns, unit_days
 from .streams import as_generator
 
 __all__ = [
@@ -219,10 +219,18 @@ def _bad_ids(rfm: Any, mask: np.ndarray) -> str:
     return ", ".join(repr(v) for v in list(idx[:5]))
 
 
+_NOTHING_TO_FIT = ("nothing can be fitted: every purchase falls on one day, so no customer has a repeat "
+                   "purchase or any time between first and last purchase, and the calibration window has "
+                   "zero length (T = 0 for everyone). A log must span several purchase periods")
+
+
 def _btyd_arrays(rfm: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, t_x, T = _column(rfm, "frequency"), _column(rfm, "recency"), _column(rfm, "T")
     if len(x) == 0:
-        raise DataError("the RFM summary is empty", column="frequency")
+        raise DataError("the RFM summary is empty: no customer is left to fit (a customer first seen on the "
+                        "last day of the calibration period is observed for no time)", column="frequency")
+    if not (T > 0).any() and (x == 0).all():
+        raise DataError(_NOTHING_TO_FIT, column="T")
     checks = [
         ("frequency", ~np.isfinite(x) | (x < 0) | (x != np.round(x)), "must be a non-negative whole number"),
         ("recency", ~np.isfinite(t_x) | (t_x < 0), "must be finite and non-negative"),
@@ -1001,6 +1009,76 @@ def fit_model(rfm: pd.DataFrame, model: str, **kwargs: Any) -> FitResult:
     return fits[model](rfm, **kwargs)
 
 
+@dataclass(frozen=True)
+class NotFitted:
+    """A model that could not be fitted: which, and why (shown in reports as "not fitted: <reason>").
+
+    Attributes
+    ----------
+    model : str
+    reason : str
+    """
+
+    model: str
+    reason: str
+    params: dict[str, float] = dataclasses.field(default_factory=dict)
+    standard_errors: dict[str, float] = dataclasses.field(default_factory=dict)
+    log_likelihood: float | None = None
+    converged: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict with ``converged=False`` and the reason as ``error``."""
+        return {"model": self.model, "converged": False, "error": self.reason}
+
+
+def fit_models(rfm: pd.DataFrame, models: Mapping[str, str] | Sequence[str] = MODELS, *,
+               required: Sequence[str] = (), n_starts: int = 3) -> dict[str, FitResult | NotFitted]:
+    """Fit several models; one that does not converge is a :class:`NotFitted`, the others go on.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        An RFM summary.
+    models : mapping of label -> model, or sequence of models
+        What to fit (labels key the result; default: every model by its own name).
+    required : sequence of str
+        Models (names, not labels) whose failure raises instead (e.g. the one a population is built from).
+    n_starts : int
+
+    Returns
+    -------
+    dict
+        Label -> :class:`FitResult` or :class:`NotFitted`.
+    """
+    pairs = dict(models) if isinstance(models, Mapping) else {m: m for m in models}
+    out: dict[str, FitResult | NotFitted] = {}
+    for label, mname in pairs.items():
+        try:
+            out[label] = fit_model(rfm, mname, n_starts=n_starts)
+        except (FitError, DataError) as exc:
+            if mname in required:
+                raise
+            out[label] = NotFitted(model=mname, reason=str(exc))
+    return out
+
+
+def fit_table(fits: Mapping[str, FitResult | NotFitted]) -> pd.DataFrame:
+    """Estimates, standard errors and log-likelihoods of :func:`fit_models`, one row per parameter.
+
+    A model that was not fitted has one row, parameter ``"not fitted: <reason>"``.
+    """
+    rows = []
+    for name, f in fits.items():
+        if isinstance(f, NotFitted):
+            rows.append({"model": name, "parameter": f"not fitted: {f.reason}", "estimate": None,
+                         "standard error": None, "log-likelihood": None, "converged": False})
+            continue
+        for k, v in f.params.items():
+            rows.append({"model": name, "parameter": k, "estimate": v, "standard error": f.standard_errors.get(k),
+                         "log-likelihood": f.log_likelihood, "converged": f.converged})
+    return pd.DataFrame(rows).set_index(["model", "parameter"])
+
+
 def _time_unit_of(rfm: Any) -> Any:
     return rfm.attrs.get("time_unit", None) if isinstance(rfm, pd.DataFrame) else None
 
@@ -1359,14 +1437,16 @@ def customer_lifetime_value(transaction_params: Any, spend_params: Any, rfm: pd.
 
 
 def holdout_tracking(log: Any, params: Any, *, calibration_end: Any, observation_end: Any = None,
-                     model: str | None = None, time_unit: str | float = "W", start: Any = None) -> pd.DataFrame:
+                     model: str | None = None, time_unit: str | float = "W", start: Any = None,
+                     resolution: str = "auto") -> pd.DataFrame:
     """Cumulative repeat transactions of the cohort, actual and predicted, period by period.
 
     The cohort is every customer whose first purchase is on or before
-    ``calibration_end``; its repeat transactions (purchase days after the first) are
-    counted per period of ``time_unit`` from ``start`` (default: the cohort's first
-    purchase day). The prediction sums ``E[X(t)]`` over customers, each from their own
-    first purchase (Fader, Hardie & Lee 2005, figures 2-3).
+    ``calibration_end``; its repeat transactions (purchase days after the first, or
+    with ``resolution="exact"`` purchase timestamps after the first) are counted per
+    period of ``time_unit`` from ``start`` (default: the cohort's first purchase day,
+    from its midnight when exact). The prediction sums ``E[X(t)]`` over customers,
+    each from their own first purchase (Fader, Hardie & Lee 2005, figures 2-3).
 
     Parameters
     ----------
@@ -1379,6 +1459,9 @@ def holdout_tracking(log: Any, params: Any, *, calibration_end: Any, observation
     model : str, optional
     time_unit : str or float
     start : date-like, optional
+    resolution : {"auto", "day", "exact"}
+        What one transaction is, as in :func:`loyalty_sim.rfm.rfm_summary` (count
+        the same transactions the fit was made on).
 
     Returns
     -------
@@ -1392,9 +1475,17 @@ def holdout_tracking(log: Any, params: Any, *, calibration_end: Any, observation
     model = _model_of(params, model)
     frame = getattr(log, "data", log)
     unit = unit_days(time_unit)
-    acc = DailyAccumulator()
+    check_resolution(resolution)
     amount = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=np.float64)
-    acc.add(frame["customer_id"], timestamps_to_days(frame["timestamp"]), amount)
+    ns = timestamps_to_ns(frame["timestamp"])
+    if resolution == "auto":
+        resolution = log_resolution(ns)
+    if resolution == "exact":
+        return _holdout_tracking_exact(frame["customer_id"], ns, amount, params, model=model, unit=unit,
+                                       time_unit=time_unit, calibration_end=_to_day(calibration_end, "calibration_end"),
+                                       observation_end=observation_end, start=start)
+    acc = DailyAccumulator()
+    acc.add(frame["customer_id"], ns // NS_PER_DAY, amount)
     _, code, day, _, has_purchase = acc.daily()
     code, day = code[has_purchase], day[has_purchase]
     cal_end = _to_day(calibration_end, "calibration_end")
@@ -1422,8 +1513,53 @@ def holdout_tracking(log: Any, params: Any, *, calibration_end: Any, observation
         "predicted_incremental": np.diff(np.r_[0.0, predicted]),
         "holdout": last_day > cal_end,
     }, index=pd.RangeIndex(1, n_periods + 1, name="period"))
-    out.attrs.update({"model": model, "time_unit": time_unit,
+    out.attrs.update({"model": model, "time_unit": time_unit, "resolution": "day",
                       "calibration_end": str(pd.Timestamp(np.datetime64(int(cal_end), "D")).date()),
+                      "n_customers": int(len(cohort_first))})
+    return out
+
+
+def _holdout_tracking_exact(customer_id: Any, ns: np.ndarray, amount: np.ndarray, params: Any, *, model: str,
+                            unit: float, time_unit: Any, calibration_end: np.int64, observation_end: Any,
+                            start: Any) -> pd.DataFrame:
+    """:func:`holdout_tracking` in continuous time: every distinct purchase stamp counts."""
+    from .rfm import _to_day
+
+    acc = EventAccumulator()
+    acc.add(customer_id, ns, amount)
+    _, code, t, _, has_purchase = acc.events()
+    code, t = code[has_purchase], t[has_purchase]
+    obs_day = _to_day(observation_end, "observation_end") if observation_end is not None else t.max() // NS_PER_DAY
+    obs_stop = (np.int64(obs_day) + 1) * NS_PER_DAY
+    cal_stop = (np.int64(calibration_end) + 1) * NS_PER_DAY
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    first = np.repeat(t[starts], np.diff(np.r_[starts, len(t)]))
+    cohort_first = t[starts][t[starts] < cal_stop]
+    if len(cohort_first) == 0:
+        raise DataError("no customer made a first purchase on or before calibration_end", column="timestamp")
+    origin = (_to_day(start, "start") if start is not None else cohort_first.min() // NS_PER_DAY) * NS_PER_DAY
+    unit_ns = unit * float(NS_PER_DAY)
+    n_periods = int(math.ceil((obs_stop - origin) / unit_ns))
+    repeat = (t > first) & (first < cal_stop) & (t < obs_stop) & (t >= origin)
+    period_of = np.floor((t[repeat] - origin) / unit_ns).astype(np.int64)
+    actual_inc = np.bincount(period_of, minlength=n_periods)[:n_periods].astype(np.float64)
+    period_stop = np.minimum(origin + np.round(unit_ns * np.arange(1, n_periods + 1)).astype(np.int64), obs_stop)
+    # first purchases to the nearest hour for the prediction only (at most 24 distinct per day keeps
+    # the periods x first-times grid small; half an hour is < 0.3% of a week)
+    hour = NS_PER_DAY // 24
+    firsts, fcount = np.unique((cohort_first + hour // 2) // hour * hour, return_counts=True)
+    elapsed = np.maximum(period_stop[:, None] - firsts[None, :], 0).astype(np.float64) / unit_ns
+    predicted = expected_transactions(params, elapsed, model=model) @ fcount
+    out = pd.DataFrame({
+        "period_end": pd.to_datetime((period_stop - 1) // NS_PER_DAY * NS_PER_DAY),
+        "actual": np.cumsum(actual_inc),
+        "predicted": predicted,
+        "actual_incremental": actual_inc,
+        "predicted_incremental": np.diff(np.r_[0.0, predicted]),
+        "holdout": period_stop > cal_stop,
+    }, index=pd.RangeIndex(1, n_periods + 1, name="period"))
+    out.attrs.update({"model": model, "time_unit": time_unit, "resolution": "exact",
+                      "calibration_end": str(pd.Timestamp(np.datetime64(int(calibration_end), "D")).date()),
                       "n_customers": int(len(cohort_first))})
     return out
 
@@ -1565,6 +1701,8 @@ def fit_report(source: Any, *, model: str | Sequence[str] = "all", calibration_e
     # time (T = 0): no information for the transaction models, so such customers are left
     # out of the fits and counted in the summary
     unobserved = int((rfm["T"] <= 0).sum()) if "T" in rfm else 0
+    if unobserved and unobserved == len(rfm) and (rfm["frequency"] == 0).all():
+        raise DataError(_NOTHING_TO_FIT, source=report["source"], column="T")
     if unobserved:
         kept = rfm[rfm["T"] > 0]
         kept.attrs.update(rfm.attrs)
@@ -1581,11 +1719,9 @@ def fit_report(source: Any, *, model: str | Sequence[str] = "all", calibration_e
         "holdout_transactions": float(rfm["frequency_holdout"].sum()) if holdout else None,
     }
     report["models"] = {}
-    for mname in models:
-        try:
-            fit = fit_model(rfm, mname, n_starts=n_starts)
-        except (FitError, DataError) as exc:
-            report["models"][mname] = {"model": mname, "converged": False, "error": str(exc)}
+    for mname, fit in fit_models(rfm, models, n_starts=n_starts).items():
+        if isinstance(fit, NotFitted):
+            report["models"][mname] = fit.to_dict()
             continue
         entry = fit.to_dict()
         if holdout:

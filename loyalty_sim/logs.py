@@ -22,7 +22,7 @@ the :class:`LogReport`:
 Dates are parsed as ISO 8601 unless ``date_format`` (a ``strftime`` pattern) is given;
 day-first and month-first dates are ambiguous, so they are never guessed. Time-zone
 aware timestamps keep their wall-clock time; mixed offsets are converted to UTC.
-Quoted CSV fields must not span lines (line numbers would drift).
+Quoted CSV fields may span lines; errors then name the physical line where the record starts.
 """
 
 from __future__ import annotations
@@ -37,7 +37,17 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, DataError
-from .rfm import DailyAccumulator, IdCoder, maybe_int_ids, rfm_from_daily, rfm_summary
+from .rfm import (
+    DailyAccumulator,
+    EventAccumulator,
+    IdCoder,
+    check_resolution,
+    maybe_int_ids,
+    rfm_from_daily,
+    rfm_from_events,
+    rfm_summary,
+    timestamps_to_ns,
+)
 
 __all__ = ["ColumnMap", "LogReport", "TransactionLog", "read_log", "summarise_log"]
 
@@ -181,6 +191,41 @@ class TransactionLog:
 # --------------------------------------------------------------------------- reading
 
 
+def physical_lines(path: Path, block: int = 1 << 24) -> np.ndarray | None:
+    """Physical (1-based) line where each CSV record starts, or None if no quoted field spans lines.
+
+    Record 0 is the header. A newline inside double quotes (an even number of quote
+    characters before it means outside: an escaped ``""`` counts twice) does not end a
+    record. Read in blocks, so memory stays small until a spanning field is found.
+    """
+    starts: list[np.ndarray] = []
+    quotes = 0   # quote characters seen so far (parity: inside a quoted field)
+    lines = 0    # newlines seen so far
+    spans = False
+    with open(path, "rb") as fh:
+        while True:
+            buf = fh.read(block)
+            if not buf:
+                break
+            a = np.frombuffer(buf, dtype=np.uint8)
+            nl = np.flatnonzero(a == 10)
+            q = np.flatnonzero(a == 34)
+            if q.size or quotes % 2:
+                q_before = quotes + np.searchsorted(q, nl)   # quotes before each newline
+                inside = (q_before % 2).astype(bool)
+                spans = spans or bool(inside.any())
+                ends = np.flatnonzero(~inside)
+            else:
+                ends = np.arange(nl.size)
+            # a record starts on the line after each newline that ends one
+            starts.append(lines + ends + 2)
+            quotes += q.size
+            lines += nl.size
+    if not spans:
+        return None
+    return np.concatenate([np.ones(1, dtype=np.int64)] + [s.astype(np.int64) for s in starts])
+
+
 class _Fallback(Exception):
     """The fast (Arrow) CSV reader could not parse the file; read it again with pandas."""
 
@@ -216,6 +261,8 @@ class _Reader:
     chunksize: int | None
     engine: str = "arrow"
     mapping: dict[str, str] = field(default_factory=dict)
+    #: physical line of each record (index = record number, header = 0) when quoted fields span lines
+    line_map: np.ndarray | None = None
 
     def chunks(self) -> Iterator[tuple[Any, int]]:
         if self.fmt == "parquet":
@@ -226,6 +273,8 @@ class _Reader:
             sep = "\t" if ".tsv" in [s.lower() for s in self.path.suffixes] else ","
             header = self._csv_header(sep)
             compressed = any(s.lower() in _COMPRESSED for s in self.path.suffixes)
+            if not compressed:
+                self.line_map = physical_lines(self.path)
             if self.engine == "arrow" and not compressed:
                 yield from self._arrow_csv(header, sep)
             else:
@@ -254,7 +303,8 @@ class _Reader:
 
         opts = dict(
             read_options=pacsv.ReadOptions(block_size=self._block_size(), use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
+                                             newlines_in_values=self.line_map is not None),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True),
@@ -493,6 +543,7 @@ class _Validator:
     report: LogReport
     mapping: dict[str, str] = field(default_factory=dict)
     int_ids: bool = False
+    line_map: np.ndarray | None = None
     coder: IdCoder = field(default_factory=IdCoder)
     _seen_hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     _seen_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -504,6 +555,8 @@ class _Validator:
         cols, n = _columns(raw)
         m = self.mapping
         lines = first_line + np.arange(n, dtype=np.int64)
+        if self.line_map is not None:   # quoted fields span lines: name the physical line
+            lines = self.line_map[np.minimum(lines - 1, len(self.line_map) - 1)]
         blank = np.ones(n, dtype=bool)
         for values in cols.values():
             blank &= _null_mask(values)
@@ -779,6 +832,7 @@ def _read(opts: _Options, consume: Callable[[_Validator], Callable[[_Chunk], Non
         state = consume(validator)
         try:
             for raw, first_line in reader.chunks():
+                validator.line_map = reader.line_map
                 if not validator.mapping:
                     validator.mapping = dict(reader.mapping)
                     validator.report.columns = dict(reader.mapping)
@@ -864,15 +918,17 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
 def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Mapping[str, str] | None = None,
                   date_format: str | None = None, window: tuple[Any, Any] | None = None, today: Any = None,
                   returns: str = "error", duplicates: str = "error", calibration_end: Any = None,
-                  observation_end: Any = None, time_unit: str | float = "W",
+                  observation_end: Any = None, time_unit: str | float = "W", resolution: str = "auto",
                   chunksize: int | None = 1_000_000) -> pd.DataFrame:
     """RFM summary of a log, reading a file in chunks without holding its rows.
 
     Each chunk is validated like :func:`read_log` and reduced to compact customer-day
-    records (:class:`~loyalty_sim.rfm.DailyAccumulator`); the rows themselves are never
-    held. Memory grows with the number of customer-days, plus 16 bytes per distinct row
-    for the exact-duplicate check (a 10-million-row log needs about 1.5 GB in all). The
-    result equals ``rfm_summary(read_log(path, ...))``.
+    records (:class:`~loyalty_sim.rfm.DailyAccumulator`), or customer-timestamp records
+    when the stamps carry times of day (:class:`~loyalty_sim.rfm.EventAccumulator`,
+    see ``resolution``); the rows themselves are never held. Memory grows with the
+    number of those records, plus 16 bytes per distinct row for the exact-duplicate
+    check (a 10-million-row log needs about 1.5 GB in all). The result equals
+    ``rfm_summary(read_log(path, ...))``.
 
     Parameters
     ----------
@@ -880,7 +936,7 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
         A file (read in chunks) or an already tidy log.
     format, columns, date_format, window, today, returns, duplicates
         As in :func:`read_log`.
-    calibration_end, observation_end, time_unit
+    calibration_end, observation_end, time_unit, resolution
         As in :func:`loyalty_sim.rfm.rfm_summary`.
     chunksize : int
         About this many rows per chunk.
@@ -892,20 +948,24 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
     """
     if isinstance(source, (TransactionLog, pd.DataFrame)):
         out = rfm_summary(source, calibration_end=calibration_end, observation_end=observation_end,
-                          time_unit=time_unit)
+                          time_unit=time_unit, resolution=resolution)
         if isinstance(source, TransactionLog):
             out.attrs["log_report"] = source.report.to_dict()
         return out
+    check_resolution(resolution)
     opts = _options(source, format, columns, date_format, window, today, returns, duplicates, chunksize)
     holder: dict[str, Any] = {}
+    by_day = resolution == "day"
 
     def consume(validator: _Validator) -> Callable[[_Chunk], None]:
-        holder.update(first=None, last=None, acc=DailyAccumulator(coder=validator.coder))
+        acc = DailyAccumulator(coder=validator.coder) if by_day else EventAccumulator(coder=validator.coder)
+        holder.update(first=None, last=None, acc=acc)
 
         def add(chunk: _Chunk) -> None:
             if not len(chunk.frame):
                 return
-            holder["acc"].add_codes(chunk.codes, chunk.day, chunk.frame["amount"].to_numpy())
+            when = chunk.day if by_day else timestamps_to_ns(chunk.frame["timestamp"])
+            holder["acc"].add_codes(chunk.codes, when, chunk.frame["amount"].to_numpy())
             lo, hi = chunk.frame["timestamp"].min(), chunk.frame["timestamp"].max()
             holder["first"] = lo if holder["first"] is None or lo < holder["first"] else holder["first"]
             holder["last"] = hi if holder["last"] is None or hi > holder["last"] else holder["last"]
@@ -913,18 +973,23 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
 
     validator = _read(opts, consume)
     acc = holder["acc"]
-    daily = acc.daily()
+    if resolution == "auto":
+        resolution = acc.resolution()
+    exact = resolution == "exact"
+    records = acc.events() if exact else acc.daily()
     rep = validator.report
     rep.n_rows = acc.n_rows
-    rep.n_customers = len(daily[0])
+    rep.n_customers = len(records[0])
     rep.first_timestamp = None if holder["first"] is None else str(holder["first"])
     rep.last_timestamp = None if holder["last"] is None else str(holder["last"])
     try:
-        out = rfm_from_daily(*daily, calibration_end=calibration_end, observation_end=observation_end,
-                             time_unit=time_unit)
+        summarise = rfm_from_events if exact else rfm_from_daily
+        out = summarise(*records, calibration_end=calibration_end, observation_end=observation_end,
+                        time_unit=time_unit)
     except DataError as exc:
         if exc.source is not None:
             raise
         raise DataError(str(exc), source=str(opts.path), rows=exc.rows, column=exc.column) from None
+    out.attrs["resolution"] = resolution
     out.attrs["log_report"] = rep.to_dict()
     return out

@@ -29,13 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .behaviour import BehaviourParams
 from .engine import simulate
 from .errors import ConfigError
-from .population import Population, PopulationParams, available_presets, load_preset
+from .population import Population, PopulationParams, available_presets, check_memory, estimate_memory, load_preset
 from .result import SimulationResult
 from .schemes import SchemeConfig, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 
-#: Most customers a scenario may hold (the population at week 0).
-MAX_CUSTOMERS = 10_000_000
+#: Most customers a scenario file may name (the population at week 0): a finite bound for the
+#: file format only; whether a run fits is decided by the memory estimate, which names the limit.
+MAX_CUSTOMERS = 10**12
 #: Largest seed (the range numpy's SeedSequence and the file format keep exactly).
 MAX_SEED = 2**63 - 1
 
@@ -206,9 +207,13 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, population_seed
     """
     seed = scenario.seed if seed is None else seed
     pop = scenario.population(seed if population_seed is None else population_seed)
+    todo = scenario.schemes if schemes is None else schemes
+    # the baseline's and every scheme's results are held at once
+    check_memory(estimate_memory(pop.n_customers, scenario.weeks, params=pop.params, output=output,
+                                 workers=workers, scheme=bool(todo), results_held=1 + len(todo), size=pop.size),
+                 what=f"this scenario ({1 + len(todo)} runs of {pop.n_customers:,} customers)")
     results = {"baseline": simulate(pop, None, weeks=scenario.weeks, seed=seed, launch_week=scenario.launch_week,
                                     output=output, workers=workers, behaviour=scenario.behaviour)}
-    todo = scenario.schemes if schemes is None else schemes
     bar = None
     if progress:
         from tqdm.auto import tqdm

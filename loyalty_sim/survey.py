@@ -116,13 +116,14 @@ def read_survey(path: str | os.PathLike, *, price: str = "price_importance", ser
     p = Path(path)
     if not p.is_file():
         raise DataError("file not found", source=str(p))
-    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    df = _read_survey_csv(p, (price, service, join))
     missing = [c for c in (price, service, join) if c not in df.columns]
     if missing:
         raise DataError(f"missing column(s) {missing}; the file has {list(df.columns)}", source=str(p),
                         column=missing[0])
     if df.empty:
-        raise DataError("the survey has no answers", source=str(p))
+        raise DataError("the survey has a header but no answers; expected one row per respondent after "
+                        "the header", source=str(p), rows=[1])
     vals = {}
     for col in (price, service):
         v = pd.to_numeric(df[col].str.strip(), errors="coerce")
@@ -147,6 +148,27 @@ def read_survey(path: str | os.PathLike, *, price: str = "price_importance", ser
               "service_sensitive": int(service_s.sum()) + n_ties - n_ties // 2,
               "habitual": int(habitual.sum())}
     return SurveyEstimate(counts=counts, join_yes=int(yes.sum()), join_no=int(no.sum()), source=str(p))
+
+
+def _read_survey_csv(p: Path, wanted: tuple[str, ...]) -> pd.DataFrame:
+    """The survey's rows as text; DataError for an empty file or bytes that are not UTF-8."""
+    expected = f"a UTF-8 CSV with a header row ({', '.join(wanted)}) and one row per respondent"
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise DataError(f"the file is empty; expected {expected}", source=str(p))
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"byte {exc.start + 1} (0x{raw[exc.start]:02x}) is not UTF-8; expected {expected}. "
+                        "Save the file as UTF-8 (e.g. from Latin-1: iconv -f latin1 -t utf-8)",
+                        source=str(p), rows=[line]) from None
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"the file has no header row; expected {expected}", source=str(p)) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"malformed CSV ({exc}); expected {expected}", source=str(p)) from None
 
 
 def apply_survey(params: Any, survey: SurveyEstimate, draw: tuple[dict[str, float], float] | None = None) -> Any:

@@ -342,7 +342,7 @@ def test_money_count_and_rate_fields_are_bounded(scheme, field):
     assert "f.yaml" in str(err.value)
 
 
-@pytest.mark.parametrize("top, field", [({"customers": 10**9}, "customers"), ({"weeks": 10**6}, "weeks"),
+@pytest.mark.parametrize("top, field", [({"customers": 10**13}, "customers"), ({"weeks": 10**6}, "weeks"),
                                         ({"seed": 2**70}, "seed")])
 def test_scenario_counts_are_bounded(top, field):
     from loyalty_sim.scenario import scenario_from_mapping

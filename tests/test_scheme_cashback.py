@@ -128,8 +128,10 @@ def test_usability_distance_lowers_the_value_response(hand_runtime):
 
 
 def test_small_cashback_below_the_reward_threshold_is_a_pure_price_cut(baseline):
-    rate = 0.9 * BehaviourParams().reward_threshold
-    res = simulate(POP, Cashback(name="c", rate=rate), seed=3, launch_week=4)
+    # the default threshold is 0 (Nastasoiu et al. 2021); a user-set one still makes small credit a price cut
+    b = BehaviourParams(reward_threshold=0.005)
+    rate = 0.9 * b.reward_threshold
+    res = simulate(POP, Cashback(name="c", rate=rate), seed=3, launch_week=4, behaviour=b)
     w, b = res.weekly, baseline.weekly
     pd.testing.assert_frame_equal(w[["transactions", "gross_sales", "dropouts"]], b[["transactions", "gross_sales",
                                                                                     "dropouts"]])

@@ -225,6 +225,9 @@ def test_goal_gradient_pulls_towards_the_next_tier_only(hand_runtime):
     rt.total[:] = np.linspace(0, 95, 20)
     rate = np.asarray(rt.effects(0, idx).rate)
     assert np.allclose(rate, rt.goal_gradient(rt.total / 100.0, idx))
+    # a light buyer (responsiveness 1) speeds up from 1 at no progress; a heavy one is only shifted in time
+    rt.heaviness[:] = 1.0
+    rate = np.asarray(rt.effects(0, idx).rate)
     assert rate[0] == 1.0 and (rate[1:] > 1.0).all()
     rt.level[:] = 1  # at the top: nothing left to reach
     assert np.all(np.asarray(rt.effects(0, idx).rate) == 1.0)

@@ -130,7 +130,9 @@ def test_goal_gradient_appears_in_the_log_with_the_configured_size():
 
 
 def test_head_start_raises_completion():
-    """Endowed progress (Nunes & Dreze 2006): 12 stamps with 2 given beats a plain 10-stamp card."""
+    """Illusionary progress (Kivetz et al. 2006): 12 stamps with 2 given beats a plain 10-stamp card.
+
+    The Nunes & Dreze (2006) design is measured in tests/test_published_effects.py."""
     pop = Population(load_preset("coffee_shop", r=0.6, alpha=1.0), size=10_000, weeks=39, seed=5)
     plain = simulate(pop, StampCard(name="p", stamps_required=10, reward_value=4.5, reward_cost=1.2,
                                     expiry_weeks=39), seed=6)

@@ -182,7 +182,7 @@ def test_recommendation_and_statement(customer_design):
     if rec["weeks"] is None:
         assert "no candidate length" in rec["statement"].lower()
     # a generous population reaches the target: the smallest length that does is reported
-    big = design_trial("coffee_shop", "stamp10", customers=6000, candidate_weeks=(1, 2, 4, 8), rerandomisations=0,
+    big = design_trial("coffee_shop", "stamp10", customers=6000, candidate_weeks=(1, 2, 4, 8, 16, 26), rerandomisations=0,
                        seed=3)
     c = big.curve[(big.curve["metric"] == "spend") & (big.curve["varies"] == "weeks")].sort_values("weeks")
     reaching = c[c["analytic_power"] >= 0.8]["weeks"]
@@ -302,7 +302,7 @@ def test_write_assignment_is_spreadsheet_safe_and_atomic(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    ({"share": 0.0}, "share"), ({"share": 1.2}, "share"), ({"weeks": 0}, "weeks"), ({"pre_weeks": 0}, "pre_weeks"),
+    ({"share": 0.0}, "share"), ({"share": 1.2}, "share"), ({"pilot_weeks": 0}, "pilot_weeks"), ({"pre_weeks": 0}, "pre_weeks"),
     ({"unit": "shop"}, "unit"), ({"alpha": 1.0}, "alpha"), ({"target_power": 0}, "target_power"),
     ({"primary": "profit"}, "primary"), ({"method": "magic"}, "method"), ({"candidate_weeks": [0, 2]}, "candidate_weeks"),
     ({"unit": "store", "stores": 2}, "stores"), ({"unit": "store", "icc": 1.0}, "icc"),

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import gammaln
 
-from ..behaviour import BehaviourParams
+from ..behaviour import BehaviourParams, base_mean_heaviness_weight, base_mean_rate
 from .base import Effects, SchemeRuntime, Settlement
 from .context import BlockContext
 
@@ -162,13 +162,16 @@ class MemberRuntime:
         self.granule_of = ctx.granule_of
         self.mean_ticket = prm.spend_p / t.nu
         seg = t.segment.astype(np.intp)
-        heavy = b.heaviness_weight(t.lam, prm.mean_rate)
+        heavy = b.heaviness_weight(t.lam, base_mean_rate(ctx.population))
+        #: responsiveness in (0, 1]: 1 for light buyers, about 0 for heavy ones (Liu 2007)
         self.heaviness = heavy
-        # goal-gradient weight: heavy buyers barely respond (Liu 2007); normalised so the population
-        # average equals the published average effect (Kivetz et al. 2006)
-        self.gradient_weight = heavy / b.mean_heaviness_weight(prm.r)
-        self.rate_sens = b.segment_vector("rate_lift")[seg] * heavy
-        self.dropout_sens = b.segment_vector("dropout_cut")[seg] * heavy
+        # heavy buyers barely respond (Liu 2007); normalised so that the average over the customer base
+        # is the average response of the segment (light and moderate buyers respond more than it)
+        self.gradient_weight = heavy / base_mean_heaviness_weight(ctx.population, b)
+        #: weight of the response to price discounts (heavy buyers less, less sharply)
+        self.price_heaviness = b.price_heaviness_weight(t.lam, prm.mean_rate)
+        self.rate_sens = b.segment_vector("rate_lift")[seg] * self.gradient_weight
+        self.dropout_sens = np.minimum(b.segment_vector("dropout_cut")[seg] * self.gradient_weight, 0.95)
         self.perk_sens = b.segment_vector("perk_dropout_cut")[seg]
         self.enrol_week = self._enrolment(scheme.enrolment, t, prm, ctx)
         self.members_ever = np.zeros(self.n, dtype=bool)
@@ -221,12 +224,19 @@ class MemberRuntime:
         return rate, dropout
 
     def goal_gradient(self, progress: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
-        """Rate multiplier ``1 + goal_gradient * w * progress`` (progress in [0, 1]).
+        """Rate multiplier ``(1 + goal_gradient * progress) / (1 + (1 - h) * (H - 1))`` (progress in [0, 1]).
 
-        ``w`` (given ``idx``) weighs light buyers up and heavy ones down, averaging 1 over the population.
+        Every card holder speeds up towards the reward by the published gradient (Kivetz et al. 2006);
+        for a heavy buyer (responsiveness ``h`` about 0, Liu 2007) this only moves purchases in time:
+        the divisor ``H = g (1 - c) / ln((1 + g) / (1 + g c))`` (the harmonic mean of ``1 + g p`` over
+        a card after the first, progress from the post-reward residual ``c`` to 1) keeps his purchases
+        per week over a card at his usual rate. Light buyers (``h`` = 1) get the full rise.
         """
-        w = 1.0 if idx is None else self.gradient_weight[idx]
-        return 1.0 + self.behaviour.goal_gradient * w * np.clip(progress, 0.0, 1.0)
+        b = self.behaviour
+        g, c = b.goal_gradient, b.post_reward_residual
+        h = 1.0 if idx is None else self.heaviness[idx]
+        big_h = g * (1.0 - c) / np.log((1.0 + g) / (1.0 + g * c)) if g > 0 and c < 1 else 1.0
+        return (1.0 + g * np.clip(progress, 0.0, 1.0)) / (1.0 + (1.0 - h) * (big_h - 1.0))
 
     def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
         """``members`` of the week, per granule (their cost: :meth:`member_costs`)."""

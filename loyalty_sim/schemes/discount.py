@@ -3,8 +3,8 @@
 Behaviour: no response below the discount threshold, S-shaped above it (Gupta &
 Cooper 1992), with demand moving by the meta-analytic price elasticity (Bijmolt et al.
 2005) through visits and basket size, and retention through the value response; past the devaluation depth the reference price falls, lowering
-full-price demand during the discount and after it ends (DelVecchio, Krishnan &
-Smith 2007).
+full-price demand after the discount ends (DelVecchio, Krishnan & Smith 2007); the
+reference price then adapts back with a half-life (Kalyanaram & Winer 1995).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ class FlatDiscount(SchemeConfig):
     members_only : if True only enrolled members get it (see ``enrolment``);
         if False every customer does from launch (enrolment is ignored)
     duration_weeks : weeks the discount runs after launch (None = to the horizon);
-        devaluation persists after it ends
+        after it ends, past the devaluation depth, full-price demand is lower and recovers
+        with ``behaviour.devaluation_half_life_weeks``
     """
 
     family: ClassVar[str] = "discount"
@@ -52,7 +53,7 @@ class DiscountRuntime(MemberRuntime):
         b = self.behaviour
         self.response = float(b.discount_response(scheme.depth))
         self.devalue = float(b.devaluation(scheme.depth))
-        demand = b.discount_demand(scheme.depth, ctx.traits.segment, self.heaviness)
+        demand = b.discount_demand(scheme.depth, ctx.traits.segment, self.price_heaviness)
         self.visit_mult = demand ** b.discount_visit_share
         self.basket_mult = demand ** (1.0 - b.discount_visit_share)
         self.exposed = np.zeros(self.n, dtype=bool)
@@ -65,11 +66,15 @@ class DiscountRuntime(MemberRuntime):
         s = self.scheme
         member = self.members(week, idx)
         if not self._active(week):
-            # after the discount: devalued reference price for those who had it
-            rate = np.where(self.exposed[idx], self.devalue, 1.0)
+            # after the discount: a devalued reference price for those who had it, adapting back
+            # towards the regular price with a half-life (Kalyanaram & Winer 1995)
+            left = 0.5 ** ((week - self.end) / max(self.behaviour.devaluation_half_life_weeks, 1e-9))
+            rate = np.where(self.exposed[idx], 1.0 - (1.0 - self.devalue) * left, 1.0)
             return Effects(rate=rate)
         _, dropout = self.value_effects(week, idx, np.full(idx.size, self.response), member)
-        rate = np.where(member, self.visit_mult[idx] * self.devalue, 1.0)
+        # while the discount runs the price paid is the discounted one: the lowered reference price
+        # bites only on full-price purchases, after it ends (DelVecchio, Krishnan & Smith 2007)
+        rate = np.where(member, self.visit_mult[idx], 1.0)
         ticket = np.where(member, self.basket_mult[idx], 1.0)
         self.exposed[idx[member]] = True
         return Effects(rate=rate, dropout=dropout, ticket=ticket, discount=np.where(member, s.depth, 0.0))

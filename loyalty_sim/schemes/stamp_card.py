@@ -86,18 +86,20 @@ class StampCardRuntime(MemberRuntime):
         weeks_to = stamps_left / np.maximum(rate_i, 1e-6)
         resp = self.value_response[idx] * self.behaviour.distance_discount(weeks_to)
         rate, dropout = self.value_effects(week, idx, resp, member)
-        # goal gradient: progress from the first to the last stamp, partial reset after a reward
-        progress = (self._card_stamps(idx) - 0.0) / max(s.stamps_required - 1, 1)
+        # goal gradient: progress from the first to the last stamp, partial reset after a reward; it acts
+        # only on customers holding a card, from the visit that opened it (before that there is no
+        # progress to feel, head start or not)
+        holds = self.card_start[idx] >= 0
+        progress = self._card_stamps(idx) / max(s.stamps_required - 1, 1)
         residual = np.where(self.completed[idx] > 0, self.behaviour.post_reward_residual, 0.0)
         progress = np.maximum(progress, residual)
         pull = self.value_response[idx] > 0
         gg = self.goal_gradient(progress, idx)
         if s.head_start:
-            # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006)
-            # (scaled like the goal gradient itself: heavy buyers barely respond)
-            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required
-                       * self.gradient_weight[idx])
-        gg = np.where(member & pull, gg, 1.0)
+            # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006); the
+            # study measured it on every customer handed a card, so it is not scaled by heaviness
+            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required)
+        gg = np.where(member & pull & holds, gg, 1.0)
         return Effects(rate=rate * gg, dropout=dropout)
 
     def _card_stamps(self, idx: np.ndarray) -> np.ndarray:

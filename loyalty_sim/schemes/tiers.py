@@ -168,7 +168,7 @@ class TiersRuntime(MemberRuntime):
         self.basket_mult = np.ones((k, self.n))
         for lvl, d in enumerate(self.discounts):
             if d > 0:
-                demand = b.discount_demand(float(d), ctx.traits.segment, self.heaviness)
+                demand = b.discount_demand(float(d), ctx.traits.segment, self.price_heaviness)
                 self.visit_mult[lvl] = demand ** b.discount_visit_share
                 self.basket_mult[lvl] = demand ** (1.0 - b.discount_visit_share)
         self.buffer = np.zeros((s.window_weeks, self.n), dtype=np.float32)
@@ -254,7 +254,12 @@ class TiersRuntime(MemberRuntime):
         counts = np.bincount(held * ng + g, minlength=self.k * ng).reshape(self.k, ng).astype(float)
         for lvl, tier in enumerate(s.tiers):
             ledger[f"tier_{tier.name}"] = counts[lvl]
-        costs = {"perk_cost": self.perk_cost @ counts}
+        # summed tier by tier, elementwise: a BLAS product (perk_cost @ counts) picks its kernel, FMA use and
+        # order by the matrix shape, i.e. by the block's number of granules, so the last bits changed with it
+        perk = np.zeros(ng)
+        for lvl in range(self.k):
+            perk = perk + self.perk_cost[lvl] * counts[lvl]
+        costs = {"perk_cost": perk}
         ledger.update(self.member_ledger(week, idx, member))
         costs.update(self.member_costs(ledger))
         return Settlement(ledger=ledger, costs=costs)
