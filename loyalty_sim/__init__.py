@@ -4,9 +4,10 @@ The main entry points are :class:`Population` (synthetic customers, from a prese
 fitted parameters) and :func:`simulate` (the weekly engine).
 """
 
-from .engine import SimulationConfig, SimulationResult, simulate
+from .engine import simulate
 from .errors import ConfigError, DataError, FitError, LoyaltySimError
 from .population import Population, PopulationParams, available_presets, load_preset
+from .result import SimulationConfig, SimulationResult
 
 __version__ = "0.1.0"
 

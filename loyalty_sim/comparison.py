@@ -81,10 +81,8 @@ def _run_metrics(run: ScenarioRun, econ: Economics) -> dict[str, dict[str, float
 
 
 def _members(res: Any) -> np.ndarray | None:
-    cols = [c for c in res.customers.columns if c.startswith("member:")]
-    if not cols:
-        return None
-    return res.customers[cols].any(axis=1).to_numpy()
+    mem = res.members()
+    return None if mem is None else mem.to_numpy()
 
 
 def _member_gap(run: ScenarioRun, name: str) -> dict[str, float] | None:
@@ -121,9 +119,8 @@ def _segment_effects(run: ScenarioRun, name: str) -> pd.DataFrame:
 def _retained_by_segment(res: Any, launch: int) -> pd.Series:
     """Share of the customers alive at launch who are still alive at the horizon, per segment."""
     c = res.customers
-    drop = c["dropout_week"].to_numpy()
-    at_launch = (c["acquisition_week"].to_numpy() <= launch) & ((drop < 0) | (drop >= launch))
-    kept = pd.Series(drop < 0, index=c.index)[at_launch]
+    at_launch = res.alive_at(launch).to_numpy()
+    kept = res.alive_at(res.weeks)[at_launch]
     return kept.groupby(c.loc[at_launch, "segment"], observed=True).mean().astype(float)
 
 

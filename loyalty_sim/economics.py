@@ -29,10 +29,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .engine import SimulationResult
 from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
 from .population import available_presets, read_preset
+from .result import SimulationResult
 from .retention_value import retention_profit_impact
 from .schemes.common import MAX_MONEY
 
@@ -252,13 +252,12 @@ def _active_balance_share(result: SimulationResult) -> float:
 
     1.0 when the run keeps no per-customer balance or keeps several (a combination of units).
     """
-    c = result.customers
-    cols = [k for k in c.columns if k.startswith(("points_balance:", "stamps:", "credit:"))]
-    if len(cols) != 1:
+    bal_frame = result.balances()
+    if bal_frame.shape[1] != 1:
         return 1.0
-    bal = c[cols[0]].to_numpy(dtype=float)
+    bal = bal_frame.iloc[:, 0].to_numpy(dtype=float)
     total = bal.sum()
-    return float(bal[c["dropout_week"].to_numpy() < 0].sum() / total) if total > 0 else 1.0
+    return float(bal[result.alive_at(result.weeks).to_numpy()].sum() / total) if total > 0 else 1.0
 
 
 def verdict_word(effect: float, low: float, high: float) -> str:
@@ -282,14 +281,12 @@ def simulated_retention(result: SimulationResult, *, from_week: int | None = Non
     Retention: share of the customers alive at ``from_week`` (default: launch) still alive
     52 weeks later (or at the horizon end, annualised). Simulation truth, not an estimate.
     """
-    c = result.customers
     w0 = int(result.config.get("launch_week", 0)) if from_week is None else from_week
-    weeks = int(result.config.get("weeks", len(result.weekly)))
-    span = min(52 * years, weeks - w0)
+    span = min(52 * years, result.weeks - w0)
     if span <= 0:
         raise ConfigError("no weeks after from_week to measure retention", field="from_week")
-    alive0 = (c["acquisition_week"] <= w0) & ((c["dropout_week"] < 0) | (c["dropout_week"] >= w0))
-    still = alive0 & ((c["dropout_week"] < 0) | (c["dropout_week"] >= w0 + span))
+    alive0 = result.alive_at(w0)
+    still = alive0 & result.alive_at(w0 + span)
     share = float(still.sum() / alive0.sum()) if alive0.sum() else float("nan")
     return {"retention_annual": share ** (52.0 / span), "customers_at_start": int(alive0.sum()), "weeks": span}
 

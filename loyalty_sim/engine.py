@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -38,7 +38,16 @@ import pandas as pd
 from .errors import ConfigError
 from .inversion import gamma_wilson_hilferty, poisson_quantile
 from .population import SEGMENTS, Population, Traits, check_memory, estimate_memory
+from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
+    DEFAULT_BLOCK,
+    DEFAULT_START_DATE,
+    SimulationConfig,
+    SimulationResult,
+    customer_columns,
+    window_column,
+)
 from .schemes.base import Settlement
+from .schemes.context import BlockContext
 from .streams import GRANULE, WeeklyUniforms, stream
 
 #: Weekly totals every run records (per granule, then summed in granule order).
@@ -53,238 +62,6 @@ LOG_COLUMNS: tuple[str, ...] = (
     "points_earned", "points_redeemed", "reward_cost",
 )
 
-DEFAULT_BLOCK = 16 * GRANULE
-DEFAULT_START_DATE = "2026-01-05"
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    """Settings of one run.
-
-    Parameters
-    ----------
-    weeks : int
-        Horizon in weeks (>= 1).
-    seed : int
-        Seed of the weekly random streams (the population has its own seed).
-    launch_week : int
-        Week the scheme starts (0 = from the start).
-    output : {"aggregate", "log"}
-        ``"log"`` also returns the full transaction log.
-    block_size : int
-        Customers per block, a multiple of ``GRANULE`` (memory use scales with it).
-    workers : int
-        Processes running blocks in parallel (1 = in this process).
-    windows : sequence of int, optional
-        Week edges of the per-customer windows (default: ``[0, launch_week, weeks]``).
-    start_date : str
-        Calendar date of week 0, for the log's ``timestamp`` column. Each purchase is
-        stamped with its own time of day (the engine draws purchases in continuous
-        time), so two purchases of one day stay two transactions in
-        :func:`loyalty_sim.rfm.rfm_summary` (``resolution="auto"`` sees the times of
-        day and summarises exactly) and a written log round-trips through the fitter.
-    """
-
-    weeks: int
-    seed: int = 0
-    launch_week: int = 0
-    output: str = "aggregate"
-    block_size: int = DEFAULT_BLOCK
-    workers: int = 1
-    windows: tuple[int, ...] | None = None
-    start_date: str = DEFAULT_START_DATE
-
-    def __post_init__(self) -> None:
-        from .validation import check_count as _check_count
-
-        object.__setattr__(self, "weeks", _check_count("weeks", self.weeks, minimum=1))
-        object.__setattr__(self, "seed", _check_count("seed", self.seed, minimum=0))
-        object.__setattr__(self, "launch_week", _check_count("launch_week", self.launch_week, minimum=0))
-        if self.launch_week >= self.weeks and self.launch_week != 0:
-            raise ConfigError(f"must be < weeks ({self.weeks}), got {self.launch_week}", field="launch_week")
-        if self.output not in ("aggregate", "log"):
-            raise ConfigError(f"expected 'aggregate' or 'log', got {self.output!r}", field="output")
-        bs = _check_count("block_size", self.block_size, minimum=1)
-        if bs % GRANULE:
-            raise ConfigError(f"must be a multiple of {GRANULE} (the random-stream granule), got {bs}",
-                              field="block_size")
-        object.__setattr__(self, "workers", _check_count("workers", self.workers, minimum=1))
-        edges = self.windows
-        if edges is None:
-            edges = (0, self.launch_week, self.weeks) if 0 < self.launch_week < self.weeks else (0, self.weeks)
-        edges = tuple(int(e) for e in edges)
-        if edges[0] != 0 or edges[-1] != self.weeks or any(b <= a for a, b in zip(edges, edges[1:])):
-            raise ConfigError(f"must rise strictly from 0 to weeks={self.weeks}, got {list(edges)}",
-                              field="windows")
-        object.__setattr__(self, "windows", edges)
-        try:
-            pd.Timestamp(self.start_date)
-        except (ValueError, TypeError):
-            raise ConfigError(f"expected a date like 2026-01-05, got {self.start_date!r}",
-                              field="start_date") from None
-
-
-@dataclass
-class SimulationResult:
-    """What a run produced.
-
-    Attributes
-    ----------
-    weekly : DataFrame
-        One row per week: ``alive_start`` (customers who had not dropped out at the
-        start of the week, simulation truth), ``new_customers``, ``purchasers``,
-        ``transactions``, ``gross_sales`` (full price), ``discount``, ``revenue``
-        (paid, = gross - discount), ``reward_retail``/``reward_cost`` (free goods),
-        ``dropouts`` and the scheme's ledger columns.
-    customers : DataFrame
-        One row per customer: totals over the horizon and per window.
-    transactions : DataFrame or None
-        The transaction log (``output="log"`` only).
-    config : dict
-        Population parameters, scheme configuration and run settings.
-    """
-
-    weekly: pd.DataFrame
-    customers: pd.DataFrame
-    transactions: pd.DataFrame | None
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        """Headline figures (JSON-able): customers, alive at end, transactions, revenue, rates."""
-        w, c = self.weekly, self.customers
-        weeks = len(w)
-        customer_weeks = float(w["alive_start"].sum())
-        return {
-            "scheme": self.config.get("scheme", {}).get("name", "baseline"),
-            "preset": self.config.get("population", {}).get("name"),
-            "weeks": weeks,
-            "customers": int(len(c)),
-            "initial_customers": int(self.config.get("size", 0)),
-            "active_at_end": int((c["dropout_week"] < 0).sum()),
-            "transactions": int(w["transactions"].sum()),
-            "revenue": round(float(w["revenue"].sum()), 2),
-            "mean_purchases_per_customer_week": float(w["transactions"].sum() / customer_weeks) if customer_weeks else 0.0,
-            "mean_spend_per_customer_week": float(w["revenue"].sum() / customer_weeks) if customer_weeks else 0.0,
-            "seed": self.config.get("seed"),
-        }
-
-
-class BlockContext:
-    """What a scheme runtime sees of its block of customers.
-
-    Attributes
-    ----------
-    traits : Traits
-        Traits of the block's customers.
-    start : int
-        Index of the block's first customer in the population.
-    weeks, launch_week, seed : int
-    params : PopulationParams
-    """
-
-    def __init__(self, population: Population, traits: Traits, start: int, config: SimulationConfig,
-                 pool: Traits | None = None):
-        self.population = population
-        self.params = population.params
-        self.weeks = config.weeks
-        self.launch_week = config.launch_week
-        self.seed = config.seed
-        self.start = start
-        self.first_granule = start // GRANULE
-        n_base = len(traits)
-        ng_base = -(-n_base // GRANULE)
-        pos = np.arange(n_base)
-        granule_of = pos // GRANULE
-        slot_of = pos % GRANULE
-        #: global granule id of each local granule (keys the random streams)
-        self.global_granules = list(range(self.first_granule, self.first_granule + ng_base))
-        self.n_base = n_base
-        if pool is not None:
-            ppos = np.arange(len(pool))
-            granule_of = np.concatenate([granule_of, ng_base + ppos // GRANULE])
-            slot_of = np.concatenate([slot_of, ppos % GRANULE])
-            traits = Traits.concat([traits, pool])
-            self.global_granules += [population.n_granules + g for g in self.global_granules]
-        self.traits = traits
-        self.n = len(traits)
-        self.n_granules = len(self.global_granules)
-        self.granule_of = granule_of.astype(np.int32)
-        self.slot_of = slot_of.astype(np.int64)
-        self._flat = self.granule_of.astype(np.int64) * GRANULE + self.slot_of
-        self._streams: dict[str, list[WeeklyUniforms]] = {}
-        self._pending: dict[int, list[np.ndarray]] = {}
-        self._pool_next = np.zeros(self.n_granules, dtype=np.int64)  # next free pool slot per base granule
-        self.behaviour: Any = None
-        self._sum_idx: np.ndarray | None = None
-        self._sum_granules: np.ndarray | None = None
-
-    def uniforms(self, purpose: str, week: int) -> np.ndarray:
-        """Seeded uniforms for every customer of the block in ``week`` (common to all scenarios)."""
-        gens = self._streams.get(purpose)
-        if gens is None:
-            gens = [WeeklyUniforms(self.seed, purpose, g) for g in self.global_granules]
-            self._streams[purpose] = gens
-        out = np.empty(self.n_granules * GRANULE)
-        for g, gen in enumerate(gens):
-            gen.get(week, out=out[g * GRANULE:(g + 1) * GRANULE].reshape(1, GRANULE))
-        return out[self._flat]
-
-    def granule_sum(self, idx: np.ndarray, values: np.ndarray | float) -> np.ndarray:
-        """Sum ``values`` (aligned with positions ``idx``) per granule of the block."""
-        # schemes sum several quantities over the same positions in a row: gather their granules once
-        if idx is not self._sum_idx:
-            self._sum_idx, self._sum_granules = idx, self.granule_of[idx]
-        g = self._sum_granules
-        if np.isscalar(values):
-            return np.bincount(g, minlength=self.n_granules) * float(values)
-        return np.bincount(g, weights=values, minlength=self.n_granules)
-
-    @property
-    def has_pool(self) -> bool:
-        """Whether the block carries a pool of potential referred customers."""
-        return self.n > self.n_base
-
-    def refer(self, referrers: np.ndarray, counts: np.ndarray, week: int) -> tuple[np.ndarray, np.ndarray]:
-        """Bring in referred customers from the pool; they arrive at the start of ``week + 1``.
-
-        Parameters
-        ----------
-        referrers : positions of the referring customers (base customers)
-        counts : referrals each brings
-
-        Returns
-        -------
-        new_positions, lost : positions of the referred customers, and how many referrals
-            found the referrer's pool granule full (per granule of the block)
-        """
-        if not self.has_pool:
-            raise RuntimeError("this block has no referral pool; the scheme must set uses_referral_pool")
-        ng_base = len(self.global_granules) // 2
-        lost = np.zeros(self.n_granules)
-        new: list[np.ndarray] = []
-        g_ref = self.granule_of[referrers]
-        want = np.bincount(g_ref, weights=counts, minlength=self.n_granules).astype(np.int64)
-        for g in np.flatnonzero(want):
-            free = GRANULE - self._pool_next[g]
-            take = min(int(want[g]), int(free))
-            lost[g] = want[g] - take
-            if take:
-                first = self.n_base + g * GRANULE + self._pool_next[g]
-                stop = min(first + take, self.n)
-                new.append(np.arange(first, stop))
-                lost[g] += take - (stop - first)
-                self._pool_next[g] += take
-        pos = np.concatenate(new) if new else np.zeros(0, dtype=np.int64)
-        if pos.size and week + 1 < self.weeks:
-            self.traits.acquisition_week[pos] = week + 1
-            self._pending.setdefault(week + 1, []).append(pos)
-        _ = ng_base
-        return pos, lost
-
-    def pop_arrivals(self, week: int) -> np.ndarray:
-        """Referred customers arriving at the start of ``week``."""
-        got = self._pending.pop(week, None)
-        return np.concatenate(got) if got else np.zeros(0, dtype=np.int64)
 
 
 def simulate(population: Population, scheme: Any = None, *, weeks: int | None = None, seed: int = 0,
@@ -382,11 +159,10 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
                     start: int, stop: int, behaviour: Any) -> _BlockResult:
     base_traits = population.traits(start, stop)
     pool = None
-    if scheme is not None and getattr(scheme, "uses_referral_pool", False):
+    if scheme is not None and scheme.uses_referral_pool:
         g0, g1 = start // GRANULE, -(-stop // GRANULE)
         pool = Traits.concat([population.referral_pool(g) for g in range(g0, g1)])
-    ctx = BlockContext(population, base_traits, start, cfg, pool=pool)
-    ctx.behaviour = behaviour
+    ctx = BlockContext(population, base_traits, start, cfg, behaviour=behaviour, pool=pool)
     traits = ctx.traits
     prm = population.params
     n, weeks, ng = ctx.n, cfg.weeks, ctx.n_granules
@@ -537,11 +313,10 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     if n_win > 1:
         for j in range(n_win):
             lo, hi = cfg.windows[j], cfg.windows[j + 1]
-            cust[f"transactions_w{lo}_{hi}"] = win_tx[j]
-            cust[f"revenue_w{lo}_{hi}"] = win_rev[j]
-    if runtime is not None and hasattr(runtime, "customer_state"):
-        for key, val in runtime.customer_state().items():
-            cust[key] = val
+            cust[window_column("transactions", lo, hi)] = win_tx[j]
+            cust[window_column("revenue", lo, hi)] = win_rev[j]
+    if runtime is not None:
+        cust.update(customer_columns(scheme, runtime))
     weekly.update(ledger)
     cust["customer_id"] = traits.customer_id
     cust["acquisition_week"] = traits.acquisition_week.copy()
@@ -562,7 +337,7 @@ def _is_zero(x: Any) -> bool:
 
 
 def _book_ledger(ledger: dict[str, np.ndarray], settle: Settlement, w: int, ng: int, weeks: int) -> None:
-    for key, per_granule in settle.ledger.items():
+    for key, per_granule in (*settle.ledger.items(), *settle.costs.items()):
         arr = ledger.get(key)
         if arr is None:
             arr = ledger[key] = np.zeros((ng, weeks))
@@ -705,9 +480,7 @@ def _assemble(population: Population, scheme: Any, cfg: SimulationConfig,
 def _scheme_config(scheme: Any) -> dict[str, Any]:
     if scheme is None:
         return {"name": "baseline"}
-    if hasattr(scheme, "to_dict"):
-        return scheme.to_dict()
-    return {"name": getattr(scheme, "name", type(scheme).__name__)}
+    return scheme.to_dict()
 
 
 def _empty_log(population: Population) -> pd.DataFrame:

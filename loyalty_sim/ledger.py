@@ -8,19 +8,17 @@ accounting identity ``issued = redeemed + expired + outstanding`` week by week.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
-from .engine import SimulationResult
+from .result import SimulationResult
+from .schemes.base import PROGRAMME_COSTS
 
 _FLOW = ("issued", "redeemed", "expired")
-_UNIT_COL = re.compile(r"^(?:(?P<part>[^.]+)\.)?(?P<unit>[a-z_]+?)_(?P<kind>issued|redeemed|expired|outstanding)$")
 
-#: ledger cost columns (currency per week), summed into ``programme_cost``; discounts given by
-#: offers or points are not here: they already lower revenue
-COST_COLUMNS = ("member_cost", "perk_cost", "email_cost", "referral_reward_cost")
+#: programme costs (currency per week), summed into ``programme_cost``; discounts given by
+#: offers or points are not here: they already lower revenue (declared in :mod:`loyalty_sim.schemes.base`)
+COST_COLUMNS = PROGRAMME_COSTS
 
 
 def unit_accounts(result: SimulationResult) -> pd.DataFrame:
@@ -33,24 +31,15 @@ def unit_accounts(result: SimulationResult) -> pd.DataFrame:
         cumulative_issued, cumulative_redeemed, cumulative_expired, breakage_rate``
         (``breakage_rate`` = expired so far / issued so far).
     """
-    w = result.weekly
-    groups: dict[tuple[str, str], dict[str, str]] = {}
-    for col in w.columns:
-        m = _UNIT_COL.match(col)
-        if m:
-            groups.setdefault((m.group("part") or "", m.group("unit")), {})[m.group("kind")] = col
     frames = []
-    for (part, unit), cols in groups.items():
-        if set(cols) != set(_FLOW) | {"outstanding"}:
-            continue
-        f = pd.DataFrame({k: w[c].to_numpy() for k, c in cols.items()}, index=w.index)
+    for part, f in result.accounts():
         for k in _FLOW:
             f[f"cumulative_{k}"] = f[k].cumsum()
         with np.errstate(invalid="ignore", divide="ignore"):
             f["breakage_rate"] = np.where(f["cumulative_issued"] > 0,
                                           f["cumulative_expired"] / f["cumulative_issued"], 0.0)
-        f.insert(0, "unit", unit)
-        f.insert(0, "part", part or result.config.get("scheme", {}).get("name", "scheme"))
+        f.insert(0, "unit", part.unit)
+        f.insert(0, "part", part.name)
         frames.append(f.reset_index())
     if not frames:
         return pd.DataFrame(columns=["part", "unit", "week", *_FLOW, "outstanding"])
@@ -91,13 +80,12 @@ def weekly_costs(result: SimulationResult) -> pd.DataFrame:
     for c in ("discount", "reward_retail", "reward_cost"):
         out[c] = w[c] if c in w else 0.0
     prog = np.zeros(len(w))
-    for cost in COST_COLUMNS:
-        cols = [c for c in w.columns if c == cost or c.endswith("." + cost)]
-        if cols:
-            out[cost] = w[cols].sum(axis=1)
-            prog = prog + out[cost].to_numpy()
+    costs = result.costs()
+    for cost in costs.columns:
+        out[cost] = costs[cost]
+        prog = prog + out[cost].to_numpy()
     out["programme_cost"] = prog
     for lia in ("liability_retail", "liability_cost"):
-        cols = [c for c in w.columns if c == lia or c.endswith("." + lia)]
-        out[lia] = w[cols].sum(axis=1) if cols else 0.0
+        booked = result.ledger(lia)
+        out[lia] = booked if booked is not None else 0.0
     return out

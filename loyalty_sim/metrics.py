@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import SimulationResult
 from .errors import ConfigError
+from .result import SimulationResult
 from .validation import check_columns, check_number
 
 UNITS = {
@@ -110,15 +110,10 @@ def customer_windows(result: SimulationResult) -> pd.DataFrame:
     c = result.customers
     edges = list(result.config.get("windows") or (0, len(result.weekly)))
     rows = []
-    acq = c["acquisition_week"].to_numpy()
-    drop = c["dropout_week"].to_numpy()
-    end_alive = np.where(drop >= 0, drop + 1, edges[-1])
     for lo, hi in zip(edges[:-1], edges[1:]):
-        if len(edges) > 2:
-            tx, rev = c[f"transactions_w{lo}_{hi}"].to_numpy(), c[f"revenue_w{lo}_{hi}"].to_numpy()
-        else:
-            tx, rev = c["transactions"].to_numpy(), c["revenue"].to_numpy()
-        alive = np.clip(np.minimum(hi, end_alive) - np.maximum(lo, acq), 0, None)
+        tx = result.window(lo, hi, "transactions").to_numpy()
+        rev = result.window(lo, hi, "revenue").to_numpy()
+        alive = result.alive_weeks(lo, hi)
         rows.append(pd.DataFrame({"customer_id": c["customer_id"].to_numpy(), "window": f"{lo}-{hi}",
                                   "week_from": lo, "week_to": hi, "transactions": tx, "revenue": rev,
                                   "alive_weeks": alive, "segment": c["segment"].to_numpy()}))
@@ -168,16 +163,13 @@ def window_metrics(result: SimulationResult, *, by: str | None = None, customers
 def survival_curve(result: SimulationResult, *, from_week: int | None = None,
                    customers: np.ndarray | None = None) -> pd.Series:
     """Share of the customers alive at ``from_week`` (default: launch) still alive at each later week."""
-    c = result.customers
     w0 = int(result.config.get("launch_week", 0)) if from_week is None else from_week
-    weeks = int(result.config.get("weeks", len(result.weekly)))
-    mask = (c["acquisition_week"] <= w0) & ((c["dropout_week"] < 0) | (c["dropout_week"] >= w0))
+    mask = result.alive_at(w0).to_numpy()
     if customers is not None:
         mask &= np.asarray(customers, dtype=bool)
-    d = c.loc[mask, "dropout_week"].to_numpy()
     n = mask.sum()
-    wk = np.arange(w0, weeks + 1)
-    alive = np.array([((d < 0) | (d >= w)).sum() for w in wk]) / max(n, 1)
+    wk = np.arange(w0, result.weeks + 1)
+    alive = np.array([(mask & result.alive_at(w).to_numpy()).sum() for w in wk]) / max(n, 1)
     return pd.Series(alive, index=pd.Index(wk, name="week"), name="survival")
 
 
@@ -188,10 +180,10 @@ def email_funnel(result: SimulationResult) -> pd.DataFrame:
               "converted": "offers_converted"}
     out = pd.DataFrame(index=w.index)
     for stage, col in stages.items():
-        cols = [c for c in w.columns if c == col or c.endswith("." + col)]
-        if not cols and stage != "converted":
+        booked = result.ledger(col)
+        if booked is None and stage != "converted":
             raise ConfigError("this run sent no e-mail offers (no 'emails_sent' in its ledger)", field="result")
-        out[stage] = w[cols].sum(axis=1) if cols else 0.0
+        out[stage] = booked if booked is not None else 0.0
     tot = out.sum()
     out.attrs["rates"] = {
         "open_rate": tot["opened"] / tot["sent"] if tot["sent"] else float("nan"),
@@ -203,10 +195,8 @@ def email_funnel(result: SimulationResult) -> pd.DataFrame:
 
 def renewal_rate(result: SimulationResult) -> float:
     """Share of tier reviews that kept or raised a member's tier (schemes with re-qualification)."""
-    w = result.weekly
-    prom = [c for c in w.columns if c == "reviews" or c.endswith(".reviews")]
-    dem = [c for c in w.columns if c == "demotions" or c.endswith(".demotions")]
-    if not prom or not dem:
+    prom, dem = result.ledger("reviews"), result.ledger("demotions")
+    if prom is None or dem is None:
         raise ConfigError("this run has no tier reviews (no 'reviews'/'demotions' in its ledger)", field="result")
-    reviews = w[prom].to_numpy().sum()
-    return float(1.0 - w[dem].to_numpy().sum() / reviews) if reviews else float("nan")
+    reviews = prom.to_numpy().sum()
+    return float(1.0 - dem.to_numpy().sum() / reviews) if reviews else float("nan")

@@ -12,18 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .result import SimulationResult
 from .scenario import ScenarioRun
 
 
-def _offer_names(customers: pd.DataFrame) -> list[str]:
-    return [c.split(":", 1)[1] for c in customers.columns if c.startswith("in_audience:")]
+def _offer_names(result: SimulationResult) -> list[str]:
+    """The parts of a run that keep an audience (targeted offers)."""
+    return [p.name for p in result.parts() if result.state("in_audience", p.name) is not None]
 
 
-def _ledger_total(weekly: pd.DataFrame, name: str, key: str, from_week: int) -> float:
-    cols = [c for c in weekly.columns if c == key or c == f"{name}.{key}"]
-    if len(cols) > 1:  # a combination with several offer parts: the part's own column
-        cols = [c for c in cols if c == f"{name}.{key}"]
-    return float(weekly.loc[from_week:, cols].to_numpy().sum()) if cols else 0.0
+def _ledger_total(result: SimulationResult, name: str, key: str, from_week: int) -> float:
+    booked = result.ledger(key, part=name)
+    return float(booked.loc[from_week:].to_numpy().sum()) if booked is not None else 0.0
 
 
 def offer_outcomes(run: ScenarioRun) -> pd.DataFrame:
@@ -44,29 +44,31 @@ def offer_outcomes(run: ScenarioRun) -> pd.DataFrame:
     (currency).
     """
     launch = run.scenario.launch_week
-    base = run.baseline.customers.set_index("customer_id")
+    weeks = run.baseline.weeks
+    b_ids = pd.Index(run.baseline.customers["customer_id"].to_numpy(), name="customer_id")
+    base_tx_all = pd.Series(run.baseline.window(launch, weeks, "transactions").to_numpy(), index=b_ids)
+    base_rev_all = pd.Series(run.baseline.window(launch, weeks, "revenue").to_numpy(), index=b_ids)
     rows = []
     for scheme, res in run.results.items():
         if scheme == "baseline":
             continue
-        c = res.customers.set_index("customer_id")
-        tx_col = next((k for k in c.columns if k.startswith(f"transactions_w{launch}_")), "transactions")
-        rev_col = tx_col.replace("transactions", "revenue")
-        d_tx = c[tx_col] - base.loc[c.index, tx_col]
-        d_rev = c[rev_col] - base.loc[c.index, rev_col]
-        for name in _offer_names(c):
-            aud = c[f"in_audience:{name}"].to_numpy(dtype=bool)
-            delivered = float(c[f"offers:{name}"].sum())
-            w = res.weekly
-            sent = _ledger_total(w, name, "emails_sent", launch)
-            converted = _ledger_total(w, name, "offers_converted", launch)
+        ids = pd.Index(res.customers["customer_id"].to_numpy(), name="customer_id")
+        tx = pd.Series(res.window(launch, weeks, "transactions").to_numpy(), index=ids)
+        rev = pd.Series(res.window(launch, weeks, "revenue").to_numpy(), index=ids)
+        d_tx = tx - base_tx_all.loc[ids]
+        d_rev = rev - base_rev_all.loc[ids]
+        for name in _offer_names(res):
+            aud = res.state("in_audience", name).to_numpy(dtype=bool)
+            delivered = float(res.state("offers", name).sum())
+            sent = _ledger_total(res, name, "emails_sent", launch)
+            converted = _ledger_total(res, name, "offers_converted", launch)
             denom = sent if sent > 0 else delivered
-            base_tx = base.loc[c.index[aud], tx_col].sum()
+            base_tx = base_tx_all.loc[ids[aud]].sum()
             rows.append({
                 "offer": name, "scheme": scheme, "audience": int(aud.sum()), "audience_share": float(aud.mean()),
                 "offers_delivered": delivered, "emails_sent": sent,
-                "emails_opened": _ledger_total(w, name, "emails_opened", launch),
-                "emails_clicked": _ledger_total(w, name, "emails_clicked", launch),
+                "emails_opened": _ledger_total(res, name, "emails_opened", launch),
+                "emails_clicked": _ledger_total(res, name, "emails_clicked", launch),
                 "offers_converted": converted,
                 "conversion_rate": converted / denom if denom > 0 else float("nan"),
                 "purchases_uplift_audience": float(d_tx[aud].mean()) if aud.any() else float("nan"),
@@ -74,8 +76,8 @@ def offer_outcomes(run: ScenarioRun) -> pd.DataFrame:
                 "purchases_uplift_audience_rel": float(d_tx[aud].sum() / base_tx) if base_tx else float("nan"),
                 "revenue_uplift_audience": float(d_rev[aud].mean()) if aud.any() else float("nan"),
                 "purchases_uplift_others": float(d_tx[~aud].mean()) if (~aud).any() else float("nan"),
-                "offer_discount": _ledger_total(w, name, "offer_discount", launch),
-                "email_cost": _ledger_total(w, name, "email_cost", launch),
+                "offer_discount": _ledger_total(res, name, "offer_discount", launch),
+                "email_cost": _ledger_total(res, name, "email_cost", launch),
             })
     out = pd.DataFrame(rows)
     if len(out):

@@ -16,21 +16,23 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .result import SimulationResult
 from .scenario import ScenarioRun
 
 #: heaviness groups, lightest first
 HEAVINESS = ("light", "middle", "heavy")
 
 
-def heaviness_groups(baseline: pd.DataFrame, *, weeks: int, from_week: int = 0, min_alive_weeks: int = 4) -> pd.Series:
+def heaviness_groups(baseline: SimulationResult | pd.DataFrame, *, weeks: int | None = None, from_week: int = 0,
+                     min_alive_weeks: int = 4) -> pd.Series:
     """Light / middle / heavy thirds by purchases per alive week (from ``from_week``) without the scheme.
 
     Parameters
     ----------
-    baseline : DataFrame
-        ``SimulationResult.customers`` of the counterfactual run.
-    weeks : int
-        The run's horizon.
+    baseline : SimulationResult or DataFrame
+        The counterfactual run (or its ``customers``).
+    weeks : int, optional
+        The run's horizon (default: the baseline's; required with a DataFrame).
     from_week : int
         First week counted (the launch week: heaviness while the scheme would run).
     min_alive_weeks : int
@@ -41,9 +43,14 @@ def heaviness_groups(baseline: pd.DataFrame, *, weeks: int, from_week: int = 0, 
     Series of ``HEAVINESS`` labels (categorical) indexed by ``customer_id``; customers
     left out are absent.
     """
-    c = baseline
-    alive = _alive_weeks(c, from_week, weeks)
-    tx = _window_column(c, "transactions", from_week)
+    if isinstance(baseline, pd.DataFrame):
+        if weeks is None:
+            raise ConfigError("give the horizon with a customers frame", field="weeks")
+        baseline = SimulationResult.from_customers(baseline, weeks=weeks)
+    c = baseline.customers
+    weeks = baseline.weeks if weeks is None else weeks
+    alive = baseline.alive_weeks(from_week, weeks)
+    tx = baseline.window(from_week, weeks, "transactions").to_numpy()
     keep = alive >= min_alive_weeks
     if keep.sum() < len(HEAVINESS):
         raise ConfigError(f"too few customers alive for {min_alive_weeks} weeks from week {from_week}", field="from_week")
@@ -54,15 +61,10 @@ def heaviness_groups(baseline: pd.DataFrame, *, weeks: int, from_week: int = 0, 
     return pd.Series(labels, index=pd.Index(c["customer_id"].to_numpy()[keep], name="customer_id"), name="heaviness")
 
 
-def _window_column(c: pd.DataFrame, what: str, from_week: int) -> np.ndarray:
-    """``what`` (transactions or revenue) from ``from_week`` on: the window column starting there, or the total."""
-    cols = [k for k in c.columns if k.startswith(f"{what}_w{from_week}_")]
-    if cols:
-        return c[cols[0]].to_numpy()
-    if from_week == 0:
-        return c[what].to_numpy()
-    raise ConfigError(f"the run has no window starting at week {from_week} (simulate with windows or launch_week)",
-                      field="from_week")
+def _by_customer(result: SimulationResult, values: pd.Series | np.ndarray, ids: pd.Index) -> pd.Series:
+    """Per-customer ``values`` (aligned with ``result.customers``) for the customers ``ids``."""
+    keyed = pd.Series(np.asarray(values), index=pd.Index(result.customers["customer_id"].to_numpy(), name="customer_id"))
+    return keyed.loc[ids]
 
 
 def reward_distribution(run: ScenarioRun, scheme: str) -> pd.DataFrame:
@@ -90,25 +92,25 @@ def reward_distribution(run: ScenarioRun, scheme: str) -> pd.DataFrame:
                           field="scheme")
     launch = run.scenario.launch_week
     weeks = run.scenario.weeks
-    base = run.baseline.customers
-    groups = heaviness_groups(base, weeks=weeks, from_week=launch)
-    res = run.results[scheme].customers.set_index("customer_id").loc[groups.index]
-    b = base.set_index("customer_id").loc[groups.index]
-    tx_s = pd.Series(_window_column(res.reset_index(), "transactions", launch), index=groups.index)
-    tx_b = pd.Series(_window_column(b.reset_index(), "transactions", launch), index=groups.index)
-    rev_s = pd.Series(_window_column(res.reset_index(), "revenue", launch), index=groups.index)
+    base_run, run_s = run.baseline, run.results[scheme]
+    groups = heaviness_groups(base_run, weeks=weeks, from_week=launch)
+    ids = groups.index
+    res = run_s.customers.set_index("customer_id").loc[ids]
+    tx_s = _by_customer(run_s, run_s.window(launch, weeks, "transactions"), ids)
+    tx_b = _by_customer(base_run, base_run.window(launch, weeks, "transactions"), ids)
+    rev_s = _by_customer(run_s, run_s.window(launch, weeks, "revenue"), ids)
     value = res["discount"] + res.get("reward_retail", 0.0)
     cost = res["discount"] + res["reward_cost"]
     gross_after = rev_s + res["discount"]
-    member_cols = [c for c in res.columns if c.startswith("member:")]  # a combination: one per part
+    members = run_s.members()  # a combination: member of any part
     frame = pd.DataFrame({"group": groups, "value": value, "cost": cost, "gross": gross_after,
                           "tx_s": tx_s, "tx_b": tx_b,
-                          "member": res[member_cols].any(axis=1) if member_cols else True})
+                          "member": _by_customer(run_s, members, ids) if members is not None else True})
     config = next((s for s in run.scenario.schemes if s.name == scheme), None)
-    earned, redeemed = _unit_columns(res, config)
+    earned, redeemed = _unit_columns(run_s, config, ids)
     frame["earned"], frame["redeemed"] = earned, redeemed
-    alive_weeks = _alive_weeks(b, launch, weeks)
-    frame["spend_b"] = pd.Series(_window_column(b.reset_index(), "revenue", launch), index=groups.index)
+    alive_weeks = _by_customer(base_run, base_run.alive_weeks(launch, weeks), ids).to_numpy()
+    frame["spend_b"] = _by_customer(base_run, base_run.window(launch, weeks, "revenue"), ids)
     frame["alive_weeks"] = alive_weeks
     g = frame.groupby("group", observed=False)
     out = pd.DataFrame({
@@ -130,28 +132,23 @@ def reward_distribution(run: ScenarioRun, scheme: str) -> pd.DataFrame:
     return out
 
 
-def _unit_columns(res: pd.DataFrame, config: Any) -> tuple[pd.Series, pd.Series]:
+def _unit_columns(result: SimulationResult, config: Any, ids: pd.Index) -> tuple[pd.Series, pd.Series]:
     """Per-customer units earned and redeemed over the horizon (points, or stamps), NaN where untracked.
 
     A combination's units count when exactly one of its parts keeps points or stamps (units of
     different parts do not add up).
     """
-    nan = pd.Series(np.nan, index=res.index)
-    parts = list(getattr(config, "parts", None) or ([config] if config is not None else []))
+    nan = pd.Series(np.nan, index=ids)
+    parts = list(config.components()) if config is not None else []
     found = []
     for part in parts:
-        name = part.name
-        if f"points_earned:{name}" in res and f"points_redeemed:{name}" in res:
-            found.append((res[f"points_earned:{name}"], res[f"points_redeemed:{name}"]))
-        elif f"rewards:{name}" in res:  # stamps: redeemed = completed cards x stamps per card
-            found.append((nan, res[f"rewards:{name}"] * part.stamps_required))
+        earned, redeemed = result.state("points_earned", part.name), result.state("points_redeemed", part.name)
+        rewards = result.state("rewards", part.name)
+        if earned is not None and redeemed is not None:
+            found.append((_by_customer(result, earned, ids), _by_customer(result, redeemed, ids)))
+        elif rewards is not None:  # stamps: redeemed = completed cards x stamps per card
+            found.append((nan, _by_customer(result, rewards, ids) * part.stamps_required))
     return found[0] if len(found) == 1 else (nan, nan)
-
-
-def _alive_weeks(c: pd.DataFrame, from_week: int, weeks: int) -> np.ndarray:
-    drop = c["dropout_week"].to_numpy()
-    end = np.where(drop >= 0, drop + 1, weeks)
-    return np.clip(end - np.maximum(c["acquisition_week"].to_numpy(), from_week), 0, None)
 
 
 def distribution_table(run: ScenarioRun, schemes: list[str] | None = None) -> pd.DataFrame:

@@ -29,9 +29,10 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .behaviour import BehaviourParams
-from .engine import SimulationResult, simulate
+from .engine import simulate
 from .errors import ConfigError
 from .population import Population, PopulationParams, available_presets, check_memory, estimate_memory, load_preset, params_from_mapping
+from .result import SimulationResult
 from .schemes import SchemeConfig, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 

@@ -50,11 +50,11 @@ def scenarios(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=scenarios())
 def test_scenario_round_trips_with_its_schemes_as_given(raw):
-    """Everything but the schemes' own dict form (another step's contract) comes back equal."""
+    """The scenario written into an output, schemes included, loads back equal."""
     sc = scenario_from_mapping(raw, source="f.yaml")
     out = sc.to_dict()
     assert out["source"] == "f.yaml" and out["preset"] == sc.params.name
-    back = scenario_from_mapping({**out, "schemes": raw["schemes"]})
+    back = scenario_from_mapping(out)
     assert back == sc
     assert back.to_dict() == out
 
@@ -62,8 +62,7 @@ def test_scenario_round_trips_with_its_schemes_as_given(raw):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_scenario_round_trips_whole(name):
     sc = load_scenario(name)
-    if not _schemes_round_trip(sc):
-        pytest.xfail("scheme_from_dict(s.to_dict()) is fixed in the schemes step of issue 12")
+    assert _schemes_round_trip(sc)
     assert scenario_from_mapping(sc.to_dict()) == sc
 
 

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty_sim import ConfigError, Population, load_preset, simulate
-from loyalty_sim.engine import BlockContext, SimulationConfig
 from loyalty_sim.ledger import check_accounts
+from loyalty_sim.result import SimulationConfig
 from loyalty_sim.schemes import Cashback, Gift, Perks, Points, TargetedOffers, Tiers, scheme_from_dict
 
 SAME = ["alive_start", "purchasers", "transactions", "gross_sales", "revenue", "dropouts"]
@@ -176,14 +176,11 @@ def test_tiers_by_visits():
     assert c.loc[c["transactions"] < 6, "max_tier:t"].max() == 0
 
 
-def test_demoted_members_drop_out_more_than_never_promoted():
+def test_demoted_members_drop_out_more_than_never_promoted(block_context):
     sc = Tiers(name="t", tiers=THREE)
     pop = Population("grocery", size=50, weeks=5, seed=1)
     cfg = SimulationConfig(weeks=5)
-    ctx = BlockContext(pop, pop.traits(0, 50), 0, cfg)
-    from loyalty_sim.behaviour import BehaviourParams
-
-    ctx.behaviour = BehaviourParams()
+    ctx = block_context(pop, weeks=cfg.weeks)
     rt = sc.start(ctx)
     idx = np.arange(50)
     rt.demoted[:25] = True  # demoted back to the base tier
@@ -312,19 +309,9 @@ def test_unknown_offer_category_lists_the_catalogue(offer_pop):
         simulate(offer_pop, TargetedOffers(name="o", category="toys"), seed=1)
 
 
-def _points_runtime(scheme, n: int = 1, weeks: int = 40):
-    """A points runtime on ``n`` grocery customers present from week 0, driven by hand."""
-    from loyalty_sim.behaviour import BehaviourParams
-
-    pop = Population(load_preset("grocery", arrivals="none"), size=n, weeks=weeks, seed=1)
-    ctx = BlockContext(pop, pop.traits(0, n), 0, SimulationConfig(weeks=weeks))
-    ctx.behaviour = BehaviourParams()
-    return scheme.start(ctx)
-
-
-def test_points_earned_on_a_purchase_do_not_pay_for_it_and_money_off_earns_nothing():
-    rt = _points_runtime(Points(name="p", earn_rate=1.0, point_value=0.05,
-                                redemption={"rule": "free", "redeem_probability": 1.0}))
+def test_points_earned_on_a_purchase_do_not_pay_for_it_and_money_off_earns_nothing(hand_runtime):
+    rt = hand_runtime(Points(name="p", earn_rate=1.0, point_value=0.05,
+                                redemption={"rule": "free", "redeem_probability": 1.0}), n=1, weeks=40)
     idx = np.arange(1)
     s0 = rt.settle(0, idx, np.array([1]), np.array([20.0]))
     assert float(np.asarray(s0.discount)[0]) == 0.0 and float(s0.points_earned[0]) == 20.0
@@ -334,11 +321,11 @@ def test_points_earned_on_a_purchase_do_not_pay_for_it_and_money_off_earns_nothi
     assert float(s1.points_earned[0]) == 19.0
 
 
-def test_refill_bonus_needs_earned_points_and_is_not_a_money_pump():
+def test_refill_bonus_needs_earned_points_and_is_not_a_money_pump(hand_runtime):
     def runtime():
-        return _points_runtime(Points(name="p", earn_rate=1.0, point_value=0.01,
+        return hand_runtime(Points(name="p", earn_rate=1.0, point_value=0.01,
                                       redemption={"rule": "refill", "unit": 1, "refill_bonus": 200,
-                                                  "redeem_probability": 1.0}))
+                                                  "redeem_probability": 1.0}), n=1, weeks=40)
 
     idx = np.arange(1)
     rt = runtime()
@@ -365,8 +352,8 @@ def test_a_refill_bonus_raises_the_perceived_value_and_purchases():
     assert refill.weekly["transactions"].sum() > free.weekly["transactions"].sum()
 
 
-def test_rolling_expiry_never_takes_points_from_a_member_who_earns_every_week():
-    rt = _points_runtime(Points(name="p", earn_rate=1.0, point_value=0.0, expiry={"type": "rolling", "weeks": 1}))
+def test_rolling_expiry_never_takes_points_from_a_member_who_earns_every_week(hand_runtime):
+    rt = hand_runtime(Points(name="p", earn_rate=1.0, point_value=0.0, expiry={"type": "rolling", "weeks": 1}), n=1, weeks=40)
     idx = np.arange(1)
     expired = [float(rt.settle(w, idx, np.array([1]), np.array([10.0])).ledger["points_expired"].sum())
                for w in range(5)]

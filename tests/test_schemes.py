@@ -257,17 +257,13 @@ def test_parameter_table_has_a_source_for_every_default():
 
 
 @pytest.mark.parametrize("take_up", [0.3, 0.5, 0.8])
-def test_opt_in_take_up_is_the_share_who_join_whatever_the_block(take_up):
+def test_opt_in_take_up_is_the_share_who_join_whatever_the_block(take_up, block_context):
     """Heavier buyers join more often, yet the share of customers who ever decide to join equals the take-up."""
-    from loyalty_sim.behaviour import BehaviourParams
-    from loyalty_sim.engine import BlockContext, SimulationConfig
-
     pop = Population("coffee_shop", size=65536, weeks=30, seed=5)
     sc = FlatDiscount(name="m", depth=0.2, members_only=True, enrolment={"mode": "opt_in", "take_up": take_up})
     decided = []
     for start, stop in ((0, 65536), (0, 8192), (8192, 16384)):
-        ctx = BlockContext(pop, pop.traits(start, stop), start, SimulationConfig(weeks=30))
-        ctx.behaviour = BehaviourParams()
+        ctx = block_context(pop, start, stop, weeks=30)
         decided.append(np.isfinite(sc.start(ctx).enrol_week))
     share = decided[0].mean()
     assert share == pytest.approx(take_up, abs=3 * np.sqrt(take_up * (1 - take_up) / 65536) + 0.005)
@@ -275,13 +271,9 @@ def test_opt_in_take_up_is_the_share_who_join_whatever_the_block(take_up):
     assert np.array_equal(decided[0][:8192], decided[1]) and np.array_equal(decided[0][8192:16384], decided[2])
 
 
-def test_several_cards_completed_in_one_week_count_each_new_cards_head_start():
-    from loyalty_sim.behaviour import BehaviourParams
-    from loyalty_sim.engine import BlockContext, SimulationConfig
-
+def test_several_cards_completed_in_one_week_count_each_new_cards_head_start(block_context):
     pop = Population(load_preset("coffee_shop", arrivals="none"), size=1, weeks=5, seed=1)
-    ctx = BlockContext(pop, pop.traits(0, 1), 0, SimulationConfig(weeks=5))
-    ctx.behaviour = BehaviourParams()
+    ctx = block_context(pop, weeks=5)
     rt = StampCard(name="s", stamps_required=3, head_start=2, reward_value=1.0, reward_cost=0.5).start(ctx)
     idx = np.arange(1)
     # 5 purchases in week 0: every purchase completes a card that starts with 2 stamps -> 5 rewards,

@@ -11,10 +11,11 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .base import Effects, Scheme, SchemeRuntime, Settlement
+from .base import PROGRAMME_COSTS, Effects, ProtocolError, Scheme, SchemeRuntime, Settlement
 from .cashback import Cashback, Gift
 from .combined import Combined
 from .common import Enrolment, SchemeConfig
+from .context import BlockContext
 from .discount import FlatDiscount
 from .perks import Perks
 from .points import Points
@@ -63,6 +64,12 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
         raise ConfigError(f"unknown scheme type {kind!r}; expected one of {sorted(FAMILIES)}",
                           field=f"{path}.type", source=source)
     data = dict(raw)
+    # ``family`` is what ``to_dict`` writes for readers; the ``type`` says the same, so a written
+    # configuration reads back (``scheme_from_dict(s.to_dict()) == s``)
+    family = data.pop("family", FAMILIES[kind].family)
+    if family != FAMILIES[kind].family:
+        raise ConfigError(f"family {family!r} does not match type {kind!r} (family {FAMILIES[kind].family!r})",
+                          field=f"{path}.family", source=source)
     if kind == "combined":
         parts = data.get("parts")
         if not isinstance(parts, list) or not parts:
@@ -89,6 +96,26 @@ def validation_error(exc: ValidationError, *, source: str | None, path: str) -> 
     return err
 
 
-__all__ = ["Cashback", "Combined", "Effects", "Enrolment", "FAMILIES", "FlatDiscount", "Gift", "Perks", "Points",
-           "Referral", "Scheme", "SchemeConfig", "SchemeRuntime", "Settlement", "StampCard", "TargetedOffers", "Tiers",
-           "scheme_from_dict"]
+__all__ = [
+    "BlockContext",
+    "Cashback",
+    "Combined",
+    "Effects",
+    "Enrolment",
+    "FAMILIES",
+    "FlatDiscount",
+    "Gift",
+    "PROGRAMME_COSTS",
+    "Perks",
+    "Points",
+    "ProtocolError",
+    "Referral",
+    "Scheme",
+    "SchemeConfig",
+    "SchemeRuntime",
+    "Settlement",
+    "StampCard",
+    "TargetedOffers",
+    "Tiers",
+    "scheme_from_dict",
+]

@@ -59,12 +59,12 @@ class Cashback(SchemeConfig):
 
     @model_validator(mode="after")
     def _check(self) -> "Cashback":
-        if self.use == "auto" and "use_probability" in self.model_fields_set:
+        # the default value is what ``to_dict`` writes for an auto scheme: it reads back
+        default = type(self).model_fields["use_probability"].default
+        if self.use == "auto" and "use_probability" in self.model_fields_set and self.use_probability != default:
             raise ValueError("use_probability applies to use: choose (with use: auto credit is always used)")
         return self
 
-    def start(self, ctx: Any) -> "CashbackRuntime":
-        return CashbackRuntime(self, ctx)
 
 
 class CashbackRuntime(MemberRuntime):
@@ -119,7 +119,7 @@ class CashbackRuntime(MemberRuntime):
         bal = self.credit[m_idx]
         go = (purchases[member] > 0) & (bal > 0) & (bal >= s.min_balance_to_use)
         if s.use == "choose":
-            go &= self.ctx.uniforms(f"cashback_use:{s.name}", week)[m_idx] < s.use_probability
+            go &= self.ctx.uniforms("cashback_use", week)[m_idx] < s.use_probability
         # credit is money off this week's bill, never more than the bill; the rest stays
         used = np.where(go, np.minimum(bal, spend), 0.0)
         earned = s.rate * (spend - used)
@@ -137,13 +137,17 @@ class CashbackRuntime(MemberRuntime):
             "liability_retail": outstanding, "liability_cost": outstanding.copy(),
             **self.member_ledger(week, idx, member),
         }
-        return Settlement(discount=used_all, points_earned=earned_all, points_redeemed=used_all, ledger=ledger)
+        return Settlement(discount=used_all, points_earned=earned_all, points_redeemed=used_all, ledger=ledger,
+                          costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         """Adds the credit balance at the horizon."""
         out = super().customer_state()
-        out[f"credit:{self.scheme.name}"] = self.credit.copy()
         return out
+
+    def balances(self) -> dict[str, np.ndarray]:
+        """Credit held."""
+        return {"credit": self.credit.copy()}
 
 
 class Gift(SchemeConfig):
@@ -173,8 +177,6 @@ class Gift(SchemeConfig):
                              "cost is the cost price of the gift")
         return self
 
-    def start(self, ctx: Any) -> "GiftRuntime":
-        return GiftRuntime(self, ctx)
 
 
 class GiftRuntime(MemberRuntime):
@@ -247,10 +249,15 @@ class GiftRuntime(MemberRuntime):
             "liability_retail": per_unit * s.gift_value, "liability_cost": per_unit * s.gift_cost,
             **self.member_ledger(week, idx, member),
         }
-        return Settlement(reward_retail=gifts_all * s.gift_value, reward_cost=gifts_all * s.gift_cost, ledger=ledger)
+        return Settlement(reward_retail=gifts_all * s.gift_value, reward_cost=gifts_all * s.gift_cost, ledger=ledger,
+                          costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         """Adds the gifts received."""
         out = super().customer_state()
-        out[f"gifts:{self.scheme.name}"] = self.gifts.copy()
+        out["gifts"] = self.gifts.copy()
         return out
+
+Cashback.runtime = CashbackRuntime
+
+Gift.runtime = GiftRuntime

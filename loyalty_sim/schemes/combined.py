@@ -2,7 +2,7 @@
 
 Effects combine multiplicatively (rates, dropout, ticket); discounts combine as
 successive price reductions ``1 - prod(1 - d_i)``; settlements and ledgers add up,
-each part's ledger columns prefixed with its name.
+each part's ledger and cost columns kept apart under its name.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..result import part_ledger_key
 from .base import Effects, Settlement
 from .common import SchemeConfig
+from .context import BlockContext
 
 
 class Combined(SchemeConfig):
@@ -40,24 +42,27 @@ class Combined(SchemeConfig):
         return self
 
     @property
-    def uses_referral_pool(self) -> bool:
+    def uses_referral_pool(self) -> bool:  # type: ignore[override]
         """True if any part brings referred customers."""
-        return any(getattr(p, "uses_referral_pool", False) for p in self.parts)
+        return any(p.uses_referral_pool for p in self.parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "name": self.name, "fixed_cost_per_week": self.fixed_cost_per_week,
-                "setup_cost": self.setup_cost, "parts": [p.to_dict() for p in self.parts]}
+        return {"family": self.family, "type": self.type, "name": self.name,
+                "fixed_cost_per_week": self.fixed_cost_per_week, "setup_cost": self.setup_cost,
+                "parts": [p.to_dict() for p in self.parts]}
 
-    def start(self, ctx: Any) -> "CombinedRuntime":
-        return CombinedRuntime(self, ctx)
+    def components(self) -> tuple[SchemeConfig, ...]:
+        """The parts."""
+        return tuple(self.parts)
 
 
 class CombinedRuntime:
     """Runs every part's runtime and merges their effects and settlements."""
 
-    def __init__(self, scheme: Combined, ctx: Any):
+    def __init__(self, scheme: Combined, ctx: BlockContext):
         self.scheme = scheme
-        self.parts = [p.start(ctx) for p in scheme.parts]
+        # each part draws its own numbers, keyed by its position (never by its name)
+        self.parts = [p.start(ctx.part(i)) for i, p in enumerate(scheme.parts)]
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         rate, dropout, ticket, keep = 1.0, 1.0, 1.0, 1.0
@@ -82,12 +87,21 @@ class CombinedRuntime:
             out.points_earned = out.points_earned + s.points_earned
             out.points_redeemed = out.points_redeemed + s.points_redeemed
             for key, val in s.ledger.items():
-                out.ledger[f"{part.name}.{key}"] = val
+                out.ledger[part_ledger_key(part.name, key)] = val
+            for key, val in s.costs.items():  # each part's costs were checked when it booked them
+                out.costs[part_ledger_key(part.name, key)] = val
         return out
 
     def customer_state(self) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for rt in self.parts:
-            if hasattr(rt, "customer_state"):
-                out.update(rt.customer_state())
-        return out
+        """Nothing of its own: the parts report (:meth:`components`)."""
+        return {}
+
+    def balances(self) -> dict[str, np.ndarray]:
+        """Nothing of its own: the parts report (:meth:`components`)."""
+        return {}
+
+    def components(self) -> list:
+        """The parts' runtimes, in the order of the parts."""
+        return list(self.parts)
+
+Combined.runtime = CombinedRuntime

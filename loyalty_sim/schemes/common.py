@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import gammaln
 
 from ..behaviour import BehaviourParams, base_mean_heaviness_weight, base_mean_rate
-from .base import Effects, Settlement
+from .base import Effects, SchemeRuntime, Settlement
+from .context import BlockContext
 
 #: Upper bounds of configuration fields: generous but finite, so that no value overflows to
 #: infinity or NaN in the simulation or its outputs (``.inf`` and ``1e308`` are refused).
@@ -72,6 +73,10 @@ class SchemeConfig(BaseModel):
     family: ClassVar[str] = "base"
     #: the unit of the scheme's currency ("stamps", "points", "credit"), for the ledger
     unit: ClassVar[str | None] = None
+    #: the per-block runtime class, built by :meth:`start` as ``runtime(self, ctx)``
+    runtime: ClassVar[type]
+    #: whether the engine must give each block a pool of potential referred customers
+    uses_referral_pool: ClassVar[bool] = False
 
     name: str = Field(min_length=1)
     enrolment: Enrolment = Enrolment()
@@ -80,11 +85,20 @@ class SchemeConfig(BaseModel):
     setup_cost: float = Field(0.0, ge=0.0, le=MAX_MONEY)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (with the family), written into every output."""
+        """Plain-data form (with the family), written into every output.
+
+        :func:`loyalty_sim.schemes.scheme_from_dict` reads it back (``family`` is informative: the
+        ``type`` field says which family).
+        """
         return {"family": self.family, **self.model_dump(mode="json")}
 
-    def start(self, ctx: Any) -> "MemberRuntime":  # pragma: no cover - each family overrides
-        raise NotImplementedError
+    def start(self, ctx: BlockContext) -> SchemeRuntime:
+        """The per-block runtime (:attr:`runtime`) of this scheme on ``ctx``."""
+        return self.runtime(self, ctx)
+
+    def components(self) -> tuple["SchemeConfig", ...]:
+        """``(self,)``; a combination gives its parts."""
+        return (self,)
 
 
 def _mean_power_gamma(r: float, k: float) -> float:
@@ -137,12 +151,12 @@ class MemberRuntime:
     ctx : BlockContext
     """
 
-    def __init__(self, scheme: SchemeConfig, ctx: Any):
+    def __init__(self, scheme: SchemeConfig, ctx: BlockContext):
         self.scheme = scheme
         self.ctx = ctx
         t = ctx.traits
         prm = ctx.params
-        self.behaviour: BehaviourParams = getattr(ctx, "behaviour", None) or BehaviourParams()
+        self.behaviour: BehaviourParams = ctx.behaviour
         b = self.behaviour
         self.n = ctx.n
         self.granule_of = ctx.granule_of
@@ -175,8 +189,8 @@ class MemberRuntime:
         rel = t.lam / prm.mean_rate
         weight = rel ** bias / _mean_power_gamma(prm.r, bias)
         prob = np.minimum(_take_up_scale(ctx.population, prm, bias, enr.take_up) * weight, 1.0)
-        u = ctx.uniforms(f"enrol:{self.scheme.name}", 0)
-        u2 = ctx.uniforms(f"enrol:{self.scheme.name}", 1)
+        u = ctx.uniforms("enrol", 0)
+        u2 = ctx.uniforms("enrol", 1)
         delay = -np.log1p(-u2) * enr.weeks_to_enrol / np.maximum(rel ** bias, 0.05)
         self._enrol_delay = delay
         self._enrol_yes = u < prob
@@ -225,16 +239,26 @@ class MemberRuntime:
         return (1.0 + g * np.clip(progress, 0.0, 1.0)) / (1.0 + (1.0 - h) * (big_h - 1.0))
 
     def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
-        """``members`` and ``member_cost`` of the week, per granule."""
+        """``members`` of the week, per granule (their cost: :meth:`member_costs`)."""
         m_idx = idx[member]
         count = np.bincount(self.granule_of[m_idx], minlength=self.ctx.n_granules).astype(float)
-        return {"members": count, "member_cost": count * self.scheme.cost_per_member_week}
+        return {"members": count}
+
+    def member_costs(self, ledger: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``member_cost`` of the week, per granule, from the ledger's ``members``."""
+        return {"member_cost": ledger["members"] * self.scheme.cost_per_member_week}
 
     def customer_state(self) -> dict[str, np.ndarray]:
-        """Per-customer columns added to the result (``member`` and enrolment week)."""
-        return {f"member:{self.scheme.name}": self.members_ever.copy(),
-                f"enrol_week:{self.scheme.name}": np.where(np.isfinite(self.enrol_week),
-                                                           self.enrol_week, -1).astype(np.int32)}
+        """Per-customer quantities: ``member`` (ever enrolled) and ``enrol_week`` (-1 = never)."""
+        return {"member": self.members_ever.copy(),
+                "enrol_week": np.where(np.isfinite(self.enrol_week), self.enrol_week, -1).astype(np.int32)}
+
+    def balances(self) -> dict[str, np.ndarray]:
+        """Outstanding balances by unit; none by default."""
+        return {}
+
+    def components(self) -> tuple["MemberRuntime", ...]:
+        return (self,)
 
 
 def empty_effects() -> Effects:
@@ -242,6 +266,7 @@ def empty_effects() -> Effects:
     return Effects()
 
 
-def empty_settlement(ledger: dict[str, np.ndarray] | None = None) -> Settlement:
-    """Nothing settled (but a ledger may still be booked)."""
-    return Settlement(ledger=ledger or {})
+def empty_settlement(ledger: dict[str, np.ndarray] | None = None,
+                     costs: dict[str, np.ndarray] | None = None) -> Settlement:
+    """Nothing settled (but a ledger and costs may still be booked)."""
+    return Settlement(ledger=ledger or {}, costs=costs or {})

@@ -43,8 +43,6 @@ class FlatDiscount(SchemeConfig):
             raise ValueError("enrolment applies to members-only discounts; set members_only: true")
         return self
 
-    def start(self, ctx: Any) -> "DiscountRuntime":
-        return DiscountRuntime(self, ctx)
 
 
 class DiscountRuntime(MemberRuntime):
@@ -84,4 +82,7 @@ class DiscountRuntime(MemberRuntime):
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         member = self.members(week, idx) & self._active(week)
-        return Settlement(ledger=self.member_ledger(week, idx, member))
+        ledger = self.member_ledger(week, idx, member)
+        return Settlement(ledger=ledger, costs=self.member_costs(ledger))
+
+FlatDiscount.runtime = DiscountRuntime

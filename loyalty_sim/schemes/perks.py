@@ -83,8 +83,6 @@ class Perks(SchemeConfig):
             raise ValueError(f"each perk kind once, got {kinds}")
         return self
 
-    def start(self, ctx: Any) -> "PerksRuntime":
-        return PerksRuntime(self, ctx)
 
 
 class PerksRuntime(MemberRuntime):
@@ -113,11 +111,14 @@ class PerksRuntime(MemberRuntime):
         member = self.members(week, idx)
         m_idx = idx[member]
         ledger = dict(self.member_ledger(week, idx, member))
+        costs = self.member_costs(ledger)
         total = np.zeros(self.ctx.n_granules)
         for kind, reached, cost in self.reach:
             r_idx = m_idx[reached[m_idx]]
             c = self.ctx.granule_sum(r_idx, cost)
             ledger[f"perk_cost:{kind}"] = c
             total = total + c
-        ledger["perk_cost"] = total
-        return Settlement(ledger=ledger)
+        costs["perk_cost"] = total
+        return Settlement(ledger=ledger, costs=costs)
+
+Perks.runtime = PerksRuntime

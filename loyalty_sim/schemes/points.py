@@ -163,8 +163,6 @@ class Points(SchemeConfig):
             return r.rewards[0] / r.thresholds[0]
         return self.point_value
 
-    def start(self, ctx: Any) -> "PointsRuntime":
-        return PointsRuntime(self, ctx)
 
 
 class PointsRuntime(MemberRuntime):
@@ -315,7 +313,7 @@ class PointsRuntime(MemberRuntime):
             retail = np.where(go, self.target_value[m_idx], 0.0)
             cost = retail * r.reward_cost_share
         else:
-            u = self.ctx.uniforms(f"redeem:{s.name}", week)[m_idx]
+            u = self.ctx.uniforms("redeem", week)[m_idx]
             unit = r.unit if r.rule == "minimum_unit" else 0.0
             usable = np.floor(bal / unit) * unit if unit else bal
             go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
@@ -375,12 +373,17 @@ class PointsRuntime(MemberRuntime):
         red_full = np.zeros(idx.size)
         red_full[member] = redeem_pts
         return Settlement(discount=out_disc, reward_retail=out_retail, reward_cost=out_cost,
-                          points_earned=earned_full, points_redeemed=red_full, ledger=ledger)
+                          points_earned=earned_full, points_redeemed=red_full, ledger=ledger,
+                          costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
-        name = self.scheme.name
-        out[f"points_earned:{name}"] = self.earned_total.copy()
-        out[f"points_redeemed:{name}"] = self.redeemed_total.copy()
-        out[f"points_balance:{name}"] = self.balance.copy()
+        out["points_earned"] = self.earned_total.copy()
+        out["points_redeemed"] = self.redeemed_total.copy()
         return out
+
+    def balances(self) -> dict[str, np.ndarray]:
+        """Points held."""
+        return {"points": self.balance.copy()}
+
+Points.runtime = PointsRuntime

@@ -43,8 +43,6 @@ class Referral(SchemeConfig):
     reward_cost_share: float = Field(1.0, ge=0.0, le=1.0)
     max_referrals_per_member: int | None = Field(None, ge=0, le=MAX_COUNT)
 
-    def start(self, ctx: Any) -> "ReferralRuntime":
-        return ReferralRuntime(self, ctx)
 
 
 class ReferralRuntime(MemberRuntime):
@@ -77,7 +75,7 @@ class ReferralRuntime(MemberRuntime):
         s = self.scheme
         member = self.members(week, idx) & ~self.referred[idx]
         m_idx = idx[member]
-        u = self.ctx.uniforms(f"referral:{s.name}", week)[m_idx]
+        u = self.ctx.uniforms("referral", week)[m_idx]
         counts = poisson_quantile(u, self.rate[m_idx])
         if s.max_referrals_per_member is not None:
             counts = np.minimum(counts, s.max_referrals_per_member - self.made[m_idx])
@@ -100,13 +98,15 @@ class ReferralRuntime(MemberRuntime):
             "referrals": made_g,
             "referrals_lost": lost,
             "referred_first_purchases": self.ctx.granule_sum(f_idx, 1.0),
-            "referral_reward_cost": self.ctx.granule_sum(f_idx, reward),
             "referred_alive": self.ctx.granule_sum(idx[self.referred[idx]], 1.0),
             **self.member_ledger(week, idx, member),
         }
-        return Settlement(ledger=ledger)
+        costs = {"referral_reward_cost": self.ctx.granule_sum(f_idx, reward), **self.member_costs(ledger)}
+        return Settlement(ledger=ledger, costs=costs)
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
-        out[f"referrals:{self.scheme.name}"] = self.made.copy()
+        out["referrals"] = self.made.copy()
         return out
+
+Referral.runtime = ReferralRuntime

@@ -53,8 +53,6 @@ class StampCard(SchemeConfig):
                              "cost is the cost price of the free item")
         return self
 
-    def start(self, ctx: Any) -> "StampCardRuntime":
-        return StampCardRuntime(self, ctx)
 
 
 class StampCardRuntime(MemberRuntime):
@@ -148,7 +146,7 @@ class StampCardRuntime(MemberRuntime):
                 head[old] = s.head_start
         # stamps earned this week
         if self.qualify is not None:
-            u = self.ctx.uniforms(f"stamp_qualify:{s.name}", week)[m_idx]
+            u = self.ctx.uniforms("stamp_qualify", week)[m_idx]
             earned = binomial_quantile(u, buys, self.qualify[m_idx])
         else:
             earned = buys
@@ -182,10 +180,16 @@ class StampCardRuntime(MemberRuntime):
             **self.member_ledger(week, idx, member),
         }
         return Settlement(reward_retail=reward_retail, reward_cost=reward_cost,
-                          points_earned=issued, points_redeemed=redeemed, ledger=ledger)
+                          points_earned=issued, points_redeemed=redeemed, ledger=ledger,
+                          costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
-        out[f"rewards:{self.scheme.name}"] = self.completed.copy()
-        out[f"stamps:{self.scheme.name}"] = self.stamps.copy()
+        out["rewards"] = self.completed.copy()
         return out
+
+    def balances(self) -> dict[str, np.ndarray]:
+        """Stamps on the current cards."""
+        return {"stamps": self.stamps.copy()}
+
+StampCard.runtime = StampCardRuntime

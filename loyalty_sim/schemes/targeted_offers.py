@@ -89,7 +89,7 @@ class TargetedOffers(SchemeConfig):
         if self.audience == "life_event" and not any(e.to_category == self.category for e in ctx.params.life_events):
             raise ConfigError(f"no life event of this population leads to '{self.category}'",
                               field=f"{self.name}.audience")
-        return OffersRuntime(self, ctx)
+        return super().start(ctx)
 
 
 class OffersRuntime(MemberRuntime):
@@ -108,11 +108,11 @@ class OffersRuntime(MemberRuntime):
             # the shop's record: category purchases over the history before launch (counts drawn
             # from each customer's own rate and affinity), updated with every member purchase
             weeks_seen = np.clip(ctx.launch_week - t.acquisition_week, 0, HISTORY_WEEKS).astype(float)
-            self.seen_n = poisson_quantile(ctx.uniforms(f"history:{scheme.name}", 0), t.lam * weeks_seen)
-            self.seen_cat = binomial_quantile(ctx.uniforms(f"history:{scheme.name}", 1), self.seen_n, self.cat_share)
+            self.seen_n = poisson_quantile(ctx.uniforms("history", 0), t.lam * weeks_seen)
+            self.seen_cat = binomial_quantile(ctx.uniforms("history", 1), self.seen_n, self.cat_share)
             self.audience = self._recorded_affinity(np.arange(self.n))
         elif scheme.audience == "untargeted":
-            self.audience = ctx.uniforms(f"audience:{scheme.name}", 0) < scheme.audience_share
+            self.audience = ctx.uniforms("audience", 0) < scheme.audience_share
         else:
             events = [k for k, e in enumerate(prm.life_events) if e.to_category == scheme.category]
             self.audience = np.isin(t.life_event, events)
@@ -171,8 +171,8 @@ class OffersRuntime(MemberRuntime):
         self.ever_audience[c_idx] = True
         zeros = np.zeros(ng)
         if s.channel == "email":
-            u = self.ctx.uniforms(f"email:{s.name}", week)
-            u2 = self.ctx.uniforms(f"click:{s.name}", week)
+            u = self.ctx.uniforms("email", week)
+            u2 = self.ctx.uniforms("click", week)
             opened = u[c_idx] < t.email_open[c_idx]
             clicked = opened & (u2[c_idx] < t.email_click[c_idx])
             got = c_idx[clicked]
@@ -222,7 +222,7 @@ class OffersRuntime(MemberRuntime):
         self.since_offer[b_idx] += purchases[bought & member]  # a post-hoc reward counts this visit
         if s.audience == "affinity":  # the record grows with every member purchase
             k = purchases[bought & member]
-            u = self.ctx.uniforms(f"record:{s.name}", week)[b_idx]
+            u = self.ctx.uniforms("record", week)[b_idx]
             self.seen_n[b_idx] += k
             self.seen_cat[b_idx] += binomial_quantile(u, k, self.cat_share[b_idx])
         if s.channel == "till":  # handed over at the till to this week's buyers, live from next week
@@ -235,11 +235,16 @@ class OffersRuntime(MemberRuntime):
         ledger = {**self._week_ledger, "offers_live": gsum(idx[live], 1.0), "offers_converted": gsum(idx[new_conv], 1.0),
                   "offer_discount": gsum(idx, disc), **self.member_ledger(week, idx, member)}
         self._week_ledger = {}
-        return Settlement(discount=disc, ledger=ledger)
+        costs = self.member_costs(ledger)
+        if "email_cost" in ledger:
+            costs["email_cost"] = ledger.pop("email_cost")
+        return Settlement(discount=disc, ledger=ledger, costs=costs)
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
-        out[f"offers:{self.scheme.name}"] = self.offers.copy()
+        out["offers"] = self.offers.copy()
         # the audience: customers who were eligible at some delivery (the record changes over time)
-        out[f"in_audience:{self.scheme.name}"] = self.ever_audience.copy()
+        out["in_audience"] = self.ever_audience.copy()
         return out
+
+TargetedOffers.runtime = OffersRuntime

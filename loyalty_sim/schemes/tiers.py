@@ -134,8 +134,6 @@ class Tiers(SchemeConfig):
         """Whether any tier gives anything."""
         return any(t.has_benefit for t in self.tiers)
 
-    def start(self, ctx: Any) -> "TiersRuntime":
-        return TiersRuntime(self, ctx)
 
 
 class TiersRuntime(MemberRuntime):
@@ -261,15 +259,17 @@ class TiersRuntime(MemberRuntime):
         perk = np.zeros(ng)
         for lvl in range(self.k):
             perk = perk + self.perk_cost[lvl] * counts[lvl]
-        ledger["perk_cost"] = perk
+        costs = {"perk_cost": perk}
         ledger.update(self.member_ledger(week, idx, member))
-        return Settlement(ledger=ledger)
+        costs.update(self.member_costs(ledger))
+        return Settlement(ledger=ledger, costs=costs)
 
     def customer_state(self) -> dict[str, np.ndarray]:
         """Adds the final tier index, the highest tier held and whether the customer was ever demoted."""
         out = super().customer_state()
-        name = self.scheme.name
-        out[f"tier:{name}"] = self.level.astype(np.int16)
-        out[f"max_tier:{name}"] = self.max_level.astype(np.int16)
-        out[f"demoted:{name}"] = self.ever_demoted.copy()
+        out["tier"] = self.level.astype(np.int16)
+        out["max_tier"] = self.max_level.astype(np.int16)
+        out["demoted"] = self.ever_demoted.copy()
         return out
+
+Tiers.runtime = TiersRuntime

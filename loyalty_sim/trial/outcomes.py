@@ -258,12 +258,9 @@ class SimulatedOutcomes:
     n_customers_simulated: int
     seconds: float = 0.0
 
-def window_total(customers: pd.DataFrame, kind: str, edges: Sequence[int], lo: int, hi: int) -> np.ndarray:
-    total = np.zeros(len(customers))
-    for a, b in zip(edges, edges[1:]):
-        if a >= lo and b <= hi:
-            total += customers[f"{kind}_w{a}_{b}"].to_numpy(dtype=float)
-    return total
+def window_total(result: Any, kind: str, lo: int, hi: int, rows: Any = slice(None)) -> np.ndarray:
+    """``kind`` (transactions or revenue) in weeks ``[lo, hi)`` of the customers at ``rows`` of ``result.customers``."""
+    return result.window(lo, hi, kind).to_numpy(dtype=float)[rows]
 
 def simulate_outcomes(pop: Any, scheme: Any, *, pre_weeks: int, lengths: Sequence[int], seed: int,
                        behaviour: Any) -> SimulatedOutcomes:
@@ -276,21 +273,22 @@ def simulate_outcomes(pop: Any, scheme: Any, *, pre_weeks: int, lengths: Sequenc
     horizon = pre_weeks + max(lengths)
     edges = sorted({0, pre_weeks, horizon} | {pre_weeks + L for L in lengths})
     kw = dict(weeks=horizon, seed=seed, launch_week=pre_weeks, windows=edges, behaviour=behaviour)
-    base = simulate(pop, None, **kw).customers
-    sch = simulate(pop, scheme, **kw).customers
-    base_tx_pre = window_total(base, "transactions", edges, 0, pre_weeks)
+    base_run = simulate(pop, None, **kw)
+    sch_run = simulate(pop, scheme, **kw)
+    base_tx_pre = window_total(base_run, "transactions", 0, pre_weeks)
     active = base_tx_pre > 0
-    base = base.loc[active].reset_index(drop=True)
-    sch = sch.set_index("customer_id").reindex(base["customer_id"]).reset_index()
+    base = base_run.customers.loc[active].reset_index(drop=True)
+    b_rows = np.flatnonzero(active)
+    s_rows = pd.Index(sch_run.customers["customer_id"]).get_indexer(base["customer_id"])
     tx_pre = base_tx_pre[active]
-    rev_pre = window_total(base, "revenue", edges, 0, pre_weeks)
+    rev_pre = window_total(base_run, "revenue", 0, pre_weeks, b_rows)
     data: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for L in lengths:
         hi = pre_weeks + L
-        tb = window_total(base, "transactions", edges, pre_weeks, hi)
-        ts = window_total(sch, "transactions", edges, pre_weeks, hi)
-        rb = window_total(base, "revenue", edges, pre_weeks, hi)
-        rs = window_total(sch, "revenue", edges, pre_weeks, hi)
+        tb = window_total(base_run, "transactions", pre_weeks, hi, b_rows)
+        ts = window_total(sch_run, "transactions", pre_weeks, hi, s_rows)
+        rb = window_total(base_run, "revenue", pre_weeks, hi, b_rows)
+        rs = window_total(sch_run, "revenue", pre_weeks, hi, s_rows)
         data[("frequency", L)] = (tx_pre / pre_weeks, tb / L, ts / L)
         data[("spend", L)] = (rev_pre / pre_weeks, rb / L, rs / L)
         # retention is 1 for everyone before the pilot: CUPED on the pre-period frequency (as the review does)
