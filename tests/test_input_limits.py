@@ -138,19 +138,25 @@ def test_a_model_that_does_not_converge_is_not_fitted_and_the_others_go_on(monke
 
 # ------------------------------------------------------------- item 5: memory
 PEAK_SCRIPT = r"""
-import json, resource, sys
+import json, resource, sys, tracemalloc
 from loyalty_sim import Population, simulate
 from loyalty_sim.population import estimate_memory
 n, weeks, output = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+# the interpreter and libraries once imported (what the estimate's base stands for), then every
+# allocation of the run as numpy and Python report it: page-level RSS would also count transparent
+# huge pages and allocator arenas, which vary with the machine's load (seen: 0.74 to 2.1 x)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+tracemalloc.start()
 pop = Population("coffee_shop", size=n, weeks=weeks, seed=1)
 simulate(pop, seed=1, output=output)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = base + tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
 est = estimate_memory(pop.n_customers, weeks, params=pop.params, output=output, size=pop.size)
 print(json.dumps({"peak": peak, "est": est}))
 """
 
 
-@pytest.mark.parametrize("n, output, low", [(200_000, "aggregate", 0.6), (40_000, "log", 0.3)])
+@pytest.mark.parametrize("n, output, low", [(200_000, "aggregate", 0.5), (40_000, "log", 0.3)])
 def test_memory_estimate_against_the_measured_peak(n, output, low):
     import json
     import subprocess
@@ -159,10 +165,9 @@ def test_memory_estimate_against_the_measured_peak(n, output, low):
     out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(n), "52", output], check=True,
                          capture_output=True, text=True).stdout
     got = json.loads(out)
-    # the estimate must not be far below the real peak (60% slack: measured alone the aggregate peak is
-    # 0.74 of the estimate, but inside the loaded parallel suite one run peaked at 1.33: allocator arenas and
-    # the interpreter's share vary), nor far above it (a log is estimated from the prior mean rate: up to 3x)
-    assert low * got["est"] <= got["peak"] <= 1.6 * got["est"], got
+    # the estimate must not be below the real peak (25% slack for the interpreter's own share), nor far
+    # above it (a log is estimated from the prior mean rate: up to 3x)
+    assert low * got["est"] <= got["peak"] <= 1.25 * got["est"], got
 
 
 def test_a_size_that_cannot_fit_is_refused_before_allocating(monkeypatch, capsys):
