@@ -110,7 +110,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
     survey = None
     if args.survey:
-        from .survey import read_survey
+        from .calibration.survey import read_survey
 
         survey = read_survey(args.survey)
     comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,
@@ -246,7 +246,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 @_command("fit")
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma to a transaction log and report holdout accuracy."""
-    from .fit import fit_report
+    from .calibration.calibrate import fit_report
 
     columns = {k: v for k, v in (("customer_id", args.customer_col), ("timestamp", args.date_col),
                                  ("amount", args.amount_col), ("quantity", args.quantity_col),

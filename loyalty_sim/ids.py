@@ -2,7 +2,7 @@
 
 A log's ids are kept as text, stripped of surrounding blanks; a whole column becomes
 integers only when every id is a plain decimal integer without leading zeros, which
-loses nothing (:func:`loyalty_sim.logs.read_log`). The rule here reproduces that text
+loses nothing (:func:`loyalty_sim.calibration.logs.read_log`). The rule here reproduces that text
 for any input, so that ids met in two files (a log and an assignment, or two logs) can
 be compared:
 
@@ -59,7 +59,7 @@ def id_text(v: Any) -> str:
 
 
 def normalise_ids(values: Any) -> np.ndarray:
-    """Ids as the text :func:`loyalty_sim.logs.read_log` keeps them (see the module notes).
+    """Ids as the text :func:`loyalty_sim.calibration.logs.read_log` keeps them (see the module notes).
 
     Parameters
     ----------

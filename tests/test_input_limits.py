@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import loyalty_sim.fit as fitmod
-import loyalty_sim.logs as logs
+import loyalty_sim.btyd.dispatch as fitmod
+import loyalty_sim.calibration.logs as logs
+from loyalty_sim.btyd import NotFitted, fit_models, fit_table
+from loyalty_sim.calibration import fit_report
+from loyalty_sim.calibration.logs import read_log
+from loyalty_sim.calibration.survey import read_survey
 from loyalty_sim.errors import DataError, FitError
-from loyalty_sim.fit import NotFitted, fit_models, fit_report, fit_table
-from loyalty_sim.logs import read_log
-from loyalty_sim.survey import read_survey
 
 TODAY = "2025-01-01"
 

@@ -32,9 +32,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..calibration.logs import TransactionLog, read_log
 from ..errors import ConfigError, DataError
 from ..ids import merge_codes, normalise_ids
-from ..logs import TransactionLog, read_log
 
 __all__ = ["DESIGN_METRICS", "GROUPS", "LABELS", "LogTotals", "MAX_DEFAULT_PRE_WEEKS", "PilotWindow", "REVIEW_METRICS",
            "SimulatedOutcomes", "UnitOutcomes", "day_numbers", "day_text", "metric_method", "parse_day",

@@ -13,7 +13,7 @@ the :class:`LogReport`:
 ``returns`` (rows with a negative amount: refunds, returns)
     ``"error"`` (default) raises and lists them; ``"drop"`` leaves them out;
     ``"net"`` keeps them so that summaries net them against purchases (see
-    :mod:`loyalty_sim.rfm`).
+    :mod:`loyalty_sim.btyd.rfm`).
 ``duplicates`` (exact duplicate rows: the same value in every column of the file)
     ``"error"`` (default) raises and lists them with the line they repeat;
     ``"drop"`` keeps the first copy; ``"keep"`` keeps them all (two identical
@@ -36,8 +36,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
-from .rfm import (
+from ..btyd.rfm import (
     DailyAccumulator,
     EventAccumulator,
     IdCoder,
@@ -48,6 +47,7 @@ from .rfm import (
     rfm_summary,
     timestamps_to_ns,
 )
+from ..errors import ConfigError, DataError
 
 __all__ = ["ColumnMap", "LogReport", "TransactionLog", "read_log", "summarise_log"]
 
@@ -184,7 +184,7 @@ class TransactionLog:
         return len(self.data)
 
     def rfm(self, **kwargs: Any) -> pd.DataFrame:
-        """:func:`loyalty_sim.rfm.rfm_summary` of this log."""
+        """:func:`loyalty_sim.btyd.rfm.rfm_summary` of this log."""
         return rfm_summary(self.data, **kwargs)
 
 
@@ -923,8 +923,8 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
     """RFM summary of a log, reading a file in chunks without holding its rows.
 
     Each chunk is validated like :func:`read_log` and reduced to compact customer-day
-    records (:class:`~loyalty_sim.rfm.DailyAccumulator`), or customer-timestamp records
-    when the stamps carry times of day (:class:`~loyalty_sim.rfm.EventAccumulator`,
+    records (:class:`~loyalty_sim.btyd.rfm.DailyAccumulator`), or customer-timestamp records
+    when the stamps carry times of day (:class:`~loyalty_sim.btyd.rfm.EventAccumulator`,
     see ``resolution``); the rows themselves are never held. Memory grows with the
     number of those records, plus 16 bytes per distinct row for the exact-duplicate
     check (a 10-million-row log needs about 1.5 GB in all). The result equals
@@ -937,7 +937,7 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
     format, columns, date_format, window, today, returns, duplicates
         As in :func:`read_log`.
     calibration_end, observation_end, time_unit, resolution
-        As in :func:`loyalty_sim.rfm.rfm_summary`.
+        As in :func:`loyalty_sim.btyd.rfm.rfm_summary`.
     chunksize : int
         About this many rows per chunk.
 

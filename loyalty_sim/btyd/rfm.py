@@ -34,7 +34,7 @@ Further conventions (both resolutions):
   before it are summarised (the cohort), and the holdout columns count their
   transactions after it, up to ``observation_end``.
 
-Returns (negative amounts) that survived :func:`loyalty_sim.logs.read_log` with
+Returns (negative amounts) that survived :func:`loyalty_sim.calibration.logs.read_log` with
 ``returns="net"`` are netted: a refund on a day with a purchase reduces that day's
 amount; a refund on a day without one reduces the customer's latest earlier
 transaction; a refund before any purchase is dropped and counted in
@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
+from ..errors import ConfigError, DataError
 
 __all__ = ["RESOLUTIONS", "TIME_UNITS", "DailyAccumulator", "EventAccumulator", "IdCoder", "log_resolution",
            "rfm_from_daily", "rfm_from_events", "rfm_summary", "unit_days"]
@@ -606,7 +606,7 @@ def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any =
     ----------
     log : DataFrame or TransactionLog
         Columns ``customer_id``, ``timestamp`` (datetime) and ``amount``, as returned
-        by :func:`loyalty_sim.logs.read_log`.
+        by :func:`loyalty_sim.calibration.logs.read_log`.
     calibration_end : date-like, optional
         Last day (inclusive) of the calibration period. When given, only customers
         whose first transaction is on or before it are summarised, ``T`` runs to it,
