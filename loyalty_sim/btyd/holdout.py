@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..dates import to_day
 from ..errors import ConfigError, DataError
 from ._mle import FitResult, _btyd_arrays, _column, _model_of, _unique_rows
 from .dispatch import conditional_expected_transactions, expected_transactions
@@ -22,7 +23,6 @@ from .rfm import (
     NS_PER_DAY,
     DailyAccumulator,
     EventAccumulator,
-    _to_day,
     check_resolution,
     log_resolution,
     timestamps_to_ns,
@@ -74,20 +74,20 @@ def holdout_tracking(log: Any, params: Any, *, calibration_end: Any, observation
         resolution = log_resolution(ns)
     if resolution == "exact":
         return _holdout_tracking_exact(frame["customer_id"], ns, amount, params, model=model, unit=unit,
-                                       time_unit=time_unit, calibration_end=_to_day(calibration_end, "calibration_end"),
+                                       time_unit=time_unit, calibration_end=to_day(calibration_end, "calibration_end"),
                                        observation_end=observation_end, start=start)
     acc = DailyAccumulator()
     acc.add(frame["customer_id"], ns // NS_PER_DAY, amount)
     _, code, day, _, has_purchase = acc.daily()
     code, day = code[has_purchase], day[has_purchase]
-    cal_end = _to_day(calibration_end, "calibration_end")
-    obs_end = _to_day(observation_end, "observation_end") if observation_end is not None else day.max()
+    cal_end = to_day(calibration_end, "calibration_end")
+    obs_end = to_day(observation_end, "observation_end") if observation_end is not None else day.max()
     starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
     first = np.repeat(day[starts], np.diff(np.r_[starts, len(day)]))
     cohort_first = day[starts][day[starts] <= cal_end]
     if len(cohort_first) == 0:
         raise DataError("no customer made a first purchase on or before calibration_end", column="timestamp")
-    origin = _to_day(start, "start") if start is not None else cohort_first.min()
+    origin = to_day(start, "start") if start is not None else cohort_first.min()
     n_periods = int(math.ceil((obs_end - origin + 1) / unit))
     repeat = (day > first) & (first <= cal_end) & (day <= obs_end) & (day >= origin)
     period_of = np.floor((day[repeat] - origin) / unit).astype(np.int64)
@@ -119,7 +119,7 @@ def _holdout_tracking_exact(customer_id: Any, ns: np.ndarray, amount: np.ndarray
     acc.add(customer_id, ns, amount)
     _, code, t, _, has_purchase = acc.events()
     code, t = code[has_purchase], t[has_purchase]
-    obs_day = _to_day(observation_end, "observation_end") if observation_end is not None else t.max() // NS_PER_DAY
+    obs_day = to_day(observation_end, "observation_end") if observation_end is not None else t.max() // NS_PER_DAY
     obs_stop = (np.int64(obs_day) + 1) * NS_PER_DAY
     cal_stop = (np.int64(calibration_end) + 1) * NS_PER_DAY
     starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
@@ -127,7 +127,7 @@ def _holdout_tracking_exact(customer_id: Any, ns: np.ndarray, amount: np.ndarray
     cohort_first = t[starts][t[starts] < cal_stop]
     if len(cohort_first) == 0:
         raise DataError("no customer made a first purchase on or before calibration_end", column="timestamp")
-    origin = (_to_day(start, "start") if start is not None else cohort_first.min() // NS_PER_DAY) * NS_PER_DAY
+    origin = (to_day(start, "start") if start is not None else cohort_first.min() // NS_PER_DAY) * NS_PER_DAY
     unit_ns = unit * float(NS_PER_DAY)
     n_periods = int(math.ceil((obs_stop - origin) / unit_ns))
     repeat = (t > first) & (first < cal_stop) & (t < obs_stop) & (t >= origin)

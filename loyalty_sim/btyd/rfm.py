@@ -51,13 +51,14 @@ curves for customer base analysis. *Journal of Marketing Research* 42(4), 415-43
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..dates import day_timestamp, to_day
 from ..errors import ConfigError, DataError
+from ..ids import int_ids_if_lossless
 
 __all__ = ["RESOLUTIONS", "TIME_UNITS", "DailyAccumulator", "EventAccumulator", "IdCoder", "log_resolution",
            "rfm_from_daily", "rfm_from_events", "rfm_summary", "unit_days"]
@@ -75,7 +76,6 @@ HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_hold
 
 _DAY_OFFSET = np.int64(2**31)
 _CODE_SHIFT = np.int64(2**32)
-_INT_ID = re.compile(r"(0|[1-9][0-9]{0,17})")
 
 
 def unit_days(time_unit: str | float) -> float:
@@ -109,22 +109,8 @@ def unit_days(time_unit: str | float) -> float:
 
 
 def _to_day(value: Any, field: str) -> np.int64 | None:
-    """A date-like value as whole days since 1970-01-01 (None stays None)."""
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"not a date: {value!r}", field=field) from None
-    if ts is pd.NaT:
-        raise ConfigError("a date is required, got NaT", field=field)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return np.int64(np.datetime64(ts.to_datetime64(), "D").astype(np.int64))
-
-
-def _day_to_timestamp(day: int) -> pd.Timestamp:
-    return pd.Timestamp(np.datetime64(int(day), "D"))
+    """A date-like value as whole days since 1970-01-01 (None stays None; see :func:`loyalty_sim.dates.to_day`)."""
+    return None if value is None else to_day(value, field)
 
 
 def timestamps_to_days(ts: pd.Series | np.ndarray) -> np.ndarray:
@@ -174,18 +160,6 @@ def log_resolution(timestamps: Any) -> str:
     """
     ns = np.asarray(timestamps) if np.asarray(timestamps).dtype == np.int64 else timestamps_to_ns(timestamps)
     return "exact" if bool((ns % NS_PER_DAY != 0).any()) else "day"
-
-
-def maybe_int_ids(ids: pd.Index | pd.Series) -> pd.Index | pd.Series:
-    """Turn text ids into int64 when that loses nothing (digits only, no leading zeros)."""
-    if len(ids) == 0 or not pd.api.types.is_string_dtype(ids.dtype):
-        return ids
-    if ids.dtype == object and pd.api.types.infer_dtype(ids, skipna=False) != "string":
-        return ids
-    ok = pd.Series(ids, copy=False).str.fullmatch(_INT_ID.pattern)
-    if bool(ok.fillna(False).all()):
-        return ids.astype(np.int64)
-    return ids.astype("str") if ids.dtype == object else ids
 
 
 class IdCoder:
@@ -448,8 +422,8 @@ def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.
     if not split:
         cal_end = obs_end
     elif cal_end > obs_end:
-        raise ConfigError(f"calibration_end {_day_to_timestamp(cal_end).date()} is after "
-                          f"observation_end {_day_to_timestamp(obs_end).date()}", field="calibration_end")
+        raise ConfigError(f"calibration_end {day_timestamp(cal_end).date()} is after "
+                          f"observation_end {day_timestamp(obs_end).date()}", field="calibration_end")
     obs_stop = (obs_end + 1) * NS_PER_DAY   # the midnight that closes the day
     cal_stop = (cal_end + 1) * NS_PER_DAY
 
@@ -485,7 +459,7 @@ def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.
         out["frequency_holdout"] = n_hold[cohort].astype(np.int64)
         out["monetary_value_holdout"] = hold_mean[cohort]
         out["duration_holdout"] = float(obs_stop - cal_stop) / unit_ns
-    out.index = maybe_int_ids(out.index)
+    out.index = int_ids_if_lossless(out.index)
     try:
         out = out.sort_index()
     except TypeError:
@@ -494,8 +468,8 @@ def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.
         "time_unit": time_unit,
         "unit_days": unit,
         "resolution": "exact",
-        "calibration_end": str(_day_to_timestamp(cal_end).date()),
-        "observation_end": str(_day_to_timestamp(obs_end).date()),
+        "calibration_end": str(day_timestamp(cal_end).date()),
+        "observation_end": str(day_timestamp(obs_end).date()),
         "n_customers_after_calibration": int((~cohort).sum()),
         "n_unmatched_returns": n_unmatched,
     })
@@ -533,8 +507,8 @@ def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.
     if not split:
         cal_end = obs_end
     elif cal_end > obs_end:
-        raise ConfigError(f"calibration_end {_day_to_timestamp(cal_end).date()} is after "
-                          f"observation_end {_day_to_timestamp(obs_end).date()}", field="calibration_end")
+        raise ConfigError(f"calibration_end {day_timestamp(cal_end).date()} is after "
+                          f"observation_end {day_timestamp(obs_end).date()}", field="calibration_end")
 
     keep = day <= obs_end
     code, day, amount, has_purchase = code[keep], day[keep], amount[keep], has_purchase[keep]
@@ -582,7 +556,7 @@ def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.
         out["frequency_holdout"] = n_hold[cohort].astype(np.int64)
         out["monetary_value_holdout"] = hold_mean[cohort]
         out["duration_holdout"] = float(obs_end - cal_end) / unit
-    out.index = maybe_int_ids(out.index)
+    out.index = int_ids_if_lossless(out.index)
     try:
         out = out.sort_index()
     except TypeError:
@@ -590,8 +564,8 @@ def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.
     out.attrs.update({
         "time_unit": time_unit,
         "unit_days": unit,
-        "calibration_end": str(_day_to_timestamp(cal_end).date()),
-        "observation_end": str(_day_to_timestamp(obs_end).date()),
+        "calibration_end": str(day_timestamp(cal_end).date()),
+        "observation_end": str(day_timestamp(obs_end).date()),
         "n_customers_after_calibration": int((~cohort).sum()),
         "n_unmatched_returns": n_unmatched,
     })

@@ -31,7 +31,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -41,103 +41,42 @@ from ..btyd.rfm import (
     EventAccumulator,
     IdCoder,
     check_resolution,
-    maybe_int_ids,
     rfm_from_daily,
     rfm_from_events,
     rfm_summary,
     timestamps_to_ns,
 )
+from ..dates import to_day, to_timestamp
 from ..errors import ConfigError, DataError
+from ..ids import int_ids_if_lossless
+from .log_readers import (
+    _SHOW,
+    READERS,
+    ColumnMap,
+    _bits,
+    _columns,
+    _factorize_text,
+    _Fallback,
+    _is_arrow,
+    _lines_of,
+    _mix,
+    _null_mask,
+    _parse_dates,
+    _take,
+    _text_ids,
+    _to_text_series,
+    _value_hashes,
+    _values_of,
+    detect_format,
+)
 
 __all__ = ["ColumnMap", "LogReport", "TransactionLog", "read_log", "summarise_log"]
 
-FORMATS = ("auto", "csv", "parquet", "cdnow")
+
 RETURNS = ("error", "drop", "net")
+
+
 DUPLICATES = ("error", "drop", "keep")
-REQUIRED = ("customer_id", "timestamp", "amount")
-OPTIONAL = ("quantity", "category", "store_id")
-CANONICAL = REQUIRED + OPTIONAL
-
-#: Column names given to the CDNOW text file (whitespace-separated, no header).
-CDNOW_COLUMNS = ("customer_id_full", "customer_id", "date", "cds", "dollars")
-_SHOW = 5
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Which column of the file holds each of our fields.
-
-    Parameters
-    ----------
-    customer_id, timestamp, amount : str
-        File columns of the required fields. ``timestamp`` may hold dates or
-        date-times; if the file has no ``timestamp`` column but a ``date`` one,
-        ``date`` is used.
-    quantity, category, store_id : str, optional
-        File columns of the optional fields; when None, a column with our name is
-        used if the file has one.
-    """
-
-    customer_id: str = "customer_id"
-    timestamp: str = "timestamp"
-    amount: str = "amount"
-    quantity: str | None = None
-    category: str | None = None
-    store_id: str | None = None
-
-    @classmethod
-    def from_any(cls, value: ColumnMap | Mapping[str, str] | None) -> ColumnMap:
-        """Build from a ColumnMap, a dict ``{our name: file column}`` (``date`` is an alias of ``timestamp``) or None."""
-        if value is None:
-            return cls()
-        if isinstance(value, ColumnMap):
-            return value
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"expected a ColumnMap or a dict of our names to file columns, got "
-                              f"{type(value).__name__}", field="columns")
-        kwargs: dict[str, str] = {}
-        for key, col in value.items():
-            name = "timestamp" if key == "date" else key
-            if name not in CANONICAL:
-                raise ConfigError(f"unknown field {key!r}; expected some of {list(CANONICAL)} (or 'date')",
-                                  field=f"columns.{key}")
-            if name in kwargs:
-                raise ConfigError("both 'date' and 'timestamp' given", field=f"columns.{key}")
-            if not isinstance(col, str) or not col:
-                raise ConfigError(f"expected a column name, got {col!r}", field=f"columns.{key}")
-            kwargs[name] = col
-        return cls(**kwargs)
-
-    def __post_init__(self) -> None:
-        used = [v for v in dataclasses.astuple(self) if v is not None]
-        dup = {v for v in used if used.count(v) > 1}
-        if dup:
-            raise ConfigError(f"file column(s) {sorted(dup)} mapped to more than one field", field="columns")
-
-    def resolve(self, header: list[str], source: str, header_line: int | None) -> dict[str, str]:
-        """Our name -> file column for the columns present; DataError if a required one is missing."""
-        mapping: dict[str, str] = {}
-        for name in REQUIRED:
-            col = getattr(self, name)
-            if col not in header and name == "timestamp" and col == "timestamp" and "date" in header:
-                col = "date"
-            if col not in header:
-                raise DataError(
-                    f"required column '{col}' (our '{name}') not found; columns present: {header}. "
-                    f"Map it with columns={{'{name}': '<column in the file>'}}",
-                    source=source, column=col, rows=[header_line] if header_line else None)
-            mapping[name] = col
-        for name in OPTIONAL:
-            col = getattr(self, name)
-            if col is None:
-                if name in header:
-                    mapping[name] = name
-            elif col not in header:
-                raise DataError(f"column '{col}' (our '{name}') not found; columns present: {header}",
-                                source=source, column=col, rows=[header_line] if header_line else None)
-            else:
-                mapping[name] = col
-        return mapping
 
 
 @dataclass
@@ -188,339 +127,6 @@ class TransactionLog:
         return rfm_summary(self.data, **kwargs)
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def physical_lines(path: Path, block: int = 1 << 24) -> np.ndarray | None:
-    """Physical (1-based) line where each CSV record starts, or None if no quoted field spans lines.
-
-    Record 0 is the header. A newline inside double quotes (an even number of quote
-    characters before it means outside: an escaped ``""`` counts twice) does not end a
-    record. Read in blocks, so memory stays small until a spanning field is found.
-    """
-    starts: list[np.ndarray] = []
-    quotes = 0   # quote characters seen so far (parity: inside a quoted field)
-    lines = 0    # newlines seen so far
-    spans = False
-    with open(path, "rb") as fh:
-        while True:
-            buf = fh.read(block)
-            if not buf:
-                break
-            a = np.frombuffer(buf, dtype=np.uint8)
-            nl = np.flatnonzero(a == 10)
-            q = np.flatnonzero(a == 34)
-            if q.size or quotes % 2:
-                q_before = quotes + np.searchsorted(q, nl)   # quotes before each newline
-                inside = (q_before % 2).astype(bool)
-                spans = spans or bool(inside.any())
-                ends = np.flatnonzero(~inside)
-            else:
-                ends = np.arange(nl.size)
-            # a record starts on the line after each newline that ends one
-            starts.append(lines + ends + 2)
-            quotes += q.size
-            lines += nl.size
-    if not spans:
-        return None
-    return np.concatenate([np.ones(1, dtype=np.int64)] + [s.astype(np.int64) for s in starts])
-
-
-class _Fallback(Exception):
-    """The fast (Arrow) CSV reader could not parse the file; read it again with pandas."""
-
-
-def _detect_format(path: Path, fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; expected one of {list(FORMATS)}", field="format")
-    if fmt != "auto":
-        return fmt
-    name = path.name.lower()
-    suffixes = [s.lower() for s in path.suffixes if s.lower() not in _COMPRESSED]
-    suffix = suffixes[-1] if suffixes else ""
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix in (".csv", ".tsv"):
-        return "csv"
-    if "cdnow" in name and suffix == ".txt":
-        return "cdnow"
-    raise ConfigError(f"cannot tell the format of '{path.name}' from its name; pass "
-                      f"format='csv', 'parquet' or 'cdnow'", field="format", source=str(path))
-
-
-_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
-
-
-@dataclass
-class _Reader:
-    """Chunks of raw rows (Arrow record batches or pandas frames) with each chunk's first line number."""
-
-    path: Path
-    fmt: str
-    cmap: ColumnMap
-    chunksize: int | None
-    engine: str = "arrow"
-    mapping: dict[str, str] = field(default_factory=dict)
-    #: physical line of each record (index = record number, header = 0) when quoted fields span lines
-    line_map: np.ndarray | None = None
-
-    def chunks(self) -> Iterator[tuple[Any, int]]:
-        if self.fmt == "parquet":
-            yield from self._parquet()
-        elif self.fmt == "cdnow":
-            yield from self._pandas(list(CDNOW_COLUMNS), dict(sep=r"\s+", header=None, names=list(CDNOW_COLUMNS)), 1)
-        else:
-            sep = "\t" if ".tsv" in [s.lower() for s in self.path.suffixes] else ","
-            header = self._csv_header(sep)
-            compressed = any(s.lower() in _COMPRESSED for s in self.path.suffixes)
-            if not compressed:
-                self.line_map = physical_lines(self.path)
-            if self.engine == "arrow" and not compressed:
-                yield from self._arrow_csv(header, sep)
-            else:
-                yield from self._pandas(header, dict(sep=sep), 2)
-
-    def _csv_header(self, sep: str) -> list[str]:
-        src = str(self.path)
-        try:
-            header = [str(c) for c in pd.read_csv(self.path, nrows=0, sep=sep).columns]
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read a CSV header: {exc}", source=src, rows=[1]) from None
-        self.mapping = self.cmap.resolve(header, src, 1)
-        return header
-
-    def _block_size(self) -> int:
-        if self.chunksize is None:
-            return 64 << 20
-        with open(self.path, "rb") as fh:
-            sample = fh.read(1 << 20)
-        per_line = len(sample) / max(sample.count(b"\n"), 1)
-        return int(min(max(self.chunksize * per_line, 1 << 12), 1 << 28))
-
-    def _arrow_csv(self, header: list[str], sep: str) -> Iterator[tuple[Any, int]]:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        opts = dict(
-            read_options=pacsv.ReadOptions(block_size=self._block_size(), use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
-                                             newlines_in_values=self.line_map is not None),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
-                                                 strings_can_be_null=True, null_values=[""],
-                                                 quoted_strings_can_be_null=True),
-        )
-        try:
-            reader = pacsv.open_csv(self.path, **opts)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise _Fallback() from None
-        first = 2
-        with reader:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    raise _Fallback() from None
-                if batch.schema.names != header:
-                    raise _Fallback()
-                yield batch, first
-                first += batch.num_rows
-
-    def _pandas(self, header: list[str], kw: dict[str, Any], first: int) -> Iterator[tuple[Any, int]]:
-        src = str(self.path)
-        if self.fmt == "cdnow":
-            self.mapping = {"customer_id": "customer_id", "timestamp": "date", "amount": "dollars",
-                            "quantity": "cds"}
-        numeric = {self.mapping["amount"], self.mapping.get("quantity")}
-        dtype = {c: object for c in header if c not in numeric}
-        reader = None
-        try:
-            reader = pd.read_csv(self.path, dtype=dtype, skip_blank_lines=False, chunksize=self.chunksize,
-                                 low_memory=False, keep_default_na=False, na_values=[""], **kw)
-            if self.chunksize is None:
-                yield reader, first
-                return
-            for chunk in reader:
-                yield chunk, first
-                first += len(chunk)
-        except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
-            raise DataError(f"malformed file: {exc}", source=src) from None
-        finally:
-            if reader is not None and hasattr(reader, "close"):
-                reader.close()
-
-    def _parquet(self) -> Iterator[tuple[Any, int]]:
-        import pyarrow.parquet as pq
-
-        src = str(self.path)
-        try:
-            pf = pq.ParquetFile(self.path)
-        except Exception as exc:  # pyarrow raises several types for a bad file
-            raise DataError(f"not a readable Parquet file: {exc}", source=src) from None
-        self.mapping = self.cmap.resolve(list(pf.schema_arrow.names), src, None)
-        first = 1
-        size = self.chunksize or max(pf.metadata.num_rows, 1)
-        for batch in pf.iter_batches(batch_size=size):
-            yield batch, first
-            first += batch.num_rows
-
-
-# --------------------------------------------------------------------------- columns
-# A raw column is either an Arrow string array (fast CSV path) or a pandas Series.
-
-
-def _is_arrow(values: Any) -> bool:
-    return type(values).__module__.startswith("pyarrow")
-
-
-def _columns(raw: Any) -> tuple[dict[str, Any], int]:
-    if isinstance(raw, pd.DataFrame):
-        return {str(c): raw[c].reset_index(drop=True) for c in raw.columns}, len(raw)
-    import pyarrow as pa
-
-    cols: dict[str, Any] = {}
-    for name, arr in zip(raw.schema.names, raw.columns):
-        if pa.types.is_dictionary(arr.type):
-            arr = arr.dictionary_decode()
-        if pa.types.is_large_string(arr.type):
-            arr = arr.cast(pa.string())
-        cols[name] = arr if pa.types.is_string(arr.type) else arr.to_pandas(date_as_object=False)
-    return cols, raw.num_rows
-
-
-def _null_mask(values: Any) -> np.ndarray:
-    if _is_arrow(values):
-        return values.is_null().to_numpy(zero_copy_only=False)
-    return values.isna().to_numpy()
-
-
-def _take(values: Any, mask: np.ndarray) -> Any:
-    if _is_arrow(values):
-        import pyarrow as pa
-
-        return values.filter(pa.array(mask))
-    return values[mask].reset_index(drop=True)
-
-
-def _values_of(values: Any, mask: np.ndarray) -> str:
-    idx = np.flatnonzero(mask)[:_SHOW]
-    if _is_arrow(values):
-        shown = values.take(idx).to_pylist()
-    else:
-        shown = np.asarray(values, dtype=object)[idx]
-    return ", ".join(repr(v) for v in shown)
-
-
-def _lines_of(lines: np.ndarray, mask: np.ndarray) -> list[int]:
-    return [int(v) for v in lines[np.asarray(mask, dtype=bool)]]
-
-
-def _factorize_text(values: Any) -> tuple[np.ndarray, Any, np.ndarray]:
-    """Codes (-1 for missing), stripped distinct values and which of those are blank.
-
-    The distinct values come back as an Arrow string array (Arrow input) or a numpy
-    array (pandas input); parsing them instead of every row is what makes reading fast.
-    """
-    if _is_arrow(values):
-        import pyarrow.compute as pc
-
-        enc = pc.dictionary_encode(values)
-        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        uniq = pc.utf8_trim_whitespace(enc.dictionary)
-        blank = pc.equal(uniq, "").to_numpy(zero_copy_only=False)
-        return codes, uniq, np.asarray(blank, dtype=bool)
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    uniq = pd.Index(uniq)
-    if uniq.dtype == object or pd.api.types.is_string_dtype(uniq.dtype):
-        stripped = uniq.astype(str).str.strip()
-        return codes, np.asarray(stripped, dtype=object), np.asarray(stripped == "", dtype=bool)
-    return codes, uniq.to_numpy(), np.zeros(len(uniq), dtype=bool)
-
-
-def _text_ids(uniq: Any) -> np.ndarray:
-    """Distinct customer ids as int64 when every one is a plain decimal integer, else as text."""
-    if _is_arrow(uniq):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        try:  # plain decimal integers survive a round trip through int64 unchanged
-            ints = pc.cast(uniq, pa.int64())
-            if len(uniq) and pc.all(pc.equal(pc.cast(ints, pa.string()), uniq)).as_py() \
-                    and pc.min(ints).as_py() >= 0:
-                return ints.to_numpy()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        return uniq.to_numpy(zero_copy_only=False).astype(object)
-    arr = np.asarray(uniq)
-    if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
-        return arr.astype(np.int64)   # e.g. a Parquet id column stored as float
-    if arr.dtype.kind in "iu" or arr.dtype == object:
-        return arr
-    return arr.astype(str).astype(object)
-
-
-def _to_text_series(values: Any) -> pd.Series:
-    if _is_arrow(values):
-        return pd.Series(values.to_pandas()).astype("str").str.strip()
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        return values.astype("str").str.strip()
-    return values
-
-
-def _parse_dates(text: Any, date_format: str | None) -> np.ndarray:
-    fmt = date_format or "ISO8601"
-    series = pd.Series(text.to_numpy(zero_copy_only=False) if _is_arrow(text) else text, dtype=object)
-    try:
-        ts = pd.to_datetime(series, format=fmt, errors="coerce")
-    except (ValueError, TypeError):  # mixed time-zone offsets
-        ts = pd.to_datetime(series, format=fmt, errors="coerce", utc=True)
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_localize(None)
-    return ts.to_numpy()
-
-
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Fold the 64-bit values ``v`` into the running row hashes ``h`` (splitmix64 finaliser)."""
-    z = (h ^ v) + _GOLD
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-def _bits(values: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(values)
-    if arr.dtype.kind == "f":
-        arr = np.where(np.isnan(arr), -1.2345e300, arr + 0.0).astype(np.float64)  # -0.0 == 0.0
-        return arr.view(np.uint64)
-    if arr.dtype.kind == "M":
-        return arr.astype("datetime64[ns]").view(np.int64).astype(np.uint64)
-    return arr.astype(np.int64).astype(np.uint64)
-
-
-def _value_hashes(values: Any) -> np.ndarray:
-    """64-bit hash of each value of a column, the same in every chunk (missing -> a constant)."""
-    if _is_arrow(values):
-        import pyarrow.compute as pc
-
-        enc = pc.dictionary_encode(values)
-        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        uniq = pd.Index(enc.dictionary.to_pandas())
-    else:
-        codes, uniq = pd.factorize(values, use_na_sentinel=True)
-        uniq = pd.Index(uniq)
-    hu = pd.util.hash_pandas_object(uniq, index=False).to_numpy() if len(uniq) else np.zeros(1, np.uint64)
-    return np.where(codes >= 0, hu[np.maximum(codes, 0)], np.uint64(0x5EED)).astype(np.uint64)
-
-
-# --------------------------------------------------------------------------- validation
-
-
 @dataclass
 class _Chunk:
     frame: pd.DataFrame
@@ -528,18 +134,50 @@ class _Chunk:
     day: np.ndarray
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """The checked options of one read, shared by the reader and the validator.
+
+    Built by :func:`_options` from the keywords of :func:`read_log` /
+    :func:`summarise_log`; dates are kept as day numbers (days since 1970-01-01) and as
+    the text used in messages.
+    """
+
+    path: Path
+    fmt: str
+    cmap: ColumnMap
+    date_format: str | None
+    window: tuple[np.int64, np.int64] | None
+    window_text: tuple[str, str] | None
+    today: pd.Timestamp
+    returns: str
+    duplicates: str
+    chunksize: int | None
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    @property
+    def today_day(self) -> np.int64:
+        return to_day(self.today)
+
+    @property
+    def today_text(self) -> str:
+        return str(self.today.date())
+
+    def start(self, engine: str) -> tuple[Any, _Validator]:
+        """A fresh reader (by format, from :data:`~.log_readers.READERS`) and validator for one attempt."""
+        reader = READERS[self.fmt](self.path, self.cmap, self.chunksize, engine=engine)
+        report = LogReport(source=self.source, format=self.fmt, returns=self.returns, duplicates=self.duplicates)
+        return reader, _Validator(self, report=report, int_ids=reader.int_ids)
+
+
 @dataclass
 class _Validator:
     """Turns raw chunks into tidy, validated frames; applies the returns/duplicates options."""
 
-    source: str
-    date_format: str | None
-    window: tuple[np.int64, np.int64] | None
-    window_text: tuple[str, str] | None
-    today: np.int64
-    today_text: str
-    returns: str
-    duplicates: str
+    opts: ReadOptions
     report: LogReport
     mapping: dict[str, str] = field(default_factory=dict)
     int_ids: bool = False
@@ -549,11 +187,34 @@ class _Validator:
     _seen_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     def fail(self, message: str, column: str, rows: list[int]) -> DataError:
-        return DataError(message, source=self.source, column=column, rows=rows)
+        return DataError(message, source=self.opts.source, column=column, rows=rows)
 
     def tidy(self, raw: Any, first_line: int) -> _Chunk:
-        cols, n = _columns(raw)
+        """One raw chunk as a tidy frame with its customer codes and days, after every check."""
+        cols, lines = self._rows(raw, first_line)
         m = self.mapping
+        out: dict[str, Any] = {}
+        codes, out["customer_id"] = self._customer_ids(cols[m["customer_id"]], m["customer_id"], lines)
+        out["timestamp"], day = self._timestamps(cols[m["timestamp"]], m["timestamp"], lines)
+        amount = self._numeric(cols[m["amount"]], m["amount"], lines, "amount", required=True)
+        out["amount"] = amount
+        if "quantity" in m:
+            out["quantity"] = self._numeric(cols[m["quantity"]], m["quantity"], lines, "quantity",
+                                            required=False)
+        for name in ("category", "store_id"):
+            if name in m:
+                out[name] = _to_text_series(cols[m[name]]).to_numpy()
+        tidy = pd.DataFrame(out)
+        keep = self._returns(amount, lines)
+        keep &= self._duplicate_rows(cols, tidy, codes, lines, keep)
+        if not keep.all():
+            tidy = tidy.loc[keep].reset_index(drop=True)
+            codes, day = codes[keep], day[keep]
+        return _Chunk(tidy, codes, day)
+
+    def _rows(self, raw: Any, first_line: int) -> tuple[dict[str, Any], np.ndarray]:
+        """The chunk's columns and each row's line, blank rows left out (and counted)."""
+        cols, n = _columns(raw)
         lines = first_line + np.arange(n, dtype=np.int64)
         if self.line_map is not None:   # quoted fields span lines: name the physical line
             lines = self.line_map[np.minimum(lines - 1, len(self.line_map) - 1)]
@@ -565,11 +226,11 @@ class _Validator:
             cols = {k: _take(v, ~blank) for k, v in cols.items()}
             lines = lines[~blank]
         self.report.n_rows_read += len(lines)
-        out: dict[str, Any] = {}
+        return cols, lines
 
-        # customer id: the distinct values are parsed, not every row
-        col = m["customer_id"]
-        local, uniq, blank_u = _factorize_text(cols[col])
+    def _customer_ids(self, values: Any, col: str, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stable customer codes and ids of the rows; the distinct values are parsed, not every row."""
+        local, uniq, blank_u = _factorize_text(values)
         miss = (local < 0) | blank_u[np.maximum(local, 0)] if len(blank_u) else local < 0
         if miss.any():
             raise self.fail("missing customer id", col, _lines_of(lines, miss))
@@ -578,15 +239,14 @@ class _Validator:
             as_int = pd.to_numeric(pd.Series(uniq, dtype=object), errors="coerce")
             if as_int.isna().any():
                 bad = as_int.isna().to_numpy()[local]
-                raise self.fail(f"customer id is not a number: {_values_of(cols[col], bad)}", col,
+                raise self.fail(f"customer id is not a number: {_values_of(values, bad)}", col,
                                 _lines_of(lines, bad))
             uniq = as_int.to_numpy(dtype=np.int64)
-        codes = self.coder.encode(uniq)[local]
-        out["customer_id"] = uniq[local]
+        return self.coder.encode(uniq)[local], uniq[local]
 
-        # timestamp
-        col = m["timestamp"]
-        rawts = cols[col]
+    def _timestamps(self, rawts: Any, col: str, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Timestamps (tz-naive datetime64) and days of the rows, checked against today and the window."""
+        opts = self.opts
         if not _is_arrow(rawts) and pd.api.types.is_datetime64_any_dtype(rawts.dtype):
             series = rawts.dt.tz_localize(None) if isinstance(rawts.dtype, pd.DatetimeTZDtype) else rawts
             ts = series.to_numpy()
@@ -598,69 +258,62 @@ class _Validator:
             miss = (local < 0) | blank_u[np.maximum(local, 0)] if len(blank_u) else local < 0
             if miss.any():
                 raise self.fail("missing date", col, _lines_of(lines, miss))
-            uts = _parse_dates(uniq, self.date_format)
+            uts = _parse_dates(uniq, opts.date_format)
             bad_u = np.isnat(uts)
             if bad_u.any():
                 bad = bad_u[local]
-                how = f"format {self.date_format!r}" if self.date_format else "ISO 8601 (YYYY-MM-DD[ HH:MM:SS])"
+                how = f"format {opts.date_format!r}" if opts.date_format else "ISO 8601 (YYYY-MM-DD[ HH:MM:SS])"
                 raise self.fail(f"unparseable date(s) {_values_of(rawts, bad)}; expected {how}. "
                                 f"Pass date_format='...' (a strftime pattern, e.g. '%d/%m/%Y')",
                                 col, _lines_of(lines, bad))
             ts = uts[local]
         day = ts.astype("datetime64[D]").astype(np.int64)
-        if (day > self.today).any():
-            bad = day > self.today
-            raise self.fail(f"date(s) in the future (after today, {self.today_text}): "
+        today = opts.today_day
+        if (day > today).any():
+            bad = day > today
+            raise self.fail(f"date(s) in the future (after today, {opts.today_text}): "
                             f"{_values_of(rawts, bad)}", col, _lines_of(lines, bad))
-        if self.window is not None:
-            bad = (day < self.window[0]) | (day > self.window[1])
+        if opts.window is not None:
+            bad = (day < opts.window[0]) | (day > opts.window[1])
             if bad.any():
-                raise self.fail(f"date(s) outside the stated window {self.window_text[0]} .. "
-                                f"{self.window_text[1]}: {_values_of(rawts, bad)}",
+                raise self.fail(f"date(s) outside the stated window {opts.window_text[0]} .. "
+                                f"{opts.window_text[1]}: {_values_of(rawts, bad)}",
                                 col, _lines_of(lines, bad))
-        out["timestamp"] = ts
+        return ts, day
 
-        # amount and quantity
-        amount = self._numeric(cols[m["amount"]], m["amount"], lines, "amount", required=True)
-        out["amount"] = amount
-        if "quantity" in m:
-            out["quantity"] = self._numeric(cols[m["quantity"]], m["quantity"], lines, "quantity",
-                                            required=False)
-        for name in ("category", "store_id"):
-            if name in m:
-                out[name] = _to_text_series(cols[m[name]]).to_numpy()
-        tidy = pd.DataFrame(out)
-
-        keep = np.ones(len(tidy), dtype=bool)
+    def _returns(self, amount: np.ndarray, lines: np.ndarray) -> np.ndarray:
+        """Rows to keep after the ``returns`` option (negative amounts counted; an error by default)."""
+        keep = np.ones(len(amount), dtype=bool)
         neg = amount < 0
         if neg.any():
             self.report.n_returns += int(neg.sum())
-            if self.returns == "error":
+            if self.opts.returns == "error":
                 raise self.fail(
                     f"{int(neg.sum())} negative amount(s) (returns or refunds) in this part of the file, "
                     f"e.g. {_values_of(amount, neg)}. Choose returns='drop' to leave them out or "
-                    f"returns='net' to net them against purchases", m["amount"], _lines_of(lines, neg))
-            if self.returns == "drop":
+                    f"returns='net' to net them against purchases", self.mapping["amount"], _lines_of(lines, neg))
+            if self.opts.returns == "drop":
                 keep &= ~neg
                 self.report.n_returns_dropped += int(neg.sum())
+        return keep
 
+    def _duplicate_rows(self, cols: dict[str, Any], tidy: pd.DataFrame, codes: np.ndarray, lines: np.ndarray,
+                        keep: np.ndarray) -> np.ndarray:
+        """Rows to keep after the ``duplicates`` option (exact duplicates counted; an error by default)."""
         dup, first_of = self._duplicates(cols, tidy, codes, lines, keep)
         if dup.any():
             self.report.n_duplicates += int(dup.sum())
-            if self.duplicates == "error":
+            if self.opts.duplicates == "error":
                 pairs = ", ".join(f"{a} (repeats line {b})" for a, b in
                                   zip(lines[dup][:_SHOW], first_of[dup][:_SHOW]))
                 raise self.fail(
                     f"{int(dup.sum())} exact duplicate row(s) in this part of the file: {pairs}. "
                     f"Choose duplicates='drop' to keep only the first copy or duplicates='keep' if "
                     f"they are genuine repeat purchases", "(all columns)", _lines_of(lines, dup))
-            if self.duplicates == "drop":
-                keep &= ~dup
+            if self.opts.duplicates == "drop":
                 self.report.n_duplicates_dropped += int(dup.sum())
-        if not keep.all():
-            tidy = tidy.loc[keep].reset_index(drop=True)
-            codes, day = codes[keep], day[keep]
-        return _Chunk(tidy, codes, day)
+                return ~dup
+        return np.ones(len(dup), dtype=bool)
 
     def _numeric(self, values: Any, col: str, lines: np.ndarray, what: str, required: bool) -> np.ndarray:
         if _is_arrow(values):
@@ -752,36 +405,13 @@ class _Validator:
         self._seen_hashes, self._seen_lines = out_h, out_l
 
 
-@dataclass
-class _Options:
-    path: Path
-    fmt: str
-    cmap: ColumnMap
-    date_format: str | None
-    window: tuple[np.int64, np.int64] | None
-    window_text: tuple[str, str] | None
-    today: pd.Timestamp
-    returns: str
-    duplicates: str
-    chunksize: int | None
-
-    def start(self, engine: str) -> tuple[_Reader, _Validator]:
-        reader = _Reader(self.path, self.fmt, self.cmap, self.chunksize, engine=engine)
-        report = LogReport(source=str(self.path), format=self.fmt, returns=self.returns,
-                           duplicates=self.duplicates)
-        validator = _Validator(source=str(self.path), date_format=self.date_format, window=self.window,
-                               window_text=self.window_text, today=_day(self.today),
-                               today_text=str(self.today.date()), returns=self.returns,
-                               duplicates=self.duplicates, report=report, int_ids=self.fmt == "cdnow")
-        return reader, validator
-
-
 def _options(path: str | os.PathLike, fmt: str, columns: Any, date_format: str | None, window: Any,
-             today: Any, returns: str, duplicates: str, chunksize: int | None) -> _Options:
+             today: Any, returns: str, duplicates: str, chunksize: int | None) -> ReadOptions:
+    """The options of :func:`read_log`, checked (the file must exist; the format is told from its name if "auto")."""
     p = Path(path)
     if not p.is_file():
         raise DataError("file not found", source=str(p))
-    fmt = _detect_format(p, fmt)
+    fmt = detect_format(p, fmt)
     if returns not in RETURNS:
         raise ConfigError(f"expected one of {list(RETURNS)}, got {returns!r}", field="returns")
     if duplicates not in DUPLICATES:
@@ -792,36 +422,22 @@ def _options(path: str | os.PathLike, fmt: str, columns: Any, date_format: str |
     cmap = ColumnMap.from_any(columns)
     if fmt == "cdnow" and date_format is None:
         date_format = "%Y%m%d"
-    today_ts = pd.Timestamp.now().normalize() if today is None else _timestamp(today, "today")
+    today_ts = pd.Timestamp.now().normalize() if today is None else to_timestamp(today, "today")
     win = win_text = None
     if window is not None:
         try:
             start, end = window
         except (TypeError, ValueError):
             raise ConfigError("expected (start, end) dates", field="window") from None
-        s, e = _timestamp(start, "window[0]"), _timestamp(end, "window[1]")
+        s, e = to_timestamp(start, "window[0]"), to_timestamp(end, "window[1]")
         if s > e:
             raise ConfigError(f"window starts ({s.date()}) after it ends ({e.date()})", field="window")
-        win = (_day(s), _day(e))
+        win = (to_day(s), to_day(e))
         win_text = (str(s.date()), str(e.date()))
-    return _Options(p, fmt, cmap, date_format, win, win_text, today_ts, returns, duplicates, chunksize)
+    return ReadOptions(p, fmt, cmap, date_format, win, win_text, today_ts, returns, duplicates, chunksize)
 
 
-def _timestamp(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"not a date: {value!r}", field=name) from None
-    if ts is pd.NaT:
-        raise ConfigError("a date is required", field=name)
-    return ts.tz_localize(None) if ts.tzinfo is not None else ts
-
-
-def _day(ts: pd.Timestamp) -> np.int64:
-    return np.int64(np.datetime64(ts.to_datetime64(), "D").astype(np.int64))
-
-
-def _read(opts: _Options, consume: Callable[[_Validator], Callable[[_Chunk], None]]) -> _Validator:
+def _read(opts: ReadOptions, consume: Callable[[_Validator], Callable[[_Chunk], None]]) -> _Validator:
     """Feed every validated chunk to ``consume(validator)``; start again with pandas if Arrow gives up.
 
     ``consume`` is called once per attempt and returns the function that takes the chunks,
@@ -902,7 +518,7 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
         data["customer_id"] = data["customer_id"].astype(str)
     elif validator.coder.kind == "str":
         data["customer_id"] = data["customer_id"].map(str)
-    data["customer_id"] = maybe_int_ids(data["customer_id"])
+    data["customer_id"] = int_ids_if_lossless(data["customer_id"])
     for name in ("category", "store_id"):
         if name in data and data[name].dtype == object:
             data[name] = data[name].astype("str")
