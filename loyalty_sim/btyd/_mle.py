@@ -371,26 +371,31 @@ def _run_fit(spec: _Spec, P: _Patterns, *, starts: Sequence[Any] | None, n_start
     return result
 
 
-def _run_fit_inner(spec: _Spec, P: _Patterns, *, starts: Sequence[Any] | None, n_starts: int,
-                   time_unit: Any, maxiter: int, t0: float, rng: Any) -> FitResult:
-    names = PARAM_NAMES[spec.model]
+def _start_points(spec: _Spec, starts: Sequence[Any] | None, n_starts: int, rng: Any) -> list[np.ndarray]:
+    """Starting points in log parameters: the explicit ``starts``, or the spec's defaults plus random extras."""
     if starts is not None:
-        x0s = [np.log(np.array(_params(s, spec.model))) for s in starts]
-    else:
-        if isinstance(n_starts, bool) or not isinstance(n_starts, numbers.Integral) or n_starts < 1:
-            raise ConfigError(f"need a whole number of starts >= 1, got {n_starts!r}", field="n_starts")
-        x0s = list(spec.starts[:n_starts])
-        extra = n_starts - len(x0s)
-        if extra > 0:  # random spread (one log unit) around the first default start
-            grid = as_generator(rng).normal(0.0, 1.0, size=(extra, len(names)))
-            x0s += [spec.starts[0] + g for g in grid]
-    full = spec.objective(P)
+        return [np.log(np.array(_params(s, spec.model))) for s in starts]
+    if isinstance(n_starts, bool) or not isinstance(n_starts, numbers.Integral) or n_starts < 1:
+        raise ConfigError(f"need a whole number of starts >= 1, got {n_starts!r}", field="n_starts")
+    x0s = list(spec.starts[:n_starts])
+    extra = n_starts - len(x0s)
+    if extra > 0:  # random spread (one log unit) around the first default start
+        grid = as_generator(rng).normal(0.0, 1.0, size=(extra, len(PARAM_NAMES[spec.model])))
+        x0s += [spec.starts[0] + g for g in grid]
+    return x0s
+
+
+def _optimise(spec: _Spec, P: _Patterns, full: Callable, x0s: list[np.ndarray],
+              maxiter: int) -> tuple[optimize.OptimizeResult, int, bool]:
+    """The best optimum over the starts, polished on all customers; with how many starts agree and whether sub-sampled.
+
+    The first start runs to full precision, the others to a loose tolerance (they only
+    check for a better optimum); a better one found that way, or any optimum found on a
+    sub-sample, is then polished on all customers.
+    """
     small = P.n_customers > 4 * _SUBSAMPLE and len(P) > _SUBSAMPLE
     make = spec.loose_objective or spec.objective
     fun = make(_subsample(P, _SUBSAMPLE) if small else P)
-    # The first start runs to full precision, the others to a loose tolerance (they only
-    # check for a better optimum); a better one found that way, or any optimum found on a
-    # sub-sample, is then polished on all customers.
     M = _SPEND_COORDS if spec.model == "gamma_gamma" else _RATE_COORDS
     results = [_minimise(full if (i == 0 and not small) else fun, x0, maxiter, loose=(i > 0 or small),
                          transform=M) for i, x0 in enumerate(x0s)]
@@ -404,19 +409,19 @@ def _run_fit_inner(spec: _Spec, P: _Patterns, *, starts: Sequence[Any] | None, n
         best = polished
     elif i_best > 0:
         best = results[0]
-    lt = best.x
-    val, grad = full(lt)
-    if np.isfinite(grad).all() and np.max(np.abs(grad)) > _GRAD_TOL and np.all(np.abs(lt) < _AT_BOUND):
-        retry = _minimise(full, lt, maxiter, transform=M)   # a fresh start clears a stalled line search
+    val, grad = full(best.x)
+    if np.isfinite(grad).all() and np.max(np.abs(grad)) > _GRAD_TOL and np.all(np.abs(best.x) < _AT_BOUND):
+        retry = _minimise(full, best.x, maxiter, transform=M)   # a fresh start clears a stalled line search
         if retry.fun <= val:
             retry.nit += best.nit
-            best, lt = retry, retry.x
-            val, grad = full(lt)
-    n = P.n_customers
-    theta = np.exp(lt)
-    params = {k: float(v) for k, v in zip(names, theta)}
-    ll = -val * float(P.w.sum())
+            best = retry
+    return best, n_agree, small
 
+
+def _problems(spec: _Spec, lt: np.ndarray, val: float, ll: float, gmax: float,
+              best: optimize.OptimizeResult) -> list[str]:
+    """What is wrong with the optimum (a non-finite likelihood, a parameter at the edge, a gradient left)."""
+    names = PARAM_NAMES[spec.model]
     problems: list[str] = []
     if not math.isfinite(ll) or val >= 1e10:
         problems.append("the log-likelihood is not finite at the estimate")
@@ -426,40 +431,67 @@ def _run_fit_inner(spec: _Spec, P: _Patterns, *, starts: Sequence[Any] | None, n
         problems.append("parameter(s) ran off to the edge of the space: "
                         + ", ".join([f"{nm} -> infinity" for nm in hi] + [f"{nm} -> 0" for nm in lo])
                         + f" ({spec.advice})")
-    gmax = float(np.max(np.abs(grad))) if np.isfinite(grad).all() else float("inf")
     if gmax > _GRAD_TOL:
         problems.append(f"the gradient did not vanish (max |d mean-LL / d log theta| = {gmax:.2g} after "
                         f"{best.nit} iterations; optimiser: {best.message})")
+    return problems
+
+
+def _standard_errors(spec: _Spec, P: _Patterns, full: Callable, lt: np.ndarray,
+                     problems: list[str]) -> tuple[dict[str, float], tuple[tuple[float, ...], ...]]:
+    """Standard errors and covariance from the inverse Hessian (delta method); a problem if it is not positive definite."""
+    names = PARAM_NAMES[spec.model]
+    theta = np.exp(lt)
     se = {nm: float("nan") for nm in names}
     cov: tuple[tuple[float, ...], ...] = ()
-    if not problems:
-        H = _hessian(full, lt, spec.hess_step) * float(P.w.sum())
-        eig = np.linalg.eigvalsh(H)
-        if not np.isfinite(eig).all() or eig.min() <= 1e-10 * max(abs(eig).max(), 1e-300):
-            problems.append("the Hessian is not positive definite at the estimate: the parameters are not "
-                            "identified by these data (a flat or saddle-shaped likelihood)")
-        else:
-            cov_log = np.linalg.inv(H)
-            cov_nat = cov_log * np.outer(theta, theta)
-            se = {nm: float(math.sqrt(max(cov_nat[i, i], 0.0))) for i, nm in enumerate(names)}
-            cov = tuple(tuple(float(v) for v in row) for row in cov_nat)
-    converged = not problems
-    if converged:
-        message = (f"converged: {n_agree} of {len(x0s)} starts reached the best log-likelihood"
-                   + (" on a sub-sample, then polished on all customers" if small else "")
-                   + ("" if n_agree == len(x0s) else
-                      " (the others stopped lower: the likelihood may have other, worse optima)")
-                   + f"; max |gradient| {gmax:.1g}")
+    H = _hessian(full, lt, spec.hess_step) * float(P.w.sum())
+    eig = np.linalg.eigvalsh(H)
+    if not np.isfinite(eig).all() or eig.min() <= 1e-10 * max(abs(eig).max(), 1e-300):
+        problems.append("the Hessian is not positive definite at the estimate: the parameters are not "
+                        "identified by these data (a flat or saddle-shaped likelihood)")
     else:
-        message = (f"{spec.model} fit did not converge: " + "; ".join(problems) + ". What to try: "
-                   "check the summary (frequency counts repeat transactions; recency and T share one time "
-                   "unit and recency <= T); rescale time so that T is of order 1-100 (time_unit='W' or 'M'); "
-                   "give other starting points (starts=[...]) or more of them (n_starts); "
-                   f"{spec.advice}.")
+        cov_log = np.linalg.inv(H)
+        cov_nat = cov_log * np.outer(theta, theta)
+        se = {nm: float(math.sqrt(max(cov_nat[i, i], 0.0))) for i, nm in enumerate(names)}
+        cov = tuple(tuple(float(v) for v in row) for row in cov_nat)
+    return se, cov
+
+
+def _message(spec: _Spec, problems: list[str], n_agree: int, n_starts: int, small: bool, gmax: float) -> str:
+    """How the fit ended: the starts that agreed, or what went wrong and what to try."""
+    if not problems:
+        return (f"converged: {n_agree} of {n_starts} starts reached the best log-likelihood"
+                + (" on a sub-sample, then polished on all customers" if small else "")
+                + ("" if n_agree == n_starts else
+                   " (the others stopped lower: the likelihood may have other, worse optima)")
+                + f"; max |gradient| {gmax:.1g}")
+    return (f"{spec.model} fit did not converge: " + "; ".join(problems) + ". What to try: "
+            "check the summary (frequency counts repeat transactions; recency and T share one time "
+            "unit and recency <= T); rescale time so that T is of order 1-100 (time_unit='W' or 'M'); "
+            "give other starting points (starts=[...]) or more of them (n_starts); "
+            f"{spec.advice}.")
+
+
+def _run_fit_inner(spec: _Spec, P: _Patterns, *, starts: Sequence[Any] | None, n_starts: int,
+                   time_unit: Any, maxiter: int, t0: float, rng: Any) -> FitResult:
+    names = PARAM_NAMES[spec.model]
+    x0s = _start_points(spec, starts, n_starts, rng)
+    full = spec.objective(P)
+    best, n_agree, small = _optimise(spec, P, full, x0s, maxiter)
+    lt = best.x
+    val, grad = full(lt)
+    params = {k: float(v) for k, v in zip(names, np.exp(lt))}
+    ll = -val * float(P.w.sum())
+    gmax = float(np.max(np.abs(grad))) if np.isfinite(grad).all() else float("inf")
+    problems = _problems(spec, lt, val, ll, gmax, best)
+    se: dict[str, float] = {nm: float("nan") for nm in names}
+    cov: tuple[tuple[float, ...], ...] = ()
+    if not problems:
+        se, cov = _standard_errors(spec, P, full, lt, problems)
     return FitResult(model=spec.model, params=params, standard_errors=se, log_likelihood=float(ll),
-                     n_customers=n, converged=converged, message=message, n_starts=len(x0s),
-                     n_patterns=len(P), time_unit=time_unit, covariance=cov,
-                     seconds=time.perf_counter() - t0)
+                     n_customers=P.n_customers, converged=not problems,
+                     message=_message(spec, problems, n_agree, len(x0s), small, gmax), n_starts=len(x0s),
+                     n_patterns=len(P), time_unit=time_unit, covariance=cov, seconds=time.perf_counter() - t0)
 
 
 def _rate_scale(x: np.ndarray, T: np.ndarray, w: np.ndarray) -> float:
