@@ -20,35 +20,45 @@ for Gamma-Gamma, ``monetary_value`` (mean of the repeat transactions). Nothing i
 package reads files; :mod:`loyalty_sim.calibration` reads a shop's log and calls it.
 """
 
-from ._mle import MODELS, PARAM_NAMES, TRANSACTION_MODELS, FitResult
-from .bgnbd import (
-    bgnbd_conditional_expected_transactions,
-    bgnbd_expected_transactions,
-    bgnbd_log_likelihood,
-    bgnbd_pmf,
-    bgnbd_probability_alive,
-    fit_bgnbd,
-)
-from .dispatch import (
-    NotFitted,
-    conditional_expected_transactions,
-    customer_lifetime_value,
-    expected_transactions,
-    fit_model,
-    fit_models,
-    fit_table,
-    probability_alive,
-)
-from .gamma_gamma import fit_gamma_gamma, gamma_gamma_expected_spend, gamma_gamma_log_likelihood, gamma_gamma_mean_spend
-from .holdout import conditional_expectations_by_frequency, holdout_tracking
-from .pareto_nbd import (
-    fit_pareto_nbd,
-    pareto_nbd_conditional_expected_transactions,
-    pareto_nbd_expected_transactions,
-    pareto_nbd_log_likelihood,
-    pareto_nbd_probability_alive,
-)
-from .rfm import rfm_summary
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public name -> the submodule that defines it. Names load on first use (PEP 562), so that
+#: importing one submodule (``btyd.rfm`` for a log summary) does not load the optimiser.
+_WHERE = {
+    "MODELS": "_mle",
+    "PARAM_NAMES": "_mle",
+    "TRANSACTION_MODELS": "_mle",
+    "FitResult": "_mle",
+    "bgnbd_conditional_expected_transactions": "bgnbd",
+    "bgnbd_expected_transactions": "bgnbd",
+    "bgnbd_log_likelihood": "bgnbd",
+    "bgnbd_pmf": "bgnbd",
+    "bgnbd_probability_alive": "bgnbd",
+    "fit_bgnbd": "bgnbd",
+    "NotFitted": "dispatch",
+    "conditional_expected_transactions": "dispatch",
+    "customer_lifetime_value": "dispatch",
+    "expected_transactions": "dispatch",
+    "fit_model": "dispatch",
+    "fit_models": "dispatch",
+    "fit_table": "dispatch",
+    "probability_alive": "dispatch",
+    "fit_gamma_gamma": "gamma_gamma",
+    "gamma_gamma_expected_spend": "gamma_gamma",
+    "gamma_gamma_log_likelihood": "gamma_gamma",
+    "gamma_gamma_mean_spend": "gamma_gamma",
+    "conditional_expectations_by_frequency": "holdout",
+    "holdout_tracking": "holdout",
+    "fit_pareto_nbd": "pareto_nbd",
+    "pareto_nbd_conditional_expected_transactions": "pareto_nbd",
+    "pareto_nbd_expected_transactions": "pareto_nbd",
+    "pareto_nbd_log_likelihood": "pareto_nbd",
+    "pareto_nbd_probability_alive": "pareto_nbd",
+    "rfm_summary": "rfm",
+}
 
 __all__ = [
     "MODELS", "PARAM_NAMES", "TRANSACTION_MODELS", "FitResult", "NotFitted",
@@ -63,3 +73,15 @@ __all__ = [
     "customer_lifetime_value", "holdout_tracking", "conditional_expectations_by_frequency",
     "rfm_summary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
