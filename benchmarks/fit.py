@@ -28,8 +28,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from loyalty_sim import fit as F
-from loyalty_sim.logs import read_log
+from loyalty_sim import btyd as F
+from loyalty_sim.calibration.logs import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 CDNOW = ROOT / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
@@ -119,7 +119,7 @@ def simulate_bgnbd_summary(n: int, rng: np.random.Generator, daily: bool) -> pd.
 
 CHILD = r"""
 import json, resource, sys, time
-from loyalty_sim.logs import summarise_log
+from loyalty_sim.calibration.logs import summarise_log
 t = time.perf_counter()
 rfm = summarise_log(sys.argv[1], today="2030-01-01", duplicates="keep", calibration_end="2024-06-30")
 secs = time.perf_counter() - t

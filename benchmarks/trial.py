@@ -7,7 +7,7 @@ its own child process so that its peak memory (``ru_maxrss``) is its own:
 * ``review_trial`` end to end (reading and validating the CSV, all metrics, checks,
   event study, money);
 * as references measured in the same run: ``pandas.read_csv`` of the same file alone,
-  and ``loyalty_sim.logs.read_log`` alone (the validated read the review starts with).
+  and ``loyalty_sim.calibration.logs.read_log`` alone (the validated read the review starts with).
 
 Targets: under 60 s and under 4 GB on 2 cores. Prints the figures; it is not a test.
 
@@ -44,7 +44,7 @@ if what == "review":
     out = {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "n_pilot": e.n_pilot,
            "n_control": e.n_control, "verdict": r.verdict_word}
 elif what == "read_log":
-    from loyalty_sim.logs import read_log
+    from loyalty_sim.calibration.logs import read_log
     read_log(log, duplicates="keep", today="2030-01-01")
 else:
     import pandas as pd

@@ -369,7 +369,7 @@ def with_survey_draw(scenario: Scenario, survey: Any, seed: int) -> tuple[Scenar
     (Scenario, dict)
         The scenario and the draw (``segment_mix``, ``take_up``).
     """
-    from .survey import apply_survey
+    from .calibration.survey import apply_survey
 
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(b"survey"),))))
     mix, take = survey.draw(rng)
@@ -409,7 +409,7 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
         True (default): scheme and baseline share customers and random numbers in each
         replication. False: each scheme gets its own seeds (for checking interval calibration).
     survey : SurveyEstimate, optional
-        A customer survey (:func:`loyalty_sim.survey.read_survey`): each replication draws
+        A customer survey (:func:`loyalty_sim.calibration.survey.read_survey`): each replication draws
         the segment mix and the opt-in take-up from their posteriors, so the intervals
         carry the survey's sampling uncertainty (see :func:`with_survey_draw`).
     """

@@ -2,7 +2,7 @@
 
 A log's ids are kept as text, stripped of surrounding blanks; a whole column becomes
 integers only when every id is a plain decimal integer without leading zeros, which
-loses nothing (:func:`loyalty_sim.logs.read_log`). The rule here reproduces that text
+loses nothing (:func:`loyalty_sim.calibration.logs.read_log`). The rule here reproduces that text
 for any input, so that ids met in two files (a log and an assignment, or two logs) can
 be compared:
 
@@ -21,6 +21,8 @@ id_text
     One id as text.
 normalise_ids
     An array of ids as text (fast paths for integer and string arrays).
+int_ids_if_lossless
+    A whole column of text ids as integers, when every one is a plain decimal integer.
 merge_codes
     Codes of raw ids re-coded so that raw spellings of one normalised id share a code.
 """
@@ -28,12 +30,15 @@ merge_codes
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["id_text", "merge_codes", "normalise_ids"]
+__all__ = ["id_text", "int_ids_if_lossless", "merge_codes", "normalise_ids"]
+
+_INT_ID = re.compile(r"(0|[1-9][0-9]{0,17})")
 
 
 def id_text(v: Any) -> str:
@@ -59,7 +64,7 @@ def id_text(v: Any) -> str:
 
 
 def normalise_ids(values: Any) -> np.ndarray:
-    """Ids as the text :func:`loyalty_sim.logs.read_log` keeps them (see the module notes).
+    """Ids as the text :func:`loyalty_sim.calibration.logs.read_log` keeps them (see the module notes).
 
     Parameters
     ----------
@@ -96,3 +101,20 @@ def merge_codes(codes: np.ndarray, keys: np.ndarray, *, sort: bool = False) -> t
     kc, ku = pd.factorize(keys, sort=sort)
     out = np.where(codes >= 0, kc[np.maximum(codes, 0)], -1) if len(kc) else codes
     return out.astype(np.int64), np.asarray(ku, dtype=object)
+
+
+def int_ids_if_lossless(ids: pd.Index | pd.Series) -> pd.Index | pd.Series:
+    """A column of text ids as int64 when that loses nothing (every id digits only, no leading zeros, at most 18 digits).
+
+    The integer half of the one rule: :func:`loyalty_sim.calibration.logs.read_log` and the RFM
+    summaries keep ids as integers only this way, and :func:`normalise_ids` gives them back as
+    the same text.
+    """
+    if len(ids) == 0 or not pd.api.types.is_string_dtype(ids.dtype):
+        return ids
+    if ids.dtype == object and pd.api.types.infer_dtype(ids, skipna=False) != "string":
+        return ids
+    ok = pd.Series(ids, copy=False).str.fullmatch(_INT_ID.pattern)
+    if bool(ok.fillna(False).all()):
+        return ids.astype(np.int64)
+    return ids.astype("str") if ids.dtype == object else ids

@@ -443,7 +443,7 @@ class Population:
             e-mail propensities, arrivals): a preset name or parameters. These stay
             labelled as assumptions in :meth:`assumed_fields`.
         survey : SurveyEstimate, optional
-            Sets the segment mix from a customer survey (see :mod:`loyalty_sim.survey`).
+            Sets the segment mix from a customer survey (see :mod:`loyalty_sim.calibration.survey`).
         **overrides
             Any other field of :class:`PopulationParams`.
         """
@@ -457,7 +457,7 @@ class Population:
             raise ConfigError(f"BG/NBD parameters {missing} missing", field="transactions")
         days = 7.0
         if tunit is not None:
-            from .rfm import unit_days
+            from .btyd.rfm import unit_days
 
             days = unit_days(tunit)
         fitted: dict[str, Any] = {"r": tparams["r"], "alpha": tparams["alpha"] * days / 7.0,

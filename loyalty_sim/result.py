@@ -110,7 +110,7 @@ class SimulationConfig:
         Calendar date of week 0, for the log's ``timestamp`` column. Each purchase is
         stamped with its own time of day (the engine draws purchases in continuous
         time), so two purchases of one day stay two transactions in
-        :func:`loyalty_sim.rfm.rfm_summary` (``resolution="auto"`` sees the times of
+        :func:`loyalty_sim.btyd.rfm.rfm_summary` (``resolution="auto"`` sees the times of
         day and summarises exactly) and a written log round-trips through the fitter.
     """
 

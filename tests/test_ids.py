@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loyalty_sim.calibration.logs import read_log
 from loyalty_sim.ids import id_text, merge_codes, normalise_ids
-from loyalty_sim.logs import read_log
 
 TRICKY = ["007", " 7", "7", "+7", "7.0", "1_000", "'-c7", "-c8", " a b ", "10", "2", "x\u00e9"]
 

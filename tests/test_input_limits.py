@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import loyalty_sim.fit as fitmod
-import loyalty_sim.logs as logs
+import loyalty_sim.btyd.dispatch as fitmod
+import loyalty_sim.calibration.log_readers as log_readers
+from loyalty_sim.btyd import NotFitted, fit_models, fit_table
+from loyalty_sim.calibration import fit_report
+from loyalty_sim.calibration.logs import read_log
+from loyalty_sim.calibration.survey import read_survey
 from loyalty_sim.errors import DataError, FitError
-from loyalty_sim.fit import NotFitted, fit_models, fit_report, fit_table
-from loyalty_sim.logs import read_log
-from loyalty_sim.survey import read_survey
 
 TODAY = "2025-01-01"
 
@@ -65,9 +66,9 @@ def _force(monkeypatch, engine):
     def refuse(self, *a, **k):
         raise AssertionError(f"the {engine} reader should not be used")
     if engine == "arrow":   # the pandas fallback must not run
-        monkeypatch.setattr(logs._Reader, "_pandas", refuse)
+        monkeypatch.setattr(log_readers._Reader, "_pandas", refuse)
     else:
-        monkeypatch.setattr(logs._Reader, "_arrow_csv", lambda self, *a: (_ for _ in ()).throw(logs._Fallback()))
+        monkeypatch.setattr(log_readers._CsvReader, "_arrow_csv", lambda self, *a: (_ for _ in ()).throw(log_readers._Fallback()))
 
 
 @pytest.mark.parametrize("engine", ["arrow", "pandas"])
@@ -98,18 +99,18 @@ def test_quoted_newlines_are_read_as_one_value(tmp_path, monkeypatch, engine):
 def test_physical_lines_only_when_a_field_spans_lines(tmp_path):
     p = tmp_path / "plain.csv"
     p.write_text('a,b\n1,"x,y"\n2,"say ""hi"""\n')
-    assert logs.physical_lines(p) is None
+    assert log_readers.physical_lines(p) is None
     q = tmp_path / "multi.csv"
     q.write_text(MULTILINE)
     # header, 3 records, a blank line, and the (empty) line after the final newline
-    assert logs.physical_lines(q, block=5).tolist() == [1, 2, 4, 5, 8, 9]
+    assert log_readers.physical_lines(q, block=5).tolist() == [1, 2, 4, 5, 8, 9]
 
 
 # ------------------------------------------- item 12: Pareto/NBD does not converge
 def _cdnow_rfm():
     from pathlib import Path
 
-    src = Path(__file__).resolve().parent.parent / "data" / "CDNOW_sample.txt"
+    src = Path(__file__).resolve().parent.parent / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
     return read_log(src, format="cdnow", duplicates="keep").rfm(calibration_end="1997-09-30")
 
 

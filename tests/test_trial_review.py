@@ -669,7 +669,7 @@ def test_ids_are_matched_as_read_log_keeps_them(sim, pilot_case, tmp_path):
         ["007", "7", "+7", "7.0", "1_000"]
     assert list(_norm_ids(np.array([7, 7.0, 1e20, 2**70], dtype=object))) == ["7", "7", "1e+20", str(2**70)]
     # the log read from a file agrees: a mixed column stays text, so 007 and 7 are two customers
-    from loyalty_sim.logs import read_log
+    from loyalty_sim.calibration.logs import read_log
 
     path = tmp_path / "log.csv"
     path.write_text("customer_id,date,amount\n007,2026-01-05,5\n7,2026-01-06,6\n1_000,2026-01-07,1\n")

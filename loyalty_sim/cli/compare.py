@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
     survey = None
     if args.survey:
-        from ..survey import read_survey
+        from ..calibration.survey import read_survey
 
         survey = read_survey(args.survey)
     comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,

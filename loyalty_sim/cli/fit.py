@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma to a transaction log and report holdout accuracy."""
-    from ..fit import fit_report
+    from ..calibration.calibrate import fit_report
     from ..text.fit import fit_report_text
 
     columns = {k: v for k, v in (("customer_id", args.customer_col), ("timestamp", args.date_col),

@@ -1,6 +1,6 @@
 """Figures for model fits: holdout tracking and conditional expectations (Fader, Hardie & Lee 2005).
 
-Each function draws a frame computed by :mod:`loyalty_sim.fit` and returns the Axes;
+Each function draws a frame computed by :mod:`loyalty_sim.btyd` and returns the Axes;
 nothing is estimated here.
 """
 
@@ -28,7 +28,7 @@ def plot_holdout_tracking(df: pd.DataFrame, *, ax: Axes | None = None, increment
     Parameters
     ----------
     df : DataFrame
-        From :func:`loyalty_sim.fit.holdout_tracking` (``actual``, ``predicted``,
+        From :func:`loyalty_sim.btyd.holdout_tracking` (``actual``, ``predicted``,
         ``actual_incremental``, ``predicted_incremental``, ``holdout``; index ``period``).
     ax : Axes, optional
     incremental : bool
@@ -63,7 +63,7 @@ def plot_conditional_expectations(df: pd.DataFrame, *, ax: Axes | None = None,
     Parameters
     ----------
     df : DataFrame
-        From :func:`loyalty_sim.fit.conditional_expectations_by_frequency`
+        From :func:`loyalty_sim.btyd.conditional_expectations_by_frequency`
         (``label``, ``n_customers``, ``actual``, ``predicted``).
     ax : Axes, optional
     title : str, optional

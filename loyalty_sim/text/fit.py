@@ -1,4 +1,4 @@
-"""The words of a calibration: the console report of ``loyalty-sim fit`` (:func:`loyalty_sim.fit.fit_report`).
+"""The words of a calibration: the console report of ``loyalty-sim fit`` (:func:`loyalty_sim.calibration.calibrate.fit_report`).
 
 Parameters and fit statistics keep four (standard errors three) significant digits: a
 BTYD rate can be 0.0003 or 30, and fixed decimals would hide one or the other.

@@ -399,7 +399,7 @@ class Assignment:
     unit : {"customer", "store"}
         What was assigned.
     ids : ndarray of str
-        Normalised ids, one per row: the text :func:`loyalty_sim.logs.read_log` keeps
+        Normalised ids, one per row: the text :func:`loyalty_sim.calibration.logs.read_log` keeps
         for an id (stripped; integers in decimal; leading zeros and signs kept).
     pilot : ndarray of bool
         True for the pilot group.
@@ -451,7 +451,7 @@ def read_assignment(assignment: pd.DataFrame | str | os.PathLike, *, enrolled: s
 
     Notes
     -----
-    Ids are normalised as :func:`loyalty_sim.logs.read_log` normalises a log's (see
+    Ids are normalised as :func:`loyalty_sim.calibration.logs.read_log` normalises a log's (see
     :func:`loyalty_sim.ids.normalise_ids`): ``"007"`` and ``"7"`` stay different ids.
     """
     frame, source = _assignment_frame(assignment)

@@ -366,9 +366,10 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
                           **design_kw: Any) -> tuple[TrialDesign, pd.DataFrame, dict[str, Any]]:
     """Design a pilot for the customers (or stores) of a transaction log, and assign them.
 
-    The log is read (never modified) with :func:`loyalty_sim.logs.read_log`; BG/NBD and
+    The log is read (never modified) with :func:`loyalty_sim.calibration.logs.read_log`; BG/NBD and
     Gamma-Gamma are fitted to it and the population is built from the fit
-    (:meth:`~loyalty_sim.population.Population.from_fit`), sized by a probe simulation
+    (:func:`loyalty_sim.calibration.calibrate`, then
+    :meth:`~loyalty_sim.population.Population.from_fit`), sized by a probe simulation
     so that about as many customers are active in the pre-period as in the log. The
     pre-period is the last ``pre_weeks`` weeks of the log; the pilot is assumed to start
     the day after it ends. For store assignment the stores, their sizes and (unless
@@ -384,7 +385,7 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
     unit, share, pilot_weeks, pre_weeks, customers, icc, store_effect_sd, seed, candidate_weeks, scheme_name
         As in :func:`design_trial` (``customers`` default: sized to the log).
     read_options : mapping, optional
-        Keywords of :func:`~loyalty_sim.logs.read_log` (``format``, ``columns``, ``date_format``, ...).
+        Keywords of :func:`~loyalty_sim.calibration.logs.read_log` (``format``, ``columns``, ``date_format``, ...).
     assumptions : str, optional
         Preset for the fields a log does not identify (default: the scheme file's preset, else coffee_shop).
     **design_kw
@@ -397,7 +398,7 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
         and what the log and the fit gave: ``log``, ``fit``, ``pre_period``,
         ``assumptions_preset``, ``icc_estimated`` (store unit) and ``notes``.
     """
-    from ..logs import read_log
+    from ..calibration.logs import read_log
 
     sch, info = resolve_scheme(scheme, name=scheme_name)
     design_kw.setdefault("behaviour", info.get("behaviour"))
@@ -406,7 +407,7 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
     end, pre, n_active = _log_pre_period(data, str(log), pre_weeks)
     assumptions = assumptions or info.get("preset") or "coffee_shop"
     horizon = pre_weeks + max(max(candidate_weeks), pilot_weeks)
-    pop, fits = _population_from_log(data, str(log), end=end, pre_weeks=pre_weeks, n_active=n_active, size=customers,
+    pop, fits = _population_from_log(tl, str(log), end=end, pre_weeks=pre_weeks, n_active=n_active, size=customers,
                                      horizon=horizon, seed=seed, assumptions=assumptions, notes=notes)
     start_pre = end - pd.Timedelta(weeks=pre_weeks)
     extra: dict[str, Any] = {"log": tl.report.to_dict(), "fit": fits,
@@ -475,31 +476,27 @@ def _log_pre_period(data: pd.DataFrame, source: str, pre_weeks: int) -> tuple[pd
     return end, pre, n_active
 
 
-def _population_from_log(data: pd.DataFrame, source: str, *, end: pd.Timestamp, pre_weeks: int, n_active: int,
+def _population_from_log(tl: Any, source: str, *, end: pd.Timestamp, pre_weeks: int, n_active: int,
                          size: int | None, horizon: int, seed: int, assumptions: str,
                          notes: list[str]) -> tuple[Any, dict[str, Any]]:
     """A population fitted to the log (BG/NBD, and Gamma-Gamma when it fits), sized to its active customers."""
+    from ..btyd import NotFitted
+    from ..calibration.calibrate import calibrate
     from ..engine import simulate
-    from ..errors import DataError, FitError
-    from ..fit import fit_bgnbd, fit_gamma_gamma
-    from ..population import Population
-    from ..rfm import rfm_summary
+    from ..errors import FitError
 
-    rfm = rfm_summary(data, observation_end=end, time_unit="W")
-    rfm = rfm[rfm["T"] > 0]   # a customer first seen at the very end carries no information
     try:
-        bg = fit_bgnbd(rfm)
+        cal = calibrate(tl, model=("bgnbd", "gamma_gamma"), required=("bgnbd",), observation_end=end, time_unit="W")
     except FitError as exc:
         raise FitError(f"{source}: BG/NBD fit failed, so the log cannot be simulated: {exc}") from None
-    spend = None
-    try:
-        spend = fit_gamma_gamma(rfm)
-    except (FitError, ConfigError, DataError) as exc:
-        notes.append(f"Gamma-Gamma spend fit failed ({exc}); the spend model is the assumption preset's")
+    bg, spend = cal.fits["bgnbd"], cal.fits["gamma_gamma"]
+    if isinstance(spend, NotFitted):
+        notes.append(f"Gamma-Gamma spend fit failed ({spend.reason}); the spend model is the assumption preset's")
+        spend = None
 
     def build(n: int, weeks: int) -> Any:
-        return Population.from_fit(bg, spend, size=n, weeks=weeks, seed=seed, assumptions=assumptions,
-                                   name="fitted to " + source.rsplit("/", 1)[-1])
+        return cal.population(size=n, weeks=weeks, seed=seed, assumptions=assumptions,
+                              name="fitted to " + source.rsplit("/", 1)[-1])
 
     if size is None:
         # size the simulated base so that about as many customers are active in the pre-period as in the log

@@ -32,9 +32,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..calibration.logs import TransactionLog, read_log
+from ..dates import to_day
 from ..errors import ConfigError, DataError
 from ..ids import merge_codes, normalise_ids
-from ..logs import TransactionLog, read_log
 
 __all__ = ["DESIGN_METRICS", "GROUPS", "LABELS", "LogTotals", "MAX_DEFAULT_PRE_WEEKS", "PilotWindow", "REVIEW_METRICS",
            "SimulatedOutcomes", "UnitOutcomes", "day_numbers", "day_text", "metric_method", "parse_day",
@@ -79,15 +80,11 @@ def day_numbers(ts: pd.Series) -> np.ndarray:
     return ts.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 def parse_day(value: Any, name: str) -> int:
+    """``value`` as a day number (:func:`loyalty_sim.dates.to_day`), or a ConfigError naming ``name``."""
     try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        ts = None
-    if ts is None or ts is pd.NaT:
-        raise ConfigError(f"expected a date like 2026-03-02, got {value!r}", field=name)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return int(np.datetime64(ts.normalize().date(), "D").astype(np.int64))
+        return int(to_day(value, name))
+    except ConfigError:
+        raise ConfigError(f"expected a date like 2026-03-02, got {value!r}", field=name) from None
 
 def day_text(day: int) -> str:
     return str(np.datetime64(int(day), "D"))

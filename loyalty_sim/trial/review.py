@@ -16,7 +16,7 @@ Analysis population
     pilot would bias the comparison). Outcomes count all of a customer's purchases, in
     any store (intention to treat).
 Ids
-    Normalised by :func:`loyalty_sim.ids.normalise_ids`, as :func:`loyalty_sim.logs.read_log` keeps a log's ids (stripped text;
+    Normalised by :func:`loyalty_sim.ids.normalise_ids`, as :func:`loyalty_sim.calibration.logs.read_log` keeps a log's ids (stripped text;
     integers in decimal; ``"007"`` and ``"7"`` stay different), on both sides; two
     different ids of the assignment that normalise to one are an error naming the rows.
     Ids are never printed, only counted.
@@ -91,9 +91,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..calibration.logs import TransactionLog
 from ..errors import ConfigError, DataError
 from ..files import to_jsonable
-from ..logs import TransactionLog
 from ..validation import check_money, check_probability
 from .assignment import Assignment, home_store_codes, home_stores, read_assignment, store_codes
 from .checks import (
@@ -258,7 +258,7 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     log : TransactionLog, DataFrame or path-like
         Transactions with ``customer_id``, ``timestamp`` (or ``date``), ``amount`` and,
         for store-level assignment, ``store_id``. A path is read with
-        :func:`loyalty_sim.logs.read_log` (``read_options`` passed on).
+        :func:`loyalty_sim.calibration.logs.read_log` (``read_options`` passed on).
     assignment : DataFrame or path-like
         ``customer_id,group`` or ``store_id,group`` (group ``pilot``/``control``),
         optionally an ``enrolled`` column (see :func:`read_assignment`).
@@ -303,7 +303,7 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     unit : {"auto", "customer", "store"}
         The assigned unit (see :func:`read_assignment`).
     read_options : mapping, optional
-        Keywords of :func:`~loyalty_sim.logs.read_log` when ``log`` is a path
+        Keywords of :func:`~loyalty_sim.calibration.logs.read_log` when ``log`` is a path
         (``returns``, ``duplicates``, ``columns``, ``date_format``...).
 
     Returns

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from loyalty_sim.btyd.rfm import rfm_summary
+from loyalty_sim.calibration.logs import ColumnMap, read_log, summarise_log
 from loyalty_sim.errors import ConfigError, DataError
-from loyalty_sim.logs import ColumnMap, read_log, summarise_log
-from loyalty_sim.rfm import rfm_summary
 
-CDNOW = Path(__file__).resolve().parents[1] / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
+CDNOW = Path(__file__).resolve().parents[2] / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
 TODAY = "2025-01-01"
 HEADER = "customer_id,timestamp,amount\n"
 

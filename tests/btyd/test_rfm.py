@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loyalty_sim.btyd.rfm import DailyAccumulator, EventAccumulator, IdCoder, rfm_from_daily, rfm_from_events, rfm_summary, unit_days
+from loyalty_sim.calibration.logs import read_log
 from loyalty_sim.errors import ConfigError, DataError
-from loyalty_sim.logs import read_log
-from loyalty_sim.rfm import DailyAccumulator, EventAccumulator, IdCoder, rfm_from_daily, rfm_from_events, rfm_summary, unit_days
 
-CDNOW = Path(__file__).resolve().parents[1] / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
+CDNOW = Path(__file__).resolve().parents[2] / "loyalty_sim" / "datasets" / "CDNOW_sample.txt"
 
 
 def _log(rows: list[tuple]) -> pd.DataFrame:

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
-from .population import SEGMENTS
-from .streams import as_generator
+from ..errors import ConfigError, DataError
+from ..population import SEGMENTS
+from ..streams import as_generator
 
 _YES = {"1", "yes", "y", "true", "t", "oui", "ja", "si"}
 _NO = {"0", "no", "n", "false", "f", "non", "nein"}

@@ -34,7 +34,7 @@ Further conventions (both resolutions):
   before it are summarised (the cohort), and the holdout columns count their
   transactions after it, up to ``observation_end``.
 
-Returns (negative amounts) that survived :func:`loyalty_sim.logs.read_log` with
+Returns (negative amounts) that survived :func:`loyalty_sim.calibration.logs.read_log` with
 ``returns="net"`` are netted: a refund on a day with a purchase reduces that day's
 amount; a refund on a day without one reduces the customer's latest earlier
 transaction; a refund before any purchase is dropped and counted in
@@ -51,13 +51,15 @@ curves for customer base analysis. *Journal of Marketing Research* 42(4), 415-43
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
+from ..dates import day_timestamp, to_day
+from ..errors import ConfigError, DataError
+from ..ids import int_ids_if_lossless
 
 __all__ = ["RESOLUTIONS", "TIME_UNITS", "DailyAccumulator", "EventAccumulator", "IdCoder", "log_resolution",
            "rfm_from_daily", "rfm_from_events", "rfm_summary", "unit_days"]
@@ -75,7 +77,6 @@ HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_hold
 
 _DAY_OFFSET = np.int64(2**31)
 _CODE_SHIFT = np.int64(2**32)
-_INT_ID = re.compile(r"(0|[1-9][0-9]{0,17})")
 
 
 def unit_days(time_unit: str | float) -> float:
@@ -109,22 +110,8 @@ def unit_days(time_unit: str | float) -> float:
 
 
 def _to_day(value: Any, field: str) -> np.int64 | None:
-    """A date-like value as whole days since 1970-01-01 (None stays None)."""
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"not a date: {value!r}", field=field) from None
-    if ts is pd.NaT:
-        raise ConfigError("a date is required, got NaT", field=field)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return np.int64(np.datetime64(ts.to_datetime64(), "D").astype(np.int64))
-
-
-def _day_to_timestamp(day: int) -> pd.Timestamp:
-    return pd.Timestamp(np.datetime64(int(day), "D"))
+    """A date-like value as whole days since 1970-01-01 (None stays None; see :func:`loyalty_sim.dates.to_day`)."""
+    return None if value is None else to_day(value, field)
 
 
 def timestamps_to_days(ts: pd.Series | np.ndarray) -> np.ndarray:
@@ -174,18 +161,6 @@ def log_resolution(timestamps: Any) -> str:
     """
     ns = np.asarray(timestamps) if np.asarray(timestamps).dtype == np.int64 else timestamps_to_ns(timestamps)
     return "exact" if bool((ns % NS_PER_DAY != 0).any()) else "day"
-
-
-def maybe_int_ids(ids: pd.Index | pd.Series) -> pd.Index | pd.Series:
-    """Turn text ids into int64 when that loses nothing (digits only, no leading zeros)."""
-    if len(ids) == 0 or not pd.api.types.is_string_dtype(ids.dtype):
-        return ids
-    if ids.dtype == object and pd.api.types.infer_dtype(ids, skipna=False) != "string":
-        return ids
-    ok = pd.Series(ids, copy=False).str.fullmatch(_INT_ID.pattern)
-    if bool(ok.fillna(False).all()):
-        return ids.astype(np.int64)
-    return ids.astype("str") if ids.dtype == object else ids
 
 
 class IdCoder:
@@ -411,6 +386,76 @@ def _net_refunds(code: np.ndarray, amount: np.ndarray,
     return np.flatnonzero(has_purchase), amount[has_purchase], int((~valid).sum())
 
 
+def _window(calibration_end: Any, observation_end: Any,
+            last_purchase_day: Callable[[], np.int64]) -> tuple[np.int64, np.int64, bool]:
+    """Calibration and observation end days (observation: the last purchase day by default) and whether they split."""
+    obs_end = _to_day(observation_end, "observation_end")
+    cal_end = _to_day(calibration_end, "calibration_end")
+    if obs_end is None:
+        obs_end = last_purchase_day()
+    split = cal_end is not None
+    if not split:
+        cal_end = obs_end
+    elif cal_end > obs_end:
+        raise ConfigError(f"calibration_end {day_timestamp(cal_end).date()} is after "
+                          f"observation_end {day_timestamp(obs_end).date()}", field="calibration_end")
+    return cal_end, obs_end, split
+
+
+def _no_purchases() -> DataError:
+    return DataError("the log holds no purchases (no rows with a non-negative amount)")
+
+
+@dataclass
+class _Customers:
+    """Per-customer calibration aggregates of records sorted by (code, time)."""
+
+    starts: np.ndarray      # first record of each customer
+    group: np.ndarray       # customer (0..n_groups-1) of each record
+    n_cal: np.ndarray       # records in the calibration period
+    last_cal: np.ndarray    # time of the last calibration record
+    frequency: np.ndarray   # repeat transactions in calibration
+    monetary: np.ndarray    # mean value of the repeat transactions
+
+    @classmethod
+    def of(cls, code: np.ndarray, t: np.ndarray, amount: np.ndarray, in_cal: np.ndarray) -> _Customers:
+        n = len(code)
+        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if n else np.empty(0, dtype=np.int64)
+        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+        n_groups = len(starts)
+        n_cal = np.bincount(group[in_cal], minlength=n_groups)
+        cal_sum = np.bincount(group[in_cal], weights=amount[in_cal], minlength=n_groups)
+        # rows are sorted by time within a customer, so the last calibration row is start + n_cal - 1
+        last_cal = t[np.maximum(starts + n_cal - 1, starts)]
+        frequency = n_cal - 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            monetary = np.where(frequency > 0, (cal_sum - amount[starts]) / np.maximum(frequency, 1), np.nan)
+        return cls(starts, group, n_cal, last_cal, frequency, monetary)
+
+    def holdout(self, out: pd.DataFrame, amount: np.ndarray, in_cal: np.ndarray, cohort: np.ndarray,
+                duration: float) -> None:
+        """Add the holdout columns to ``out`` (the cohort's rows)."""
+        n_groups = len(self.starts)
+        n_hold = np.bincount(self.group[~in_cal], minlength=n_groups)
+        hold_sum = np.bincount(self.group[~in_cal], weights=amount[~in_cal], minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hold_mean = np.where(n_hold > 0, hold_sum / np.maximum(n_hold, 1), np.nan)
+        out["frequency_holdout"] = n_hold[cohort].astype(np.int64)
+        out["monetary_value_holdout"] = hold_mean[cohort]
+        out["duration_holdout"] = duration
+
+
+def _finish(out: pd.DataFrame, attrs: dict[str, Any]) -> pd.DataFrame:
+    """Ids as integers when lossless, sorted by id where the ids compare, and the summary's attrs."""
+    out.index = int_ids_if_lossless(out.index)
+    try:
+        out = out.sort_index()
+    except TypeError:
+        pass
+    out.attrs.update(attrs)
+    return out
+
+
 def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.ndarray,
                     has_purchase: np.ndarray, *, calibration_end: Any = None,
                     observation_end: Any = None, time_unit: str | float = "W") -> pd.DataFrame:
@@ -438,18 +483,13 @@ def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.
     """
     unit = unit_days(time_unit)
     unit_ns = unit * float(NS_PER_DAY)
-    obs_end = _to_day(observation_end, "observation_end")
-    cal_end = _to_day(calibration_end, "calibration_end")
-    if obs_end is None:
+
+    def last_purchase_day() -> np.int64:
         if not has_purchase.any():
-            raise DataError("the log holds no purchases (no rows with a non-negative amount)")
-        obs_end = np.int64(ns[has_purchase].max() // NS_PER_DAY)
-    split = cal_end is not None
-    if not split:
-        cal_end = obs_end
-    elif cal_end > obs_end:
-        raise ConfigError(f"calibration_end {_day_to_timestamp(cal_end).date()} is after "
-                          f"observation_end {_day_to_timestamp(obs_end).date()}", field="calibration_end")
+            raise _no_purchases()
+        return np.int64(ns[has_purchase].max() // NS_PER_DAY)
+
+    cal_end, obs_end, split = _window(calibration_end, observation_end, last_purchase_day)
     obs_stop = (obs_end + 1) * NS_PER_DAY   # the midnight that closes the day
     cal_stop = (cal_end + 1) * NS_PER_DAY
 
@@ -458,48 +498,27 @@ def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.
     kept, amount, n_unmatched = _net_refunds(code, amount, has_purchase)
     code, ns = code[kept], ns[kept]
 
-    n = len(code)
-    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if n else np.empty(0, dtype=np.int64)
-    first = ns[starts]
-    cohort = first < cal_stop
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
     in_cal = ns < cal_stop
-    n_groups = len(starts)
-    n_cal = np.bincount(group[in_cal], minlength=n_groups)
-    cal_sum = np.bincount(group[in_cal], weights=amount[in_cal], minlength=n_groups)
-    last_cal = ns[np.maximum(starts + n_cal - 1, starts)]
-    frequency = n_cal - 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, (cal_sum - amount[starts]) / np.maximum(frequency, 1), np.nan)
+    c = _Customers.of(code, ns, amount, in_cal)
+    first = ns[c.starts]
+    cohort = first < cal_stop
     out = pd.DataFrame({
-        "frequency": frequency[cohort].astype(np.int64),
-        "recency": (last_cal - first)[cohort].astype(np.float64) / unit_ns,
+        "frequency": c.frequency[cohort].astype(np.int64),
+        "recency": (c.last_cal - first)[cohort].astype(np.float64) / unit_ns,
         "T": (cal_stop - first)[cohort].astype(np.float64) / unit_ns,
-        "monetary_value": monetary[cohort],
-    }, index=pd.Index(ids[code[starts[cohort]]], name="customer_id"))
+        "monetary_value": c.monetary[cohort],
+    }, index=pd.Index(ids[code[c.starts[cohort]]], name="customer_id"))
     if split:
-        n_hold = np.bincount(group[~in_cal], minlength=n_groups)
-        hold_sum = np.bincount(group[~in_cal], weights=amount[~in_cal], minlength=n_groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            hold_mean = np.where(n_hold > 0, hold_sum / np.maximum(n_hold, 1), np.nan)
-        out["frequency_holdout"] = n_hold[cohort].astype(np.int64)
-        out["monetary_value_holdout"] = hold_mean[cohort]
-        out["duration_holdout"] = float(obs_stop - cal_stop) / unit_ns
-    out.index = maybe_int_ids(out.index)
-    try:
-        out = out.sort_index()
-    except TypeError:
-        pass
-    out.attrs.update({
+        c.holdout(out, amount, in_cal, cohort, float(obs_stop - cal_stop) / unit_ns)
+    return _finish(out, {
         "time_unit": time_unit,
         "unit_days": unit,
         "resolution": "exact",
-        "calibration_end": str(_day_to_timestamp(cal_end).date()),
-        "observation_end": str(_day_to_timestamp(obs_end).date()),
+        "calibration_end": str(day_timestamp(cal_end).date()),
+        "observation_end": str(day_timestamp(obs_end).date()),
         "n_customers_after_calibration": int((~cohort).sum()),
         "n_unmatched_returns": n_unmatched,
     })
-    return out
 
 
 def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.ndarray,
@@ -522,80 +541,40 @@ def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.
     DataFrame
     """
     unit = unit_days(time_unit)
-    obs_end = _to_day(observation_end, "observation_end")
-    cal_end = _to_day(calibration_end, "calibration_end")
-    if obs_end is None:
+
+    def last_purchase_day() -> np.int64:
         purchase_days = day[has_purchase]
         if len(purchase_days) == 0:
-            raise DataError("the log holds no purchases (no rows with a non-negative amount)")
-        obs_end = np.int64(purchase_days.max())
-    split = cal_end is not None
-    if not split:
-        cal_end = obs_end
-    elif cal_end > obs_end:
-        raise ConfigError(f"calibration_end {_day_to_timestamp(cal_end).date()} is after "
-                          f"observation_end {_day_to_timestamp(obs_end).date()}", field="calibration_end")
+            raise _no_purchases()
+        return np.int64(purchase_days.max())
 
+    cal_end, obs_end, split = _window(calibration_end, observation_end, last_purchase_day)
     keep = day <= obs_end
     code, day, amount, has_purchase = code[keep], day[keep], amount[keep], has_purchase[keep]
+    # net refunds on days without a purchase into the customer's latest earlier purchase day
+    kept, amount, n_unmatched = _net_refunds(code, amount, has_purchase)
+    code, day = code[kept], day[kept]
 
-    # Net refunds on days without a purchase into the customer's latest earlier purchase day.
-    n_unmatched = 0
-    if not has_purchase.all():
-        pos = np.arange(len(day))
-        last = np.maximum.accumulate(np.where(has_purchase, pos, -1))
-        refund = ~has_purchase
-        target = last[refund]
-        valid = target >= 0
-        valid[valid] = code[target[valid]] == code[refund][valid]
-        amount = amount.copy()
-        np.add.at(amount, target[valid], amount[refund][valid])
-        n_unmatched = int((~valid).sum())
-        code, day, amount = code[has_purchase], day[has_purchase], amount[has_purchase]
-
-    n = len(code)
-    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if n else np.empty(0, dtype=np.int64)
-    first_day = day[starts]
-    cohort = first_day <= cal_end
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
     in_cal = day <= cal_end
-    n_groups = len(starts)
-
-    n_cal = np.bincount(group[in_cal], minlength=n_groups)
-    cal_sum = np.bincount(group[in_cal], weights=amount[in_cal], minlength=n_groups)
-    # rows are sorted by day within a customer, so the last calibration row is start + n_cal - 1
-    last_cal_day = day[np.maximum(starts + n_cal - 1, starts)]
-    frequency = n_cal - 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, (cal_sum - amount[starts]) / np.maximum(frequency, 1), np.nan)
+    c = _Customers.of(code, day, amount, in_cal)
+    first_day = day[c.starts]
+    cohort = first_day <= cal_end
     out = pd.DataFrame({
-        "frequency": frequency[cohort].astype(np.int64),
-        "recency": (last_cal_day - first_day)[cohort] / unit,
+        "frequency": c.frequency[cohort].astype(np.int64),
+        "recency": (c.last_cal - first_day)[cohort] / unit,
         "T": (cal_end - first_day)[cohort] / unit,
-        "monetary_value": monetary[cohort],
-    }, index=pd.Index(ids[code[starts[cohort]]], name="customer_id"))
+        "monetary_value": c.monetary[cohort],
+    }, index=pd.Index(ids[code[c.starts[cohort]]], name="customer_id"))
     if split:
-        n_hold = np.bincount(group[~in_cal], minlength=n_groups)
-        hold_sum = np.bincount(group[~in_cal], weights=amount[~in_cal], minlength=n_groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            hold_mean = np.where(n_hold > 0, hold_sum / np.maximum(n_hold, 1), np.nan)
-        out["frequency_holdout"] = n_hold[cohort].astype(np.int64)
-        out["monetary_value_holdout"] = hold_mean[cohort]
-        out["duration_holdout"] = float(obs_end - cal_end) / unit
-    out.index = maybe_int_ids(out.index)
-    try:
-        out = out.sort_index()
-    except TypeError:
-        pass
-    out.attrs.update({
+        c.holdout(out, amount, in_cal, cohort, float(obs_end - cal_end) / unit)
+    return _finish(out, {
         "time_unit": time_unit,
         "unit_days": unit,
-        "calibration_end": str(_day_to_timestamp(cal_end).date()),
-        "observation_end": str(_day_to_timestamp(obs_end).date()),
+        "calibration_end": str(day_timestamp(cal_end).date()),
+        "observation_end": str(day_timestamp(obs_end).date()),
         "n_customers_after_calibration": int((~cohort).sum()),
         "n_unmatched_returns": n_unmatched,
     })
-    return out
 
 
 def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any = None,
@@ -606,7 +585,7 @@ def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any =
     ----------
     log : DataFrame or TransactionLog
         Columns ``customer_id``, ``timestamp`` (datetime) and ``amount``, as returned
-        by :func:`loyalty_sim.logs.read_log`.
+        by :func:`loyalty_sim.calibration.logs.read_log`.
     calibration_end : date-like, optional
         Last day (inclusive) of the calibration period. When given, only customers
         whose first transaction is on or before it are summarised, ``T`` runs to it,

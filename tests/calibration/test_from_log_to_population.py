@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from loyalty_sim import ConfigError, DataError, Population, PopulationParams, simulate
+from loyalty_sim.btyd import fit_bgnbd, fit_gamma_gamma
+from loyalty_sim.btyd.rfm import rfm_summary
+from loyalty_sim.calibration.logs import read_log, summarise_log
+from loyalty_sim.calibration.survey import read_survey
 from loyalty_sim.files import write_table
-from loyalty_sim.fit import fit_bgnbd, fit_gamma_gamma
-from loyalty_sim.logs import read_log, summarise_log
-from loyalty_sim.rfm import rfm_summary
-from loyalty_sim.survey import read_survey
 
 TRUE = dict(r=0.6, alpha=3.0, a=0.9, b=3.0, spend_p=5.0, spend_q=4.0, spend_gamma=30.0)
 
@@ -118,7 +118,7 @@ def test_from_fit_builds_the_fitted_customers(simulated_log):
 def test_from_fit_converts_time_units_and_rejects_the_wrong_model():
     daily = Population.from_fit({"r": 0.5, "alpha": 21.0, "a": 1.0, "b": 2.0}, size=10, weeks=2)
     assert daily.params.alpha == 21.0  # a plain mapping is taken as weekly
-    from loyalty_sim.fit import FitResult
+    from loyalty_sim.btyd import FitResult
 
     fit_days = FitResult(model="bgnbd", params={"r": 0.5, "alpha": 21.0, "a": 1.0, "b": 2.0}, standard_errors={},
                          log_likelihood=-1.0, n_customers=10, converged=True, message="", n_starts=1, time_unit="D")

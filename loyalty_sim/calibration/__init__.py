@@ -1,0 +1,38 @@
+"""A shop's files in, fitted models and a fitted population out.
+
+==============================  ==============================================================
+:mod:`~.calibration.logs`       read and validate a transaction log (:func:`read_log`), or
+                                summarise a large one in one pass (:func:`summarise_log`)
+:mod:`~.calibration.survey`     read a customer survey and draw segment mixes from it
+:mod:`~.calibration.calibrate`  log → RFM summary → fits → holdout checks → population
+                                (:func:`calibrate`, :func:`fit_report`)
+==============================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public name -> the submodule that defines it, loaded on first use (PEP 562): reading a log
+#: does not load the model fits.
+_WHERE = {
+    "Calibration": "calibrate", "calibrate": "calibrate", "fit_report": "calibrate",
+    "ColumnMap": "log_readers", "LogReport": "logs", "TransactionLog": "logs", "read_log": "logs",
+    "summarise_log": "logs",
+}
+
+__all__ = ["Calibration", "ColumnMap", "LogReport", "TransactionLog", "calibrate", "fit_report", "read_log",
+           "summarise_log"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
