@@ -211,7 +211,9 @@ def test_members_only_discount_with_opt_in_self_selects_heavy_buyers():
     share = members.mean()
     assert 0.2 < share < 0.6
     lam = pop.traits().lam
-    assert lam[members.to_numpy()].mean() > 1.3 * lam[~members.to_numpy()].mean()
+    # heavier buyers join a little more often (take_up_heavy_bias, calibrated on Leenheer et al. 2007's naive gap
+    # of about 7x the causal effect: tests/test_published_effects.py); most of the gap is who is still there
+    assert lam[members.to_numpy()].mean() > 1.01 * lam[~members.to_numpy()].mean()
 
 
 def test_referral_brings_valuable_customers_who_churn_less():

@@ -20,9 +20,6 @@ from ..inversion import poisson_quantile
 from .base import Effects, Settlement
 from .common import MAX_COUNT, MAX_MONEY, MemberRuntime, SchemeConfig
 
-#: Weeks over which referred customers' ticket premium halves (Van den Bulte et al. 2018: the margin gap fades).
-PREMIUM_HALF_LIFE_WEEKS = 26.0
-
 
 class Referral(SchemeConfig):
     """A refer-a-friend scheme.
@@ -66,7 +63,8 @@ class ReferralRuntime(MemberRuntime):
             return Effects()
         b = self.behaviour
         age = week - self.ctx.traits.acquisition_week[idx]
-        premium = b.referred_value_premium * 0.5 ** (np.maximum(age, 0) / PREMIUM_HALF_LIFE_WEEKS)
+        half = max(b.referred_premium_half_life_weeks, 1e-9)
+        premium = b.referred_value_premium * 0.5 ** (np.maximum(age, 0) / half)
         return Effects(dropout=np.where(ref, b.referred_dropout_factor, 1.0),
                        ticket=np.where(ref, 1.0 + premium, 1.0))
 

@@ -15,7 +15,8 @@ brings a discount at the till, non-monetary perks and *status*:
   (Dreze & Nunes 2009): dropout x ``(1 - status_dropout_cut * l / K)``;
 * **demotion** raises dropout above the never-promoted level (Wagner, Hennig-Thurau
   & Rudolph 2009): a demoted member has dropout x ``(1 + demotion_dropout_rise)``
-  (on top of the status of the tier it still holds) until it regains the highest
+  (on top of the status of the tier it still holds) and purchase rate x
+  ``(1 - demotion_rate_cut)`` until it regains the highest
   tier it held -- for the rest of the horizon if it never does;
 * **goal gradient** towards the next tier (Kivetz, Urminsky & Zheng 2006): progress is
   the rolling total over the next tier's threshold;
@@ -200,6 +201,8 @@ class TiersRuntime(MemberRuntime):
         pull = (lvl < self.k - 1) & self.benefit[nxt]
         progress = self.total[idx] / self.thresholds[nxt]
         rate = rate * np.where(pull, self.goal_gradient(progress, idx), 1.0)
+        # a demoted member buys less, not only leaves sooner: it ends below the never-promoted (Wagner et al. 2009)
+        rate = rate * np.where(self.demoted[idx], 1.0 - b.demotion_rate_cut, 1.0)
         return Effects(rate=np.where(member, rate, 1.0), dropout=np.where(member, dropout, 1.0),
                        ticket=np.where(member, ticket, 1.0), discount=np.where(member, self.discounts[lvl], 0.0))
 
