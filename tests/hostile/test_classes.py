@@ -53,7 +53,7 @@ def test_formula_scheme_names_are_escaped_in_csv(sandbox, name):
         assert_clean_error(r, file=f.name, where="schemes[0].name")
 
 
-@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "..", "con", "x\x00y"])
+@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "..", "con"])
 def test_path_like_report_names(sandbox, name):
     r = sandbox.run("report", name, "-o", "out")
     assert_clean_error(r, file=None, where=None)
