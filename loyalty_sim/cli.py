@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Callable, Sequence  # noqa: F401
 
@@ -21,7 +20,9 @@ def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Calla
 
 def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
     if getattr(args, "json", False):
-        print(json.dumps(payload, indent=2, default=_json_default))
+        from .files import dumps_json
+
+        print(dumps_json(payload))  # strict JSON: undefined values are null, never NaN
     else:
         print(text)
 
@@ -102,6 +103,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .files import write_csv_safe, write_json_atomic
     from .scenario import load_scenario
 
+    if args.out:
+        from .files import check_output_dir
+
+        check_output_dir(args.out, field="out")  # before the comparison runs, not after
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
     survey = None
     if args.survey:
@@ -162,10 +167,13 @@ def cmd_profit_impact(args: argparse.Namespace) -> int:
             f"({res['retention_gain_points']:+g} points), discount rate {res['discount_rate']:.3f}\n"
             f"profit per customer before   {res['value_before']:,.2f}\n"
             f"profit per customer after    {res['value_after']:,.2f}\n"
-            f"profit change                {res['profit_change_pct']:+.1f}%\n"
-            f"retention alone would give   {res['retention_only_change_pct']:+.1f}%")
-    if res["note"]:
-        text += f"\nnote: {res['note']}"
+            f"profit change per customer   {res['profit_change']:+,.2f}\n"
+            + (f"profit change                {res['profit_change_pct']:+.1f}%\n"
+               if res["profit_change_pct"] is not None else
+               "profit change                undefined (see reason)\n")
+            + f"retention alone would give   {res['retention_only_change_pct']:+.1f}%")
+    if res["reason"]:
+        text += f"\nreason: {res['reason']}"
     _emit(args, res, text)
     return 0
 
@@ -182,6 +190,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         text = "\n".join(f"{n}\n" + "\n".join(f"    {d}" for d in ps.values()) for n, ps in reports.items())
         _emit(args, {"reports": reports}, text)
         return 0
+    from .files import check_output_dir
+
+    rp.notebook_path(args.name)  # a shipped report's name, never a path
+    check_output_dir(args.out if args.out else rp.REPORT_DIR, field="out")
     params: dict[str, Any] = {}
     if args.file:
         loaded = load_yaml(args.file)
@@ -198,6 +210,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             sets = sets["runs"]
         index, results = rp.run_batch(args.name, [{**params, **s} if isinstance(s, dict) else s for s in sets],
                                       out_dir=args.out)
+        _note_leftovers(r for r in results if isinstance(r, rp.ReportOutput))
         failed = [str(r) for r in results if not isinstance(r, rp.ReportOutput)]
         payload = {"index": str(index), "reports": [str(r.html) for r in results if isinstance(r, rp.ReportOutput)],
                    "failed": failed}
@@ -205,10 +218,21 @@ def cmd_report(args: argparse.Namespace) -> int:
               + ("\nfailed:\n" + "\n".join(failed) if failed else ""))
         return 1 if failed else 0
     out = rp.run_report(args.name, params, out_dir=args.out)
+    _note_leftovers([out])
     payload = {"report": out.name, "run_id": out.run_id, "html": str(out.html), "notebook": str(out.notebook),
                "parameters": out.parameters, "values": out.values}
     _emit(args, payload, f"report written: {out.html}\nexecuted notebook: {out.notebook}")
     return 0
+
+
+def _note_leftovers(outputs: "Any") -> None:
+    """Tell on stderr what killed earlier runs had left in the report folder (each file once)."""
+    seen = {}
+    for o in outputs:
+        for left in o.leftovers:
+            seen.setdefault(left.path, left)
+    for left in seen.values():
+        print(f"loyalty-sim report: note: earlier interrupted run - {left.describe()}", file=sys.stderr)
 
 
 @_command("trial")

@@ -259,18 +259,107 @@ class Comparison:
             })
         return pd.DataFrame(rows).set_index("scheme")
 
+    def undefined_reason(self, scheme: str, metric: str, kind: str = "value") -> str:
+        """Why a value of ``metric`` for ``scheme`` is undefined (NaN), in words.
+
+        ``kind`` is ``"value"`` (the estimate), ``"ci"`` (its interval), ``"relative"``
+        (effect / baseline), ``"baseline"`` or ``"naive"`` (the before/after change).
+        """
+        pr = self.per_replication
+        vals = pr[(pr["scheme"] == scheme) & (pr["metric"] == metric)]["value"].to_numpy(dtype=float)
+        n = int(np.isfinite(vals).sum())
+        if kind in ("baseline", "relative") and metric in _INCREMENTAL:
+            return "incremental against the counterfactual: no baseline value"
+        if kind == "baseline":
+            return "undefined for the baseline in every replication"
+        if kind == "naive":
+            if metric not in ("purchases_per_customer_week", "spend_per_customer_week"):
+                return "the before/after change is given for purchases and spend only"
+            if self.scenario.launch_week == 0:
+                return "launch in week 0: no weeks before launch to compare with"
+            kind = "ci" if n else "value"
+        if n == 0:
+            return _UNDEFINED.get(metric, "undefined in every replication")
+        if kind == "relative":
+            return "the baseline value is 0 or undefined"
+        if kind == "ci" and n < 2:
+            return f"an interval needs at least 2 replications with a defined value ({n} here)"
+        return "undefined in every replication"
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able: scenario, settings, effects, summary, member gaps."""
-        def clean(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: (None if isinstance(v, float) and not np.isfinite(v) else
-                         (list(v) if isinstance(v, tuple) else v)) for k, v in r.items()}
-                    for r in df.reset_index().to_dict(orient="records")]
+        """JSON-able: scenario, settings, effects, summary, member gaps.
+
+        An undefined value (NaN or infinite, or an interval with one) is ``None`` with a
+        ``<key>_reason`` beside it saying why (``"roi": None, "roi_reason": "the scheme cost nothing..."``).
+        """
+        def clean(df: pd.DataFrame, reason: Any) -> list[dict[str, Any]]:
+            out = []
+            for r in df.reset_index().to_dict(orient="records"):
+                row: dict[str, Any] = {}
+                for k, v in r.items():
+                    undefined = (isinstance(v, (float, np.floating)) and not np.isfinite(v)) or (
+                        isinstance(v, tuple) and not all(np.isfinite(np.asarray(v, dtype=float))))
+                    row[k] = None if undefined else (list(v) if isinstance(v, tuple) else v)
+                    if undefined:
+                        row[f"{k}_reason"] = reason(r, k)
+                out.append(row)
+            return out
+
+        def summary_reason(r: dict[str, Any], key: str) -> str:
+            metric, kind = _SUMMARY_KEYS.get(key, (None, "value"))
+            return self.undefined_reason(r["scheme"], metric, kind) if metric else "undefined"
+
+        def effects_reason(r: dict[str, Any], key: str) -> str:
+            kind = {"ci_low": "ci", "ci_high": "ci", "relative_effect": "relative", "baseline": "baseline",
+                    "naive_before_after": "naive", "naive_ci_low": "naive", "naive_ci_high": "naive"}.get(key, "value")
+            return self.undefined_reason(r["scheme"], r["metric"], kind)
+
+        def other_reason(r: dict[str, Any], key: str) -> str:
+            if key.endswith(("ci_low", "ci_high")) and len(self.runs) < 2:
+                return "an interval needs at least 2 replications"
+            return "undefined: no customers (or a zero denominator) for it in these replications"
+
         return {"scenario": self.scenario.to_dict(), "economics": self.economics.to_dict(),
                 "level": self.level, "replications": len(self.runs), "seeds": self.seeds,
-                "summary": clean(self.summary()), "effects": clean(self.effects()),
-                "member_gaps": clean(self.member_gaps) if len(self.member_gaps) else [],
-                "segments": clean(self.segments) if len(self.segments) else [],
-                "survey_draws": clean(self.survey_draws) if len(self.survey_draws) else []}
+                "summary": clean(self.summary(), summary_reason), "effects": clean(self.effects(), effects_reason),
+                "member_gaps": clean(self.member_gaps, other_reason) if len(self.member_gaps) else [],
+                "segments": clean(self.segments, other_reason) if len(self.segments) else [],
+                "survey_draws": clean(self.survey_draws, other_reason) if len(self.survey_draws) else []}
+
+
+#: metrics computed against the counterfactual already (no baseline value of their own)
+_INCREMENTAL = ("incremental_profit", "incremental_profit_pv", "scheme_cost", "roi", "payback_week",
+                "breakage_rate", "unredeemed_share", "liability_end_cost")
+
+#: why a metric is undefined when it is undefined in every replication
+_UNDEFINED: dict[str, str] = {
+    "roi": "no scheme cost: ROI (incremental profit / scheme cost) is undefined",
+    "payback_week": "cumulative incremental profit never stays at or above 0 within the horizon",
+    "breakage_rate": "no scheme units issued, or a combination of several units",
+    "unredeemed_share": "no scheme units issued, or a combination of several units",
+    "retention_annual": "no customers alive at launch",
+    "purchases_per_customer_week": "no customer alive after launch",
+    "spend_per_customer_week": "no customer alive after launch",
+    "mean_ticket": "no purchase after launch",
+}
+
+#: summary column -> (metric, kind of value) for the reasons of undefined values
+_SUMMARY_KEYS: dict[str, tuple[str, str]] = {
+    "purchases_per_customer_week_effect": ("purchases_per_customer_week", "value"),
+    "purchases_ci": ("purchases_per_customer_week", "ci"),
+    "purchases_relative_effect": ("purchases_per_customer_week", "relative"),
+    "naive_before_after_purchases": ("purchases_per_customer_week", "naive"),
+    "spend_per_customer_week_effect": ("spend_per_customer_week", "value"),
+    "spend_relative_effect": ("spend_per_customer_week", "relative"),
+    "retention_annual_effect": ("retention_annual", "value"),
+    "retention_ci": ("retention_annual", "ci"),
+    "incremental_profit": ("incremental_profit", "value"),
+    "profit_ci": ("incremental_profit", "ci"),
+    "roi": ("roi", "value"),
+    "roi_ci": ("roi", "ci"),
+    "payback_week": ("payback_week", "value"),
+    "breakage_rate": ("breakage_rate", "value"),
+}
 
 
 def with_survey_draw(scenario: Scenario, survey: Any, seed: int) -> tuple[Scenario, dict[str, Any]]:

@@ -33,8 +33,11 @@ from .engine import SimulationResult
 from .errors import ConfigError
 from .ledger import unit_accounts, weekly_costs
 from .population import PRESET_DIR
+from .schemes.common import MAX_MONEY
 
 WEEKS_PER_YEAR = 52.0
+#: Largest annual discount rate accepted (10 = 1000% a year).
+MAX_DISCOUNT_RATE = 10.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class Economics:
         Programme cost per week not in the scheme's own settings (currency).
     setup_cost : float
         One-off programme cost at launch not in the scheme's settings (currency).
+
+    Every value is finite and >= 0; ``gross_margin`` at most 1, ``discount_rate`` at most
+    :data:`MAX_DISCOUNT_RATE` (1000% a year), the costs at most ``MAX_MONEY`` (1e9).
     """
 
     gross_margin: float = 0.5
@@ -65,6 +71,10 @@ class Economics:
                 raise ConfigError(f"expected a finite number >= 0, got {v!r}", field=f"economics.{f.name}")
         if self.gross_margin > 1:
             raise ConfigError(f"must be a share in [0, 1], got {self.gross_margin}", field="economics.gross_margin")
+        for name, high in (("discount_rate", MAX_DISCOUNT_RATE), ("fixed_cost_per_week", MAX_MONEY),
+                           ("setup_cost", MAX_MONEY)):
+            if getattr(self, name) > high:
+                raise ConfigError(f"must be <= {high:g}, got {getattr(self, name)!r}", field=f"economics.{name}")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, preset: str | None = None,
@@ -338,9 +348,13 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
     -------
     dict
         ``value_before``, ``value_after`` (profit per acquired customer: value minus
-        acquisition cost), ``profit_change_pct``, the inputs, and
-        ``retention_only_change_pct`` (the same gain with no tenure effects, no
-        acquisition cost and no horizon: ``m r / (1 + i - r)``).
+        acquisition cost), ``profit_change`` (their difference, currency per customer:
+        always defined), ``profit_change_pct`` (None when profit per customer before the
+        gain is zero or negative: a percentage of it means nothing), ``reason`` (why the
+        percentage is undefined, in words with the absolute change; empty otherwise;
+        ``note`` repeats it), the inputs, and ``retention_only_change_pct`` (the same
+        gain with no tenure effects, no acquisition cost and no horizon:
+        ``m r / (1 + i - r)``).
 
     Examples
     --------
@@ -369,41 +383,134 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
     profit_after = after - acquisition_cost
     plain_before = customer_value(margin, retention, discount_rate)
     plain_after = customer_value(margin, after_r, discount_rate)
-    if profit_before <= 0:
-        change = float("nan")
-        note = "profit per customer before the gain is not positive (acquisition cost exceeds value): % change undefined"
-    else:
-        change = 100.0 * (profit_after / profit_before - 1.0)
-        note = ""
-    return {
+    absolute = profit_after - profit_before
+    change = percent_change(profit_before, profit_after)
+    reason = undefined_change_reason(profit_before, absolute)
+    out = {
         "margin": margin, "retention": retention, "retention_after": after_r, "retention_gain_points": retention_gain,
         "discount_rate": discount_rate, "acquisition_cost": acquisition_cost, "horizon_years": horizon_years,
         "tenure_effects": dataclasses.asdict(tenure),
         "value_before": profit_before, "value_after": profit_after,
         "customer_value_before": before, "customer_value_after": after,
+        "profit_change": absolute,
         "profit_change_pct": change,
-        "retention_only_change_pct": 100.0 * (plain_after / plain_before - 1.0) if plain_before > 0 else float("nan"),
-        "note": note,
+        "retention_only_change_pct": 100.0 * (plain_after / plain_before - 1.0) if plain_before > 0 else None,
+        "reason": reason,
+        "note": reason,
     }
+    # undefined values (null in JSON) carry their reason beside them
+    if out["profit_change_pct"] is None:
+        out["profit_change_pct_reason"] = reason
+    if out["retention_only_change_pct"] is None:
+        out["retention_only_change_pct_reason"] = "customer value before the gain is not positive"
+    return out
+
+
+def percent_change(profit_before: float, profit_after: float) -> float | None:
+    """``100 (after / before - 1)``, or None when ``profit_before <= 0`` (no base to take a percentage of).
+
+    Near zero the percentage explodes (a profit of 1 rising to 11 is +1000%), and below
+    zero its sign turns round (-10 rising to +5 would read -150%): neither says anything
+    a reader can use, so the absolute change is the figure to show there.
+    """
+    if not profit_before > 0:
+        return None
+    return 100.0 * (profit_after / profit_before - 1.0)
+
+
+def undefined_change_reason(profit_before: float, profit_change: float | None) -> str:
+    """Why the % change in profit is undefined, in words with the absolute change ('' when it is defined).
+
+    Parameters
+    ----------
+    profit_before : float
+        Profit per customer before the gain (value minus acquisition cost); NaN when the
+        value does not converge.
+    profit_change : float or None
+        Absolute change in profit per customer (currency).
+    """
+    if profit_change is None or not math.isfinite(profit_before) or not math.isfinite(profit_change):
+        return ("a customer's value does not converge (tenure growth outpaces discounting at this retention): "
+                "neither change is finite; set a horizon in years")
+    if profit_before > 0:
+        return ""
+    return (f"baseline profit per customer is zero or negative ({profit_before:,.0f}: the value of a customer "
+            f"does not cover the acquisition cost): the percentage change is undefined; "
+            f"the absolute change is {profit_change:+,.0f} per customer")
+
+
+#: Columns of :func:`retention_sensitivity` and :func:`margin_sensitivity` besides the varied inputs.
+SENSITIVITY_COLUMNS = ("profit_before", "profit_after", "profit_change", "profit_change_pct", "reason")
+
+
+def _impact_row(margin: float, retention: float, retention_gain: float, discount_rate: float,
+                **kwargs: Any) -> dict[str, Any]:
+    """One cell of a sensitivity table: profit before/after, absolute and % change, and the reason if undefined."""
+    nan = float("nan")
+    if retention + retention_gain / 100.0 > 1.0:
+        return {"profit_before": nan, "profit_after": nan, "profit_change": nan, "profit_change_pct": nan,
+                "reason": f"retention after the gain would pass 100% ({retention:.0%} + {retention_gain:g} points)"}
+    try:
+        res = retention_profit_impact(margin, retention, retention_gain, discount_rate, **kwargs)
+    except ConfigError as exc:
+        if "does not converge" not in exc.message:
+            raise
+        # value does not converge (growth outpaces discounting): no finite answer
+        return {"profit_before": nan, "profit_after": nan, "profit_change": nan, "profit_change_pct": nan,
+                "reason": undefined_change_reason(nan, None)}
+    pct = res["profit_change_pct"]
+    return {"profit_before": res["value_before"], "profit_after": res["value_after"],
+            "profit_change": res["profit_change"], "profit_change_pct": nan if pct is None else pct,
+            "reason": res["reason"]}
 
 
 def retention_sensitivity(margin: float, retentions: np.ndarray, discount_rates: np.ndarray,
                           retention_gain: float = 5.0, **kwargs: Any) -> pd.DataFrame:
-    """``profit_change_pct`` over a grid of base retention x discount rate (other inputs fixed).
+    """Profit change over a grid of base retention x discount rate (other inputs fixed).
 
-    Cells where the value does not converge (tenure growth outpaces discounting) are NaN.
+    Returns
+    -------
+    DataFrame
+        One row per cell: ``retention``, ``discount_rate``, ``profit_before`` and
+        ``profit_after`` (profit per acquired customer, currency), ``profit_change``
+        (absolute, currency per customer), ``profit_change_pct`` (NaN where undefined)
+        and ``reason`` (why the percentage is undefined, '' where it is defined):
+        profit per customer before the gain is zero or negative (the absolute change is
+        still given), the value does not converge (tenure growth outpaces discounting:
+        both NaN), or retention after the gain would pass 100%.
     """
     rows = []
     for r in retentions:
         for i in discount_rates:
-            if r + retention_gain / 100.0 > 1.0:
-                continue
-            try:
-                change = retention_profit_impact(margin, float(r), retention_gain, float(i), **kwargs)["profit_change_pct"]
-            except ConfigError:  # value does not converge (growth outpaces discounting): no finite answer
-                change = float("nan")
-            rows.append({"retention": float(r), "discount_rate": float(i), "profit_change_pct": change})
-    return pd.DataFrame(rows)
+            rows.append({"retention": float(r), "discount_rate": float(i),
+                         **_impact_row(margin, float(r), retention_gain, float(i), **kwargs)})
+    return pd.DataFrame(rows, columns=["retention", "discount_rate", *SENSITIVITY_COLUMNS])
+
+
+def margin_sensitivity(margins: np.ndarray, retention: float, retention_gain: float, discount_rate: float,
+                       **kwargs: Any) -> pd.DataFrame:
+    """Profit change by yearly margin per customer (other inputs fixed); columns as :func:`retention_sensitivity`.
+
+    With an acquisition cost the % change explodes as the value of a customer falls to
+    that cost and is undefined below it, while the absolute change stays finite.
+    """
+    rows = [{"margin": float(m), **_impact_row(float(m), retention, retention_gain, discount_rate, **kwargs)}
+            for m in margins]
+    return pd.DataFrame(rows, columns=["margin", *SENSITIVITY_COLUMNS])
+
+
+def sensitivity_counts(grid: pd.DataFrame, *, vmax: float = 200.0) -> dict[str, int]:
+    """How many cells of a sensitivity table are shown on the colour scale, beyond it, or undefined (and why)."""
+    pct = grid["profit_change_pct"].to_numpy(dtype=float)
+    finite = np.isfinite(pct)
+    reason = grid["reason"].astype(str)
+    nonpositive = reason.str.startswith("baseline profit").to_numpy()
+    diverging = reason.str.contains("does not converge").to_numpy()
+    above = reason.str.startswith("retention after the gain").to_numpy()
+    return {"cells": int(len(grid)), "on_scale": int((finite & (pct <= vmax)).sum()),
+            "beyond_scale": int((finite & (pct > vmax)).sum()),
+            "undefined": int((~finite).sum()), "undefined_nonpositive_profit": int(nonpositive.sum()),
+            "undefined_not_converging": int(diverging.sum()), "undefined_retention_above_100": int(above.sum())}
 
 
 def simulated_retention(result: SimulationResult, *, from_week: int | None = None, years: int = 1) -> dict[str, float]:

@@ -78,7 +78,11 @@ class SimulationConfig:
     windows : sequence of int, optional
         Week edges of the per-customer windows (default: ``[0, launch_week, weeks]``).
     start_date : str
-        Calendar date of week 0, for the log's ``timestamp`` column.
+        Calendar date of week 0, for the log's ``timestamp`` column. Each purchase is
+        stamped with its own time of day (the engine draws purchases in continuous
+        time), so two purchases of one day stay two transactions in
+        :func:`loyalty_sim.rfm.rfm_summary` (``resolution="auto"`` sees the times of
+        day and summarises exactly) and a written log round-trips through the fitter.
     """
 
     weeks: int

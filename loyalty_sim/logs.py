@@ -37,7 +37,17 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, DataError
-from .rfm import DailyAccumulator, IdCoder, maybe_int_ids, rfm_from_daily, rfm_summary
+from .rfm import (
+    DailyAccumulator,
+    EventAccumulator,
+    IdCoder,
+    check_resolution,
+    maybe_int_ids,
+    rfm_from_daily,
+    rfm_from_events,
+    rfm_summary,
+    timestamps_to_ns,
+)
 
 __all__ = ["ColumnMap", "LogReport", "TransactionLog", "read_log", "summarise_log"]
 
@@ -864,15 +874,17 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
 def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Mapping[str, str] | None = None,
                   date_format: str | None = None, window: tuple[Any, Any] | None = None, today: Any = None,
                   returns: str = "error", duplicates: str = "error", calibration_end: Any = None,
-                  observation_end: Any = None, time_unit: str | float = "W",
+                  observation_end: Any = None, time_unit: str | float = "W", resolution: str = "auto",
                   chunksize: int | None = 1_000_000) -> pd.DataFrame:
     """RFM summary of a log, reading a file in chunks without holding its rows.
 
     Each chunk is validated like :func:`read_log` and reduced to compact customer-day
-    records (:class:`~loyalty_sim.rfm.DailyAccumulator`); the rows themselves are never
-    held. Memory grows with the number of customer-days, plus 16 bytes per distinct row
-    for the exact-duplicate check (a 10-million-row log needs about 1.5 GB in all). The
-    result equals ``rfm_summary(read_log(path, ...))``.
+    records (:class:`~loyalty_sim.rfm.DailyAccumulator`), or customer-timestamp records
+    when the stamps carry times of day (:class:`~loyalty_sim.rfm.EventAccumulator`,
+    see ``resolution``); the rows themselves are never held. Memory grows with the
+    number of those records, plus 16 bytes per distinct row for the exact-duplicate
+    check (a 10-million-row log needs about 1.5 GB in all). The result equals
+    ``rfm_summary(read_log(path, ...))``.
 
     Parameters
     ----------
@@ -880,7 +892,7 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
         A file (read in chunks) or an already tidy log.
     format, columns, date_format, window, today, returns, duplicates
         As in :func:`read_log`.
-    calibration_end, observation_end, time_unit
+    calibration_end, observation_end, time_unit, resolution
         As in :func:`loyalty_sim.rfm.rfm_summary`.
     chunksize : int
         About this many rows per chunk.
@@ -892,20 +904,24 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
     """
     if isinstance(source, (TransactionLog, pd.DataFrame)):
         out = rfm_summary(source, calibration_end=calibration_end, observation_end=observation_end,
-                          time_unit=time_unit)
+                          time_unit=time_unit, resolution=resolution)
         if isinstance(source, TransactionLog):
             out.attrs["log_report"] = source.report.to_dict()
         return out
+    check_resolution(resolution)
     opts = _options(source, format, columns, date_format, window, today, returns, duplicates, chunksize)
     holder: dict[str, Any] = {}
+    by_day = resolution == "day"
 
     def consume(validator: _Validator) -> Callable[[_Chunk], None]:
-        holder.update(first=None, last=None, acc=DailyAccumulator(coder=validator.coder))
+        acc = DailyAccumulator(coder=validator.coder) if by_day else EventAccumulator(coder=validator.coder)
+        holder.update(first=None, last=None, acc=acc)
 
         def add(chunk: _Chunk) -> None:
             if not len(chunk.frame):
                 return
-            holder["acc"].add_codes(chunk.codes, chunk.day, chunk.frame["amount"].to_numpy())
+            when = chunk.day if by_day else timestamps_to_ns(chunk.frame["timestamp"])
+            holder["acc"].add_codes(chunk.codes, when, chunk.frame["amount"].to_numpy())
             lo, hi = chunk.frame["timestamp"].min(), chunk.frame["timestamp"].max()
             holder["first"] = lo if holder["first"] is None or lo < holder["first"] else holder["first"]
             holder["last"] = hi if holder["last"] is None or hi > holder["last"] else holder["last"]
@@ -913,18 +929,23 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
 
     validator = _read(opts, consume)
     acc = holder["acc"]
-    daily = acc.daily()
+    if resolution == "auto":
+        resolution = acc.resolution()
+    exact = resolution == "exact"
+    records = acc.events() if exact else acc.daily()
     rep = validator.report
     rep.n_rows = acc.n_rows
-    rep.n_customers = len(daily[0])
+    rep.n_customers = len(records[0])
     rep.first_timestamp = None if holder["first"] is None else str(holder["first"])
     rep.last_timestamp = None if holder["last"] is None else str(holder["last"])
     try:
-        out = rfm_from_daily(*daily, calibration_end=calibration_end, observation_end=observation_end,
-                             time_unit=time_unit)
+        summarise = rfm_from_events if exact else rfm_from_daily
+        out = summarise(*records, calibration_end=calibration_end, observation_end=observation_end,
+                        time_unit=time_unit)
     except DataError as exc:
         if exc.source is not None:
             raise
         raise DataError(str(exc), source=str(opts.path), rows=exc.rows, column=exc.column) from None
+    out.attrs["resolution"] = resolution
     out.attrs["log_report"] = rep.to_dict()
     return out

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .text_safety import escape_markdown as _md
+
 
 def _fmt(x: float, digits: int = 0, pct: bool = False, sign: bool = False) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
@@ -61,7 +63,7 @@ def headline(comp: Any) -> str:
     best = summ["incremental_profit"].astype(float).idxmax()
     b = summ.loc[best]
     lo, hi = b["profit_ci"]
-    lines = [f"**Best candidate: {best}.** Over the {comp.scenario.weeks - comp.scenario.launch_week} weeks after "
+    lines = [f"**Best candidate: {_md(best)}.** Over the {comp.scenario.weeks - comp.scenario.launch_week} weeks after "
              f"launch it adds {_fmt(b['incremental_profit'])} of profit against doing nothing "
              f"({lvl} interval {_fmt(lo)} to {_fmt(hi)}, {len(comp.runs)} replications), "
              f"ROI {_fmt(b['roi'], 2)}."]
@@ -69,17 +71,17 @@ def headline(comp: Any) -> str:
         runner = summ["incremental_profit"].astype(float).drop(best).idxmax()
         d, dlo, dhi = comp.difference(best, runner)
         if np.isfinite(dlo) and dlo <= 0 <= dhi:
-            lines[0] += (f" Its lead over **{runner}** ({_fmt(d)}; paired {lvl} interval {_fmt(dlo)} to "
+            lines[0] += (f" Its lead over **{_md(runner)}** ({_fmt(d)}; paired {lvl} interval {_fmt(dlo)} to "
                          f"{_fmt(dhi)}) is within the noise of the replications: treat the two as tied.")
         elif np.isfinite(dlo):
-            lines[0] += f" It beats **{runner}** by {_fmt(d)} (paired {lvl} interval {_fmt(dlo)} to {_fmt(dhi)})."
+            lines[0] += f" It beats **{_md(runner)}** by {_fmt(d)} (paired {lvl} interval {_fmt(dlo)} to {_fmt(dhi)})."
     for name, r in summ.iterrows():
         word = r["verdict"].split(":")[0]
-        lines.append(f"- **{name}**: {word}. Purchase frequency {_fmt(r['purchases_relative_effect'], 1, pct=True, sign=True)}, "
+        lines.append(f"- **{_md(name)}**: {_md(word)}. Purchase frequency {_fmt(r['purchases_relative_effect'], 1, pct=True, sign=True)}, "
                      f"profit {_fmt(r['incremental_profit'])}, ROI {_fmt(r['roi'], 2)}.")
     losers = [n for n, r in summ.iterrows() if r["verdict"].startswith("reconsider")]
     if losers:
-        lines.append(f"\n*Reconsider {', '.join(losers)}: the return is below the cost.*")
+        lines.append(f"\n*Reconsider {', '.join(_md(n) for n in losers)}: the return is below the cost.*")
     return "\n".join(lines)
 
 
@@ -91,7 +93,7 @@ def bias_sentence(comp: Any, metric: str = "purchases_per_customer_week") -> str
         return "No launch inside the horizon: no before/after comparison."
     parts = []
     for _, r in d.iterrows():
-        parts.append(f"{r['scheme']}: naive {_fmt(r['naive_before_after'], 3, sign=True)} vs causal "
+        parts.append(f"{_md(r['scheme'])}: naive {_fmt(r['naive_before_after'], 3, sign=True)} vs causal "
                      f"{_fmt(r['effect'], 3, sign=True)}")
     return ("A before/after comparison of the scheme's own customers mixes the scheme's effect with the drift "
             "of a customer base (the most frequent buyers also lapse first) - " + "; ".join(parts) + ".")
@@ -132,10 +134,10 @@ def points_tradeoffs(table: pd.DataFrame) -> str:
         spread = share.max() - share.min()
         even = spread < 0.005
         who = ("about the same share of their spend to every group" if even else
-               f"most to **{most}** customers ({_fmt(share[most], 1, pct=True)} of their spend) and least to "
-               f"{least} ones ({_fmt(share[least], 1, pct=True)})")
+               f"most to **{_md(most)}** customers ({_fmt(share[most], 1, pct=True)} of their spend) and least to "
+               f"{_md(least)} ones ({_fmt(share[least], 1, pct=True)})")
         up = d["purchases_uplift"]
-        lines.append(f"- **{str(name).replace('_', ' ')}** hands back {who}; purchases move "
+        lines.append(f"- **{_md(str(name).replace('_', ' '))}** hands back {who}; purchases move "
                      f"{_fmt(up.get('light', float('nan')), 1, pct=True, sign=True)} (light), "
                      f"{_fmt(up.get('middle', float('nan')), 1, pct=True, sign=True)} (middle) and "
                      f"{_fmt(up.get('heavy', float('nan')), 1, pct=True, sign=True)} (heavy).")
@@ -147,7 +149,7 @@ def breakage_sentence(ledger: pd.DataFrame) -> str:
     if ledger.empty:
         return "None of these designs keeps a balance, so there is no breakage or liability."
     last = ledger.groupby("scheme", sort=False).tail(1).set_index("scheme")
-    parts = [f"{str(n).replace('_', ' ')} {_fmt(r['breakage_rate'], 1, pct=True)} (liability at cost "
+    parts = [f"{_md(str(n).replace('_', ' '))} {_fmt(r['breakage_rate'], 1, pct=True)} (liability at cost "
              f"{_fmt(r['liability_cost'])})" for n, r in last.iterrows()]
     return ("Breakage (units expired / issued so far) at the horizon: " + "; ".join(parts) + ". Breakage here "
             "emerges from behaviour: members who stop buying, or never reach a reward, leave balances that expire; "
@@ -171,11 +173,11 @@ def segment_sentence(segments: pd.DataFrame) -> str:
         rel = d["purchases_effect"] / d["purchases_baseline"]
         ret = d["retention_effect"] if "retention_effect" in d else pd.Series(dtype=float)
         top = str(rel.idxmax()).replace("_", " ")
-        text = (f"- **{str(name).replace('_', ' ')}**: purchase frequency moves most among {top} customers "
+        text = (f"- **{_md(str(name).replace('_', ' '))}**: purchase frequency moves most among {_md(top)} customers "
                 f"({_fmt(rel.max(), 1, pct=True, sign=True)})")
         if len(ret) and np.isfinite(ret.to_numpy(dtype=float)).any():
             rtop = str(ret.idxmax()).replace("_", " ")
-            text += (f"; retention most among {rtop} customers ({100 * ret.max():+.1f} percentage points of the "
+            text += (f"; retention most among {_md(rtop)} customers ({100 * ret.max():+.1f} percentage points of the "
                      "customers at launch still customers at the horizon)")
         lines.append(text + ".")
     return "\n".join(lines)
@@ -190,12 +192,12 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
     outcomes = alone if len(alone) else outcomes
     best = outcomes["purchases_uplift_audience"].idxmax()
     r = outcomes.loc[best]
-    text = (f"The offer that moved its audience most is **{str(best).replace('_', ' ')}**: "
+    text = (f"The offer that moved its audience most is **{_md(str(best).replace('_', ' '))}**: "
             f"{_fmt(r['purchases_uplift_audience'], 2, sign=True)} purchases per customer reached "
             f"({int(r['audience']):,} customers, {_fmt(r['conversion_rate'], 1, pct=True)} of offers used). ")
     if "purchases_uplift_per_offer" in outcomes:
         eff = outcomes["purchases_uplift_per_offer"].idxmax()
-        text += (f"Per offer delivered, **{str(eff).replace('_', ' ')}** works best "
+        text += (f"Per offer delivered, **{_md(str(eff).replace('_', ' '))}** works best "
                  f"({_fmt(outcomes.loc[eff, 'purchases_uplift_per_offer'], 3, sign=True)} purchases per offer). ")
     others = outcomes["purchases_uplift_others"].abs().max()
     if np.isfinite(others):
@@ -203,3 +205,67 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
                  "per customer), so the uplift is the offer's own. ")
     return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
                    "where the extra margin exceeds that discount.")
+
+
+def profit_impact_sentence(res: dict[str, Any], band: tuple[float, float] = (25.0, 125.0)) -> str:
+    """The retention -> profit answer for one set of inputs (markdown), from :func:`~loyalty_sim.economics.retention_profit_impact`.
+
+    Gives the absolute change in profit per customer always, and the % change only where
+    profit per customer before the gain is positive; otherwise says why it is undefined.
+    """
+    pct = res.get("profit_change_pct")
+    text = (f"## The answer for your inputs\n\nRaising retention from **{100 * res['retention']:.0f}%** to "
+            f"**{100 * res['retention_after']:.0f}%** changes profit per customer from {_fmt(res['value_before'])} "
+            f"to {_fmt(res['value_after'])}: **{_fmt(res['profit_change'], sign=True)} per customer**")
+    if pct is None or not math.isfinite(pct):
+        text += (f". The percentage change is undefined: {res['reason']}. A percentage of a profit at or below "
+                 "zero has no meaning (near zero it explodes, below zero its sign turns round), so read the "
+                 "absolute change.")
+    else:
+        where = "inside" if band[0] <= pct <= band[1] else "outside"
+        text += f" (**{pct:+.0f}%**), {where} the {band[0]:g}-{band[1]:g}% range."
+    only = res.get("retention_only_change_pct")
+    text += (f" Retention alone (no acquisition cost, no tenure effects) would give {_fmt(only, sign=True)}%."
+             if only is not None and math.isfinite(only) else "")
+    return text
+
+
+def sensitivity_sentence(grid: pd.DataFrame, *, vmax: float = 200.0, acquisition_cost: float = 0.0) -> str:
+    """What the retention x discount-rate heat map shows and hides (markdown), from ``retention_sensitivity``."""
+    from .economics import sensitivity_counts
+
+    c = sensitivity_counts(grid, vmax=vmax)
+    parts = [f"Of the {c['cells']} cells, {c['on_scale']} are on the colour scale"]
+    if c["beyond_scale"]:
+        top = float(np.nanmax(grid["profit_change_pct"].to_numpy(dtype=float)))
+        parts.append(f"{c['beyond_scale']} lie beyond it (above {vmax:g}%, up to {top:,.0f}%: hatched and "
+                     f"labelled \"> {vmax:g}%\")")
+    if c["undefined"]:
+        parts.append(f"{c['undefined']} have no percentage (grey)")
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + ". "
+    if c["undefined_nonpositive_profit"]:
+        cost = f" of {_fmt(acquisition_cost)}" if acquisition_cost else ""
+        text += (f"In {c['undefined_nonpositive_profit']} of them the baseline profit per customer is zero or "
+                 f"negative - a customer's value does not cover the acquisition cost{cost} - so the percentage "
+                 "change is undefined and only the absolute change, shown in every cell (per customer), means "
+                 "anything. ")
+    if c["undefined_not_converging"]:
+        text += (f"In {c['undefined_not_converging']} (\"n/a\") a customer's value does not converge: tenure "
+                 "growth outpaces discounting once retention is that high, so neither change is finite. ")
+    if c["undefined_retention_above_100"]:
+        text += f"In {c['undefined_retention_above_100']} retention after the gain would pass 100%. "
+    if c["beyond_scale"]:
+        text += (f"A percentage above {vmax:g}% means the change is large next to the profit before the gain - "
+                 "because that profit is close to zero (beside the grey cells) or because retention after the gain "
+                 "nears 100% and a customer's value runs away - not that those customers are the ones to keep: "
+                 "compare the absolute changes.")
+    return text.strip()
+
+
+def profit_impact_headline(res: dict[str, Any]) -> str:
+    """One line for a report index: the % change in profit, or the absolute change when the % is undefined."""
+    gain = f"+{res['retention_gain_points']:g} points of retention"
+    pct = res.get("profit_change_pct")
+    if pct is None or not math.isfinite(pct):
+        return f"{_fmt(res['profit_change'], sign=True)} profit per customer from {gain} (% undefined: profit before <= 0)"
+    return f"{pct:+.0f}% profit ({_fmt(res['profit_change'], sign=True)} per customer) from {gain}"

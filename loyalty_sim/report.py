@@ -15,19 +15,20 @@ writes, atomically, the executed notebook and an HTML report with the code hidde
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import hashlib
 import html
 import json
 import os
 import re
-import shutil
-import tempfile
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, ReportError
+from .files import Leftover, check_output_dir, clean_partials, create_partial, partial_name
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 REPORT_DIR = Path(__file__).resolve().parent.parent / "reports"
@@ -65,16 +66,33 @@ def available_reports() -> list[str]:
     return sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]-*.ipynb"))
 
 
+def _is_path_like(name: str) -> bool:
+    seps = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())
+    return any(c in name for c in seps) or ".." in name or "\0" in name or os.path.isabs(name) or name in ("", ".")
+
+
 def notebook_path(name: str) -> Path:
-    """Path of report ``name`` (an unknown name lists the available ones)."""
-    path = NOTEBOOK_DIR / f"{name}.ipynb"
-    if not path.is_file():
-        matches = [r for r in available_reports() if r.split("-", 1)[-1] == name or r.startswith(f"{name}-")]
+    """Path of shipped report ``name`` (also ``scheme-comparison`` or ``01`` when that picks one).
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is not one of :func:`available_reports`; a path (separators, ``..``,
+        absolute) is refused, never opened. The message lists the shipped reports.
+    """
+    shipped = available_reports()
+    listing = ", ".join(shipped)
+    if not isinstance(name, str) or _is_path_like(name):
+        err = ConfigError(f"report '{name}' is a path; only the shipped reports run, by name: {listing}")
+    elif name in shipped:
+        return NOTEBOOK_DIR / f"{name}.ipynb"
+    else:
+        matches = [r for r in shipped if r.split("-", 1)[-1] == name or r.startswith(f"{name}-")]
         if len(matches) == 1:
             return NOTEBOOK_DIR / f"{matches[0]}.ipynb"
-        raise ConfigError(f"unknown report '{name}'; available reports: {', '.join(available_reports())}",
-                          field="report")
-    return path
+        err = ConfigError(f"unknown report '{name}'; available reports: {listing}")
+    err.field = "report"
+    raise err
 
 
 def notebook_parameters(name: str) -> dict[str, ReportParameter]:
@@ -107,11 +125,11 @@ def notebook_parameters(name: str) -> dict[str, ReportParameter]:
 
 def _coerce(p: ReportParameter, value: Any) -> Any:
     if isinstance(value, str) and p.type != "str":
-        import yaml
+        from .files import parse_yaml
 
         try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError:
+            value = parse_yaml(value)
+        except ConfigError:
             raise ConfigError(f"expected {p.type}, got {value!r}", field=p.name) from None
     if p.type == "int":
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
@@ -181,6 +199,24 @@ class ReportOutput:
     notebook: Path
     html: Path
     values: dict[str, Any]
+    leftovers: tuple[Leftover, ...] = ()  # what earlier interrupted runs had left in the folder
+
+
+def clean_leftovers(out_dir: str | os.PathLike) -> list[Leftover]:
+    """Remove what killed runs left in a report folder, and name what cannot be removed safely.
+
+    Temporaries of dead processes on this host are removed (:func:`loyalty_sim.files.clean_partials`);
+    those of running processes are named, and so are the hidden work folders that
+    earlier versions left behind (they hold a partial notebook under its final name).
+    """
+    out = Path(out_dir)
+    found = clean_partials(out)
+    if out.is_dir():
+        stems = "|".join(re.escape(r) for r in available_reports())
+        legacy = re.compile(rf"^\.(?:{stems})\.[A-Za-z0-9_]{{8}}$")
+        found += [Leftover(d, False, "work folder of an interrupted run of an older version; remove it")
+                  for d in sorted(out.iterdir()) if d.is_dir() and legacy.match(d.name)]
+    return found
 
 
 def _file_stem(name: str, params: Mapping[str, Any], run_id: str) -> str:
@@ -205,28 +241,34 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
                run_id: str | None = None, kernel_name: str = "python3", timeout: int = 1800) -> ReportOutput:
     """Execute report ``name`` with ``parameters`` and write its notebook and HTML atomically.
 
+    While it runs, both files have temporary names (``.STEM.partial-HOST-PID-TOKEN.ipynb``),
+    so a killed run leaves nothing under a final name; the next run in the folder
+    removes them (see :func:`clean_leftovers`, returned as ``leftovers``).
+
     Raises
     ------
     ConfigError
-        Unknown report or invalid parameter (checked before execution).
+        Unknown report, a path given as a name, invalid parameter, or an output folder
+        that is a file or cannot be written (all checked before execution).
     ReportError
         The notebook failed; the message names the cell and the error. Nothing is left
         in ``out_dir`` for that run.
     """
     import nbformat
     import papermill as pm
-    from nbconvert import HTMLExporter
 
     path = notebook_path(name)
     name = path.stem
     params = validate_parameters(name, dict(parameters or {}))
-    out = Path(out_dir) if out_dir is not None else REPORT_DIR
+    out = check_output_dir(out_dir if out_dir is not None else REPORT_DIR, field="out")
     out.mkdir(parents=True, exist_ok=True)
+    leftovers = tuple(clean_leftovers(out))
     run_id = run_id or new_run_id()
     stem = _file_stem(name, params, run_id)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
+    # temporaries carry temporary names (never the final one), so a killed run leaves nothing that looks done
+    executed = create_partial(out / f"{stem}.ipynb")
+    html_tmp = partial_name(out / f"{stem}.html")
     try:
-        executed = work / f"{stem}.ipynb"
         try:
             pm.execute_notebook(str(path), str(executed), parameters={**params, "run_id": run_id},
                                 # the caller's directory: relative paths in parameters mean what was typed
@@ -242,17 +284,17 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
                 cell.outputs = [o for o in cell.outputs
                                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                                 and RECORD_MIME not in o.get("data", {})]
-        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-        body, _ = exporter.from_notebook_node(shown, resources={"metadata": {"name": f"{name} ({run_id})"}})
-        html_tmp = work / f"{stem}.html"
+        body = export_html(shown, f"{name} ({run_id})")
         html_tmp.write_text(body, encoding="utf-8")
-        final_nb, final_html = out / executed.name, out / html_tmp.name
+        final_nb, final_html = out / f"{stem}.ipynb", out / f"{stem}.html"
         os.replace(executed, final_nb)
         os.replace(html_tmp, final_html)
         return ReportOutput(name=name, run_id=run_id, parameters=params, notebook=final_nb, html=final_html,
-                            values=recorded_values(nb))
+                            values=recorded_values(nb), leftovers=leftovers)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for tmp in (executed, html_tmp):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: str | os.PathLike | None = None,
@@ -262,6 +304,7 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
     All parameter sets are validated before the first run. A failed run is listed
     in the index with its error; the others still run.
     """
+    name = notebook_path(name).stem  # a shipped report, never a path
     if not isinstance(parameter_sets, list) or not parameter_sets:
         raise ConfigError("expected a non-empty list of parameter sets", field="batch")
     checked = []
@@ -269,10 +312,10 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
         if not isinstance(ps, Mapping):
             raise ConfigError(f"expected a mapping of parameter -> value, got {ps!r}", field=f"batch[{i}]")
         try:
-            checked.append(validate_parameters(notebook_path(name).stem, ps))
+            checked.append(validate_parameters(name, ps))
         except ConfigError as exc:
             raise ConfigError(exc.message, field=f"batch[{i}].{exc.field}") from None
-    out = Path(out_dir) if out_dir is not None else REPORT_DIR
+    out = check_output_dir(out_dir if out_dir is not None else REPORT_DIR, field="out")
     batch_id = new_run_id()
     results: list[ReportOutput | ReportError] = []
     for i, ps in enumerate(checked):
@@ -285,11 +328,14 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
         pars = ", ".join(f"{html.escape(str(k))}={html.escape(str(v))}" for k, v in ps.items()) or "defaults"
         if isinstance(r, ReportOutput):
             verdict = html.escape(str(r.values.get("headline", "")))
-            rows.append(f'<tr><td><a href="{html.escape(r.html.name)}">{html.escape(r.html.name)}</a></td>'
+            link = html.escape(urllib.parse.quote(r.html.name))  # a link: URL-quoted, then HTML-escaped
+            rows.append(f'<tr><td><a href="{link}">{html.escape(r.html.name)}</a></td>'
                         f"<td>{pars}</td><td>{verdict}</td></tr>")
         else:
             rows.append(f"<tr><td>failed</td><td>{pars}</td><td>{html.escape(str(r))}</td></tr>")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or name)}</title>"
+    page = ("<!doctype html><html><head><meta charset='utf-8'>"
+            f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+            f"<title>{html.escape(title or name)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}td,th{border-bottom:1px solid #ddd;padding:4px 8px}"
             "</style></head><body>"
             f"<h1>{html.escape(title or name)}</h1><p>batch {batch_id}, {len(checked)} runs</p>"
@@ -297,7 +343,7 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
             + "".join(rows) + "</table></body></html>")
     from .files import write_text_atomic
 
-    index = write_text_atomic(out / f"{notebook_path(name).stem}__batch__{batch_id}__index.html", page)
+    index = write_text_atomic(out / f"{name}__batch__{batch_id}__index.html", page)
     return index, results
 
 
@@ -335,9 +381,46 @@ def setup_notebook() -> None:
 
 
 def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> str:
-    """Markdown block printed in every report: parameters, package version, seed and run id."""
-    from . import __version__
+    """Markdown block printed in every report: parameters, package version, seed and run id.
 
-    rows = "\n".join(f"| `{k}` | {v!r} |" for k, v in parameters.items())
-    return (f"*Report `{report_name}`, run `{run_id}`, loyalty-sim {__version__}.*\n\n"
+    Every name and value is escaped (:func:`~loyalty_sim.text_safety.escape_markdown`):
+    a parameter value shows as typed and never becomes markup.
+    """
+    from . import __version__
+    from .text_safety import escape_markdown as md
+
+    rows = "\n".join(f"| {md(k)} | {md(repr(v))} |" for k, v in parameters.items())
+    return (f"*Report {md(report_name)}, run {md(run_id)}, loyalty-sim {md(__version__)}.*\n\n"
             f"| parameter | value |\n|---|---|\n{rows}")
+
+
+# No script, no fetch: the report is one self-contained file (figures are data: URIs, CSS is inline).
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head -%}
+<meta http-equiv="Content-Security-Policy" content="{{ resources.csp }}">
+{{ super() }}
+{%- endblock html_head -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def export_html(nb: Any, title: str) -> str:
+    """HTML of an executed notebook: code hidden, no JavaScript, a Content-Security-Policy forbidding scripts.
+
+    The nbconvert lab template without require.js, MathJax, mermaid and widget scripts
+    (the reports use none), so the file opens offline and makes no network request.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_loaders=[DictLoader({"loyalty_sim_report.html.j2": _TEMPLATE})],
+                            template_file="loyalty_sim_report.html.j2", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
+                                                         "csp": CONTENT_SECURITY_POLICY})
+    return body

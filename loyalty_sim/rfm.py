@@ -1,15 +1,33 @@
 """Customer-level RFM summaries of a transaction log, as the BTYD literature builds them.
 
-Conventions (Fader, Hardie & Lee 2005a, 2005b):
+What one transaction is depends on what the log's stamps can tell apart
+(``resolution``):
 
-* several purchases by one customer on one calendar day are **one transaction**
-  (their amounts are added);
+* ``"day"`` -- the BTYD convention for date-only logs (Fader, Hardie & Lee 2005a,
+  2005b): several purchases by one customer on one calendar day are **one
+  transaction** (their amounts are added), and times are whole days;
+* ``"exact"`` -- for logs whose stamps carry a time of day, such as the simulator's
+  (:mod:`loyalty_sim.engine` draws purchases in continuous time and writes each with
+  its own time of day): each distinct timestamp of a customer is one transaction
+  (rows with the very same stamp are one, amounts added) and recency and ``T`` are
+  measured from the stamps themselves, so the summary counts what the BG/NBD
+  likelihood counts. Merging by day would instead drop the engine's second purchases
+  of a day (about 2% of repeat purchases at the CDNOW estimates) and bias the fitted
+  rate upwards (``alpha`` by +4 ... +9%, 3-5 standard errors with 40,000 customers);
+* ``"auto"`` (default) -- ``"exact"`` when any stamp has a time of day other than
+  midnight, else ``"day"``. A date-time log whose rows are the lines of one basket
+  stamped seconds apart should be summarised with ``resolution="day"``.
+
+Further conventions (both resolutions):
+
 * ``frequency`` is the number of *repeat* transactions in the calibration period
   (transaction days after the first one);
 * ``recency`` is the time from the first to the last transaction, ``T`` the time
   from the first transaction to the end of the calibration period, both in
-  ``time_unit`` (weeks by default); the calibration end day is included, so a
-  purchase on that day happens at time ``T``;
+  ``time_unit`` (weeks by default); the calibration end day is included: by day, a
+  purchase on that day happens at time ``T``; exactly, the period ends at the
+  midnight that closes that day (a 39-week calibration of a log starting at
+  2026-01-05 00:00 ends with ``calibration_end="2026-10-04"`` and gives ``T = 39``);
 * ``monetary_value`` is the mean value of the **repeat** transactions (NaN when
   there are none): the first purchase is left out, as in the Gamma-Gamma model;
 * with a ``calibration_end``, only customers whose first transaction is on or
@@ -41,7 +59,13 @@ import pandas as pd
 
 from .errors import ConfigError, DataError
 
-__all__ = ["TIME_UNITS", "DailyAccumulator", "IdCoder", "rfm_from_daily", "rfm_summary", "unit_days"]
+__all__ = ["RESOLUTIONS", "TIME_UNITS", "DailyAccumulator", "EventAccumulator", "IdCoder", "log_resolution",
+           "rfm_from_daily", "rfm_from_events", "rfm_summary", "unit_days"]
+
+#: What one transaction is: one customer-day, one distinct timestamp, or decided by the stamps.
+RESOLUTIONS = ("auto", "day", "exact")
+#: Nanoseconds in a day (timestamps are handled as int64 nanoseconds since 1970-01-01).
+NS_PER_DAY = np.int64(86_400 * 10**9)
 
 #: Length of each supported time unit, in days.
 TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Y": 365.25}
@@ -114,6 +138,42 @@ def timestamps_to_days(ts: pd.Series | np.ndarray) -> np.ndarray:
     if not np.issubdtype(values.dtype, np.datetime64):
         values = pd.to_datetime(values).to_numpy()
     return values.astype("datetime64[D]").astype(np.int64)
+
+
+def timestamps_to_ns(ts: pd.Series | np.ndarray) -> np.ndarray:
+    """Nanoseconds since 1970-01-01 (int64) of each timestamp, wall-clock time in its own time zone."""
+    if isinstance(ts, pd.Series):
+        if isinstance(ts.dtype, pd.DatetimeTZDtype):
+            ts = ts.dt.tz_localize(None)
+        values = ts.to_numpy()
+    else:
+        values = np.asarray(ts)
+    if not np.issubdtype(values.dtype, np.datetime64):
+        values = pd.to_datetime(values).to_numpy()
+    return values.astype("datetime64[ns]").astype(np.int64)
+
+
+def check_resolution(resolution: str) -> str:
+    """``resolution`` if it is one of :data:`RESOLUTIONS`, else a ConfigError."""
+    if resolution not in RESOLUTIONS:
+        raise ConfigError(f"expected one of {list(RESOLUTIONS)}, got {resolution!r}", field="resolution")
+    return resolution
+
+
+def log_resolution(timestamps: Any) -> str:
+    """``"exact"`` if any timestamp has a time of day other than midnight, else ``"day"``.
+
+    A date-only log (CDNOW, most exports of daily data) cannot tell two purchases of
+    one day apart, so one customer-day is one transaction (the BTYD convention); a log
+    with times of day (the simulator's, a till's receipts) can, so each distinct stamp
+    is one (see the module docstring).
+
+    Parameters
+    ----------
+    timestamps : Series or array of datetimes, or int64 nanoseconds since the epoch
+    """
+    ns = np.asarray(timestamps) if np.asarray(timestamps).dtype == np.int64 else timestamps_to_ns(timestamps)
+    return "exact" if bool((ns % NS_PER_DAY != 0).any()) else "day"
 
 
 def maybe_int_ids(ids: pd.Index | pd.Series) -> pd.Index | pd.Series:
@@ -246,6 +306,202 @@ class DailyAccumulator:
         return self.coder.index, code, day, self._amount[0], self._npurch[0] > 0
 
 
+class EventAccumulator:
+    """Customer-timestamp totals, built chunk by chunk without keeping the log (``resolution="exact"``).
+
+    Like :class:`DailyAccumulator`, but the records are unique (customer, timestamp to
+    the nanosecond) instead of unique customer-days: rows of one customer with the very
+    same stamp are added together, any two other rows stay apart. Memory grows with the
+    number of distinct customer-timestamps (about 24 bytes each, twice while aggregating).
+
+    Parameters
+    ----------
+    coder : IdCoder, optional
+        Shared id coder (when the caller codes ids itself); a new one by default.
+    compact_every : int
+        Raw records held before they are aggregated.
+    """
+
+    def __init__(self, coder: IdCoder | None = None, compact_every: int = 16_000_000):
+        self.coder = coder if coder is not None else IdCoder()
+        self.compact_every = int(compact_every)
+        self._code: list[np.ndarray] = []
+        self._tick: list[np.ndarray] = []
+        self._amount: list[np.ndarray] = []
+        self._npurch: list[np.ndarray] = []
+        self._pending = 0
+        self._compacted = 0
+        self.n_rows = 0
+
+    def add(self, customer_id: Any, ns: np.ndarray, amount: np.ndarray) -> None:
+        """Add one chunk: customer ids, timestamps (int64 ns since epoch) and amounts."""
+        if len(ns) == 0:
+            return
+        self.add_codes(self.coder.encode(customer_id), ns, amount)
+
+    def add_codes(self, codes: np.ndarray, ns: np.ndarray, amount: np.ndarray) -> None:
+        """Add one chunk whose ids are already codes of ``self.coder``."""
+        ns = np.asarray(ns, dtype=np.int64)
+        amount = np.asarray(amount, dtype=np.float64)
+        if len(ns) == 0:
+            return
+        self._code.append(np.asarray(codes, dtype=np.int64))
+        self._tick.append(ns)
+        self._amount.append(amount)
+        self._npurch.append((amount >= 0).astype(np.int32))
+        self._pending += len(ns)
+        self.n_rows += len(ns)
+        if self._pending - self._compacted > max(self.compact_every, self._compacted):
+            self._compact()
+
+    def _compact(self) -> None:
+        code, tick = np.concatenate(self._code), np.concatenate(self._tick)
+        order = np.lexsort((tick, code))
+        code, tick = code[order], tick[order]
+        if len(code):
+            starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (tick[1:] != tick[:-1])])
+            amount = np.add.reduceat(np.concatenate(self._amount)[order], starts)
+            npurch = np.add.reduceat(np.concatenate(self._npurch)[order], starts)
+        else:
+            starts, amount, npurch = np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
+        self._code, self._tick = [code[starts]], [tick[starts]]
+        self._amount, self._npurch = [amount], [npurch]
+        self._compacted = self._pending = len(starts)
+
+    def events(self) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``(ids, code, ns, amount, has_purchase)`` sorted by customer code, then time."""
+        if not self._code:
+            empty = np.empty(0, dtype=np.int64)
+            return self.coder.index, empty, empty, np.empty(0), np.empty(0, dtype=bool)
+        if len(self._code) > 1 or self._pending != self._compacted:
+            self._compact()
+        return self.coder.index, self._code[0], self._tick[0], self._amount[0], self._npurch[0] > 0
+
+    def resolution(self) -> str:
+        """:func:`log_resolution` of the stamps added so far."""
+        self.events()
+        return log_resolution(self._tick[0]) if self._tick else "day"
+
+    def daily(self) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The same records merged by customer-day, as :meth:`DailyAccumulator.daily` returns them."""
+        ids, code, ns, amount, has_purchase = self.events()
+        acc = DailyAccumulator(coder=self.coder)
+        acc._push(code * _CODE_SHIFT + (ns // NS_PER_DAY + _DAY_OFFSET), amount, has_purchase.astype(np.int32))
+        acc.n_rows = self.n_rows
+        return acc.daily()
+
+
+def _net_refunds(code: np.ndarray, amount: np.ndarray,
+                 has_purchase: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Add each refund-only record into the customer's latest earlier purchase record.
+
+    Returns the kept positions (purchase records), their netted amounts, and how many
+    refunds had no earlier purchase of the same customer (dropped).
+    """
+    if has_purchase.all():
+        return np.arange(len(code)), amount, 0
+    pos = np.arange(len(code))
+    last = np.maximum.accumulate(np.where(has_purchase, pos, -1))
+    refund = ~has_purchase
+    target = last[refund]
+    valid = target >= 0
+    valid[valid] = code[target[valid]] == code[refund][valid]
+    amount = amount.copy()
+    np.add.at(amount, target[valid], amount[refund][valid])
+    return np.flatnonzero(has_purchase), amount[has_purchase], int((~valid).sum())
+
+
+def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.ndarray,
+                    has_purchase: np.ndarray, *, calibration_end: Any = None,
+                    observation_end: Any = None, time_unit: str | float = "W") -> pd.DataFrame:
+    """RFM summary in continuous time (``resolution="exact"``) from records sorted by (code, time).
+
+    Each record is one transaction; recency and ``T`` come from the timestamps. The
+    calibration period (and the observation) ends at the midnight closing the
+    ``calibration_end`` (``observation_end``) day; without ``observation_end``, at the
+    end of the last purchase's day.
+
+    Parameters
+    ----------
+    ids : Index
+        Customer id of each code.
+    code, ns, amount, has_purchase : ndarray
+        One record per distinct customer-timestamp: customer code, time (int64
+        nanoseconds since the epoch), net amount, whether it holds a purchase.
+    calibration_end, observation_end, time_unit
+        As in :func:`rfm_summary`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`rfm_summary`; ``attrs["resolution"]`` is ``"exact"``.
+    """
+    unit = unit_days(time_unit)
+    unit_ns = unit * float(NS_PER_DAY)
+    obs_end = _to_day(observation_end, "observation_end")
+    cal_end = _to_day(calibration_end, "calibration_end")
+    if obs_end is None:
+        if not has_purchase.any():
+            raise DataError("the log holds no purchases (no rows with a non-negative amount)")
+        obs_end = np.int64(ns[has_purchase].max() // NS_PER_DAY)
+    split = cal_end is not None
+    if not split:
+        cal_end = obs_end
+    elif cal_end > obs_end:
+        raise ConfigError(f"calibration_end {_day_to_timestamp(cal_end).date()} is after "
+                          f"observation_end {_day_to_timestamp(obs_end).date()}", field="calibration_end")
+    obs_stop = (obs_end + 1) * NS_PER_DAY   # the midnight that closes the day
+    cal_stop = (cal_end + 1) * NS_PER_DAY
+
+    keep = ns < obs_stop
+    code, ns, amount, has_purchase = code[keep], ns[keep], amount[keep], has_purchase[keep]
+    kept, amount, n_unmatched = _net_refunds(code, amount, has_purchase)
+    code, ns = code[kept], ns[kept]
+
+    n = len(code)
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if n else np.empty(0, dtype=np.int64)
+    first = ns[starts]
+    cohort = first < cal_stop
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    in_cal = ns < cal_stop
+    n_groups = len(starts)
+    n_cal = np.bincount(group[in_cal], minlength=n_groups)
+    cal_sum = np.bincount(group[in_cal], weights=amount[in_cal], minlength=n_groups)
+    last_cal = ns[np.maximum(starts + n_cal - 1, starts)]
+    frequency = n_cal - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, (cal_sum - amount[starts]) / np.maximum(frequency, 1), np.nan)
+    out = pd.DataFrame({
+        "frequency": frequency[cohort].astype(np.int64),
+        "recency": (last_cal - first)[cohort].astype(np.float64) / unit_ns,
+        "T": (cal_stop - first)[cohort].astype(np.float64) / unit_ns,
+        "monetary_value": monetary[cohort],
+    }, index=pd.Index(ids[code[starts[cohort]]], name="customer_id"))
+    if split:
+        n_hold = np.bincount(group[~in_cal], minlength=n_groups)
+        hold_sum = np.bincount(group[~in_cal], weights=amount[~in_cal], minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hold_mean = np.where(n_hold > 0, hold_sum / np.maximum(n_hold, 1), np.nan)
+        out["frequency_holdout"] = n_hold[cohort].astype(np.int64)
+        out["monetary_value_holdout"] = hold_mean[cohort]
+        out["duration_holdout"] = float(obs_stop - cal_stop) / unit_ns
+    out.index = maybe_int_ids(out.index)
+    try:
+        out = out.sort_index()
+    except TypeError:
+        pass
+    out.attrs.update({
+        "time_unit": time_unit,
+        "unit_days": unit,
+        "resolution": "exact",
+        "calibration_end": str(_day_to_timestamp(cal_end).date()),
+        "observation_end": str(_day_to_timestamp(obs_end).date()),
+        "n_customers_after_calibration": int((~cohort).sum()),
+        "n_unmatched_returns": n_unmatched,
+    })
+    return out
+
+
 def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.ndarray,
                    has_purchase: np.ndarray, *, calibration_end: Any = None,
                    observation_end: Any = None, time_unit: str | float = "W") -> pd.DataFrame:
@@ -343,7 +599,7 @@ def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.
 
 
 def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any = None,
-                time_unit: str | float = "W") -> pd.DataFrame:
+                time_unit: str | float = "W", resolution: str = "auto") -> pd.DataFrame:
     """Customer-level RFM summary of a tidy transaction log.
 
     Parameters
@@ -360,6 +616,12 @@ def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any =
         Later rows are ignored.
     time_unit : {"D", "W", "M", "Y"} or float
         Unit of ``recency``, ``T`` and ``duration_holdout`` (default weeks).
+    resolution : {"auto", "day", "exact"}
+        What one transaction is: one customer-day (``"day"``, the BTYD convention for
+        date-only logs), one distinct timestamp with times from the stamps
+        (``"exact"``, for logs with times of day such as the simulator's), or decided
+        by the stamps (``"auto"``: exact if any has a time of day). See the module
+        docstring.
 
     Returns
     -------
@@ -368,7 +630,8 @@ def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any =
         ``T``, ``monetary_value`` (mean of repeat transactions, NaN if none), and with
         a split ``frequency_holdout``, ``monetary_value_holdout``, ``duration_holdout``.
         ``attrs`` records the time unit, the dates used, customers left out because
-        they first bought after ``calibration_end``, and unmatched refunds.
+        they first bought after ``calibration_end``, unmatched refunds and the
+        ``resolution`` used.
 
     References
     ----------
@@ -396,7 +659,18 @@ def rfm_summary(log: Any, *, calibration_end: Any = None, observation_end: Any =
     if not np.isfinite(amount).all():
         raise DataError("missing or non-numeric amount", column="amount",
                         rows=(np.flatnonzero(~np.isfinite(amount))[:5] + 1).tolist())
+    check_resolution(resolution)
+    ns = timestamps_to_ns(ts)
+    if resolution == "auto":
+        resolution = log_resolution(ns)
+    if resolution == "exact":
+        events = EventAccumulator()
+        events.add(frame["customer_id"], ns, amount)
+        return rfm_from_events(*events.events(), calibration_end=calibration_end,
+                               observation_end=observation_end, time_unit=time_unit)
     acc = DailyAccumulator()
-    acc.add(frame["customer_id"], timestamps_to_days(ts), amount)
-    return rfm_from_daily(*acc.daily(), calibration_end=calibration_end,
-                          observation_end=observation_end, time_unit=time_unit)
+    acc.add(frame["customer_id"], ns // NS_PER_DAY, amount)
+    out = rfm_from_daily(*acc.daily(), calibration_end=calibration_end,
+                         observation_end=observation_end, time_unit=time_unit)
+    out.attrs["resolution"] = "day"
+    return out

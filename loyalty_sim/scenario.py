@@ -31,20 +31,30 @@ from .engine import SimulationResult, simulate
 from .errors import ConfigError
 from .population import Population, PopulationParams, available_presets, load_preset
 from .schemes import SchemeConfig, scheme_from_dict, validation_error
+from .schemes.common import MAX_WEEKS
+
+#: Most customers a scenario may hold (the population at week 0).
+MAX_CUSTOMERS = 10_000_000
+#: Largest seed (the range numpy's SeedSequence and the file format keep exactly).
+MAX_SEED = 2**63 - 1
 
 
 class _ScenarioFile(BaseModel):
-    """The top level of a scenario file (schemes are validated by their family)."""
+    """The top level of a scenario file (schemes are validated by their family).
+
+    Bounds: ``customers`` 1..:data:`MAX_CUSTOMERS`, ``weeks`` 1..``MAX_WEEKS`` (5,200),
+    ``launch_week`` before ``weeks``, ``seed`` 0..:data:`MAX_SEED`, ``replications`` 1..1,000.
+    """
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field("scenario", min_length=1)
     description: str = ""
     preset: str = "coffee_shop"
     population: dict[str, Any] = Field(default_factory=dict)
-    customers: int = Field(10_000, ge=1)
-    weeks: int = Field(104, ge=1)
-    launch_week: int = Field(0, ge=0)
-    seed: int = Field(0, ge=0)
+    customers: int = Field(10_000, ge=1, le=MAX_CUSTOMERS)
+    weeks: int = Field(104, ge=1, le=MAX_WEEKS)
+    launch_week: int = Field(0, ge=0, le=MAX_WEEKS)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     replications: int = Field(1, ge=1, le=1000)
     behaviour: dict[str, Any] = Field(default_factory=dict)
     economics: dict[str, Any] = Field(default_factory=dict)
@@ -163,8 +173,12 @@ class ScenarioRun:
         for name, res in self.results.items():
             s = res.summary()
             if name != "baseline":
-                s["transactions_change_pct"] = 100.0 * (s["transactions"] / base["transactions"] - 1.0)
-                s["revenue_change_pct"] = 100.0 * (s["revenue"] / base["revenue"] - 1.0)
+                for key in ("transactions", "revenue"):
+                    if base[key] > 0:
+                        s[f"{key}_change_pct"] = 100.0 * (s[key] / base[key] - 1.0)
+                    else:  # no baseline to compare with: undefined, with the reason beside it
+                        s[f"{key}_change_pct"] = None
+                        s[f"{key}_change_pct_reason"] = f"the baseline has no {key}"
                 w = res.weekly
                 s["reward_cost"] = round(float(w["reward_cost"].sum()), 2)
                 s["discount"] = round(float(w["discount"].sum()), 2)

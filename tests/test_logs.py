@@ -328,7 +328,8 @@ def test_timezone_aware_timestamps_keep_their_wall_clock_day(tmp_path):
     path = write(tmp_path, HEADER + "1,2024-01-02T23:30:00+05:00,3\n1,2024-01-02T08:00:00+05:00,4\n")
     log = read_log(path, today=TODAY)
     assert (log.data["timestamp"].dt.date == pd.Timestamp("2024-01-02").date()).all()
-    assert rfm_summary(log).loc[1, "frequency"] == 0   # one day, one transaction
+    assert rfm_summary(log, resolution="day").loc[1, "frequency"] == 0   # one day, one transaction
+    assert rfm_summary(log).loc[1, "frequency"] == 1   # two stamps with times of day: two transactions
 
 
 def test_error_text_format_is_stable(tmp_path):

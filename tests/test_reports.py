@@ -120,6 +120,9 @@ def test_profit_impact_records_the_calculator(outputs):
     assert v["retention_only_change_pct"] == pytest.approx(100 * ((0.85 / 0.25) / (0.80 / 0.30) - 1), abs=0.01)
     assert v["cases"]["all of the above"] > v["cases"]["retention alone"]
     assert 0 < v["simulated_retention"][0] < 1
+    # the heat map's grid at the defaults: 15 cells with baseline profit <= 0, 1 not converging, 4 above 200%
+    assert v["grid_cells"]["undefined_nonpositive_profit"] == 15 and v["grid_cells"]["beyond_scale"] == 4
+    assert v["profit_change"] > 0 and "per customer" in v["headline"]
 
 
 def test_calibration_notebook_reproduces_the_published_cdnow_fit(outputs):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from loyalty_sim.errors import ConfigError, DataError
 from loyalty_sim.logs import read_log
-from loyalty_sim.rfm import DailyAccumulator, IdCoder, rfm_from_daily, rfm_summary, unit_days
+from loyalty_sim.rfm import DailyAccumulator, EventAccumulator, IdCoder, rfm_from_daily, rfm_from_events, rfm_summary, unit_days
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "CDNOW_sample.txt"
 
@@ -22,17 +22,20 @@ def _log(rows: list[tuple]) -> pd.DataFrame:
         timestamp=lambda d: pd.to_datetime(d["timestamp"], format="ISO8601"))
 
 
+HAND_LOG = [
+    ("a", "2024-01-01 09:00", 10.0),
+    ("a", "2024-01-01 17:00", 5.0),     # same day: one transaction of 15 by day
+    ("a", "2024-01-08", 20.0),
+    ("a", "2024-01-22", 40.0),
+    ("b", "2024-01-15", 7.0),
+    ("a", "2024-02-05", 99.0),          # holdout
+    ("c", "2024-02-01", 3.0),           # first purchase after calibration: not in the cohort
+]
+
+
 def test_hand_computed_summary():
-    log = _log([
-        ("a", "2024-01-01 09:00", 10.0),
-        ("a", "2024-01-01 17:00", 5.0),     # same day: one transaction of 15
-        ("a", "2024-01-08", 20.0),
-        ("a", "2024-01-22", 40.0),
-        ("b", "2024-01-15", 7.0),
-        ("a", "2024-02-05", 99.0),          # holdout
-        ("c", "2024-02-01", 3.0),           # first purchase after calibration: not in the cohort
-    ])
-    rfm = rfm_summary(log, calibration_end="2024-01-29", observation_end="2024-02-12")
+    log = _log(HAND_LOG)
+    rfm = rfm_summary(log, calibration_end="2024-01-29", observation_end="2024-02-12", resolution="day")
     assert list(rfm.index) == ["a", "b"]
     a, b = rfm.loc["a"], rfm.loc["b"]
     assert a["frequency"] == 2                       # Jan 8 and Jan 22 are repeats
@@ -45,6 +48,47 @@ def test_hand_computed_summary():
     assert (rfm["duration_holdout"] == 2.0).all()
     assert rfm.attrs["n_customers_after_calibration"] == 1
     assert rfm.attrs["calibration_end"] == "2024-01-29"
+    assert rfm.attrs["resolution"] == "day"
+
+
+def test_hand_computed_summary_in_continuous_time():
+    # the stamps carry times of day, so by default each distinct stamp is a transaction and
+    # times run from the stamps; the calibration period ends at the midnight closing Jan 29
+    log = _log(HAND_LOG)
+    rfm = rfm_summary(log, calibration_end="2024-01-29", observation_end="2024-02-12")
+    assert rfm.attrs["resolution"] == "exact"
+    assert list(rfm.index) == ["a", "b"]
+    a, b = rfm.loc["a"], rfm.loc["b"]
+    assert a["frequency"] == 3                       # Jan 1 17:00, Jan 8 and Jan 22 are repeats
+    assert a["recency"] == pytest.approx((21 - 9 / 24) / 7)
+    assert a["T"] == pytest.approx((29 - 9 / 24) / 7)
+    assert a["monetary_value"] == pytest.approx(65.0 / 3)
+    assert a["frequency_holdout"] == 1 and a["monetary_value_holdout"] == pytest.approx(99.0)
+    assert b["frequency"] == 0 and b["recency"] == 0 and np.isnan(b["monetary_value"])
+    assert b["T"] == pytest.approx(15 / 7)
+    assert (rfm["duration_holdout"] == 2.0).all()
+    assert rfm.attrs["n_customers_after_calibration"] == 1
+
+
+def test_exact_resolution_merges_only_identical_stamps_and_nets_refunds():
+    log = _log([
+        ("a", "2024-01-01 09:00", 10.0),
+        ("a", "2024-01-01 09:00", 5.0),      # the very same stamp: one transaction of 15
+        ("a", "2024-01-01 09:00:01", 1.0),   # a second later: another
+        ("a", "2024-01-03 10:00", -1.0),     # refund: nets into the latest earlier purchase
+        ("b", "2024-01-02 08:00", -3.0),     # refund before any purchase: dropped
+        ("b", "2024-01-08 12:00", 4.0),
+    ])
+    rfm = rfm_summary(log, observation_end="2024-01-14")
+    assert rfm.loc["a", "frequency"] == 1 and rfm.loc["a", "monetary_value"] == pytest.approx(0.0)
+    assert rfm.loc["a", "recency"] == pytest.approx(1 / 86400 / 7)
+    assert rfm.loc["b", "T"] == pytest.approx(6.5 / 7)
+    assert rfm.attrs["n_unmatched_returns"] == 1
+    # a date-only log keeps the daily convention
+    dates = log.assign(timestamp=log["timestamp"].dt.normalize())
+    assert rfm_summary(dates, observation_end="2024-01-14").attrs["resolution"] == "day"
+    with pytest.raises(ConfigError):
+        rfm_summary(log, resolution="hour")
 
 
 def test_without_split_observation_end_defaults_to_last_purchase():
@@ -144,15 +188,29 @@ def _random_log(seed: int, n: int) -> pd.DataFrame:
 def test_chunked_accumulation_equals_one_shot(seed, n, cuts):
     log = _random_log(seed, n)
     log.loc[0, "amount"] = abs(log.loc[0, "amount"]) + 1.0   # at least one purchase
-    one = rfm_summary(log, calibration_end="2024-03-01", observation_end="2024-04-29")
+    one = rfm_summary(log, calibration_end="2024-03-01", observation_end="2024-04-29", resolution="day")
+    exact = rfm_summary(log, calibration_end="2024-03-01", observation_end="2024-04-29")
+    assert exact.attrs["resolution"] == "exact"
     acc = DailyAccumulator(compact_every=7)
+    events = EventAccumulator(compact_every=7)
     bounds = sorted({0, n, *[c for c in cuts if c < n]})
     days = log["timestamp"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    ns = log["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         acc.add(log["customer_id"].to_numpy()[lo:hi], days[lo:hi], log["amount"].to_numpy()[lo:hi])
+        events.add(log["customer_id"].to_numpy()[lo:hi], ns[lo:hi], log["amount"].to_numpy()[lo:hi])
     chunked = rfm_from_daily(*acc.daily(), calibration_end="2024-03-01", observation_end="2024-04-29")
+    chunked.attrs["resolution"] = "day"
     pd.testing.assert_frame_equal(one, chunked)
-    # invariants of any summary
-    assert (one["frequency"] >= 0).all()
-    assert ((one["recency"] >= 0) & (one["recency"] <= one["T"])).all()
-    assert (one["monetary_value"].isna() == (one["frequency"] == 0)).all()
+    pd.testing.assert_frame_equal(exact, rfm_from_events(*events.events(), calibration_end="2024-03-01",
+                                                         observation_end="2024-04-29"))
+    by_day = rfm_from_daily(*events.daily(), calibration_end="2024-03-01", observation_end="2024-04-29")
+    by_day.attrs["resolution"] = "day"
+    pd.testing.assert_frame_equal(one, by_day)
+    # invariants of any summary; by day, never more transactions than exactly
+    for summary in (one, exact):
+        assert (summary["frequency"] >= 0).all()
+        assert ((summary["recency"] >= 0) & (summary["recency"] <= summary["T"])).all()
+        assert (summary["monetary_value"].isna() == (summary["frequency"] == 0)).all()
+    assert list(exact.index) == list(one.index)
+    assert (exact["frequency"] >= one["frequency"]).all()

@@ -302,7 +302,7 @@ def test_write_assignment_is_spreadsheet_safe_and_atomic(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    ({"share": 0.0}, "share"), ({"share": 1.2}, "share"), ({"weeks": 0}, "weeks"), ({"pre_weeks": 0}, "pre_weeks"),
+    ({"share": 0.0}, "share"), ({"share": 1.2}, "share"), ({"pilot_weeks": 0}, "pilot_weeks"), ({"pre_weeks": 0}, "pre_weeks"),
     ({"unit": "shop"}, "unit"), ({"alpha": 1.0}, "alpha"), ({"target_power": 0}, "target_power"),
     ({"primary": "profit"}, "primary"), ({"method": "magic"}, "method"), ({"candidate_weeks": [0, 2]}, "candidate_weeks"),
     ({"unit": "store", "stores": 2}, "stores"), ({"unit": "store", "icc": 1.0}, "icc"),

@@ -24,7 +24,7 @@ def _load_maker():
     """The script that made ``data/trial`` (simulates pilots with a known effect)."""
     name = "loyalty_sim_trial_make_example"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, DATA / "make_example.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "make_trial_example.py")
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
         spec.loader.exec_module(mod)
@@ -654,7 +654,8 @@ def test_store_pilot_naive_enrolment_interval_respects_clustering(store_sim):
 
 def test_ids_are_matched_as_read_log_keeps_them(sim, pilot_case, tmp_path):
     """'007' is not customer 7, '1_000' is not 1000 and huge float ids do not overflow."""
-    from loyalty_sim.trial.review import _norm_ids, read_assignment
+    from loyalty_sim.ids import normalise_ids as _norm_ids
+    from loyalty_sim.trial.review import read_assignment
 
     log, asg, _ = pilot_case
     padded = asg.assign(customer_id=asg["customer_id"].map(lambda v: f"{v:07d}"))

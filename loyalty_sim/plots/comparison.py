@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from ..text_safety import plot_text
+
 PALETTE = ("#1b6ca8", "#e07a1f", "#3a9d5d", "#c23b5b", "#7b5ea7", "#8c6d31", "#4a4a4a")
 
 
@@ -37,7 +39,7 @@ def plot_effects(effects: pd.DataFrame, metric: str, *, ax: Axes | None = None, 
     if ok.any():
         ax.errorbar(est[ok], y[ok], xerr=err[:, ok], fmt="none", ecolor="black", capsize=4, lw=1.2)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, d["scheme"].tolist())
+    ax.set_yticks(y, [plot_text(s) for s in d["scheme"]])
     ax.invert_yaxis()
     level = int(round(100 * float(d["level"].iloc[0]))) if len(d) else 95
     unit = "% of counterfactual" if relative else (d["unit"].iloc[0] if len(d) else "")
@@ -53,7 +55,7 @@ def plot_weekly(results: Mapping[str, pd.DataFrame], column: str, *, ax: Axes | 
     ax = _ax(ax)
     for i, (name, w) in enumerate(results.items()):
         y = w[column] / w[per].replace(0, np.nan) if per else w[column]
-        ax.plot(w.index, y, label=name, color=PALETTE[i % len(PALETTE)], lw=1.8 if name == "baseline" else 1.4,
+        ax.plot(w.index, y, label=plot_text(name), color=PALETTE[i % len(PALETTE)], lw=1.8 if name == "baseline" else 1.4,
                 ls="--" if name == "baseline" else "-")
     if launch_week:
         ax.axvline(launch_week, color="grey", ls=":", lw=1)
@@ -84,7 +86,7 @@ def plot_naive_vs_causal(effects: pd.DataFrame, metric: str = "purchases_per_cus
         if ok.any():
             ax.errorbar((x + off)[ok], est[ok], yerr=err[:, ok], fmt="none", ecolor="black", capsize=3, lw=1)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, d["scheme"].tolist())
+    ax.set_xticks(x, [plot_text(s) for s in d["scheme"]])
     ax.set(ylabel=d["unit"].iloc[0] if len(d) else "", title=title or "Naive before/after vs causal effect")
     ax.legend(fontsize=8, frameon=False)
     return ax
@@ -109,14 +111,14 @@ def plot_grouped_bars(frame: pd.DataFrame, x: str, bars: str, value: str, *, ci:
         d = d.set_index(d[x].astype(str)).reindex(cats)
         est = d[value].to_numpy(dtype=float) * scale
         xs = pos + (i - (len(names) - 1) / 2) * w
-        ax.bar(xs, est, w, label=name.replace("_", " "), color=PALETTE[i % len(PALETTE)])
+        ax.bar(xs, est, w, label=plot_text(name.replace("_", " ")), color=PALETTE[i % len(PALETTE)])
         if ci is not None:
             err = np.vstack([est - d[ci[0]].to_numpy(dtype=float) * scale, d[ci[1]].to_numpy(dtype=float) * scale - est])
             ok = np.isfinite(err).all(axis=0)
             if ok.any():
                 ax.errorbar(xs[ok], est[ok], yerr=err[:, ok], fmt="none", ecolor="black", capsize=2, lw=0.8)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(pos, [c.replace("_", " ") for c in cats])
+    ax.set_xticks(pos, [plot_text(c.replace("_", " ")) for c in cats])
     ax.set(ylabel=ylabel or value.replace("_", " "), title=title or value.replace("_", " "))
     ax.legend(fontsize=8, frameon=False)
     return ax
@@ -161,7 +163,7 @@ def plot_member_gap(gaps: pd.DataFrame, *, ax: Axes | None = None, title: str | 
     ax.bar(x - w / 2, gaps["naive_gap"], w, label="naive gap (members - non-members)", color="#9e9e9e")
     ax.bar(x + w / 2, gaps["causal_effect_on_members"], w, label="causal effect on members", color=PALETTE[0])
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, list(gaps.index))
+    ax.set_xticks(x, [plot_text(s) for s in gaps.index])
     ax.set(ylabel="transactions per alive customer-week", title=title or "Self-selection: naive gap vs causal effect")
     ax.legend(fontsize=8, frameon=False)
     return ax

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 
+from ..text_safety import plot_text
 from .comparison import PALETTE, _ax, plot_grouped_bars
 
 
@@ -25,7 +26,7 @@ def plot_ledger_lines(ledger: pd.DataFrame, column: str, *, ax: Axes | None = No
     ax = _ax(ax)
     scale = 100.0 if percent else 1.0
     for i, (name, d) in enumerate(ledger.groupby("scheme", sort=False)):
-        ax.plot(d["week"], d[column] * scale, label=str(name).replace("_", " "), color=PALETTE[i % len(PALETTE)], lw=1.5)
+        ax.plot(d["week"], d[column] * scale, label=plot_text(str(name).replace("_", " ")), color=PALETTE[i % len(PALETTE)], lw=1.5)
     if launch_week is not None:
         ax.axvline(launch_week, color="grey", ls=":", lw=1)
     ax.set(xlabel="week", ylabel=ylabel or column.replace("_", " "), title=title or column.replace("_", " ").capitalize())

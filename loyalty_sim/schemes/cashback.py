@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_COUNT, MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig
 
 
 class Cashback(SchemeConfig):
@@ -52,10 +52,10 @@ class Cashback(SchemeConfig):
     unit: ClassVar[str] = "credit"
     type: Literal["cashback"] = "cashback"
     rate: float = Field(0.02, ge=0.0, le=0.5)
-    min_balance_to_use: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    min_balance_to_use: float = Field(0.0, ge=0.0, le=MAX_MONEY, allow_inf_nan=False)
     use: Literal["auto", "choose"] = "auto"
     use_probability: float = Field(0.3, gt=0.0, le=1.0)
-    expiry_weeks: int | None = Field(None, ge=1)
+    expiry_weeks: int | None = Field(None, ge=1, le=MAX_WEEKS)
 
     @model_validator(mode="after")
     def _check(self) -> "Cashback":
@@ -161,10 +161,10 @@ class Gift(SchemeConfig):
     family: ClassVar[str] = "gift"
     unit: ClassVar[str] = "gift_spend"
     type: Literal["gift"] = "gift"
-    spend_threshold: float = Field(100.0, gt=0.0, allow_inf_nan=False)
-    gift_value: float = Field(5.0, ge=0.0, allow_inf_nan=False)
-    gift_cost: float = Field(2.0, ge=0.0, allow_inf_nan=False)
-    max_gifts: int | None = Field(None, ge=1)
+    spend_threshold: float = Field(100.0, gt=0.0, le=MAX_MONEY, allow_inf_nan=False)
+    gift_value: float = Field(5.0, ge=0.0, le=MAX_MONEY, allow_inf_nan=False)
+    gift_cost: float = Field(2.0, ge=0.0, le=MAX_MONEY, allow_inf_nan=False)
+    max_gifts: int | None = Field(None, ge=1, le=MAX_COUNT)
 
     @model_validator(mode="after")
     def _check(self) -> "Gift":

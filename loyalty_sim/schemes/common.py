@@ -9,7 +9,7 @@ provides the helpers that turn a perceived value into multipliers.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +17,26 @@ from scipy.special import gammaln
 
 from ..behaviour import BehaviourParams
 from .base import Effects, Settlement
+
+#: Upper bounds of configuration fields: generous but finite, so that no value overflows to
+#: infinity or NaN in the simulation or its outputs (``.inf`` and ``1e308`` are refused).
+MAX_MONEY = 1e9
+"""Any currency amount: reward values and costs, costs per week or member, spend thresholds."""
+MAX_UNITS = 1e9
+"""Points, stamps or other scheme units: thresholds, bonuses, unit sizes."""
+MAX_COUNT = 1_000_000
+"""Counts of purchases, gifts, referrals or offers per customer."""
+MAX_WEEKS = 5_200
+"""Any span or week number, in weeks (100 years)."""
+MAX_RATE = 1e6
+"""Ratios without a natural ceiling: points per currency unit, factors."""
+
+#: a currency amount in ``[0, MAX_MONEY]``
+Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY)]
+#: a quantity of scheme units in ``[0, MAX_UNITS]``
+Units = Annotated[float, Field(ge=0.0, le=MAX_UNITS)]
+#: a week number in ``[0, MAX_WEEKS]``
+Week = Annotated[int, Field(ge=0, le=MAX_WEEKS)]
 
 
 class Enrolment(BaseModel):
@@ -33,7 +53,7 @@ class Enrolment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     mode: Literal["automatic", "opt_in"] = "automatic"
     take_up: float = Field(0.5, ge=0.0, le=1.0)
-    weeks_to_enrol: float = Field(6.0, gt=0.0)
+    weeks_to_enrol: float = Field(6.0, gt=0.0, le=MAX_WEEKS)
 
 
 class SchemeConfig(BaseModel):
@@ -55,9 +75,9 @@ class SchemeConfig(BaseModel):
 
     name: str = Field(min_length=1)
     enrolment: Enrolment = Enrolment()
-    cost_per_member_week: float = Field(0.0, ge=0.0)
-    fixed_cost_per_week: float = Field(0.0, ge=0.0)
-    setup_cost: float = Field(0.0, ge=0.0)
+    cost_per_member_week: float = Field(0.0, ge=0.0, le=MAX_MONEY)
+    fixed_cost_per_week: float = Field(0.0, ge=0.0, le=MAX_MONEY)
+    setup_cost: float = Field(0.0, ge=0.0, le=MAX_MONEY)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (with the family), written into every output."""

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_WEEKS, MemberRuntime, SchemeConfig
 
 
 class FlatDiscount(SchemeConfig):
@@ -34,7 +34,7 @@ class FlatDiscount(SchemeConfig):
     type: Literal["discount"] = "discount"
     depth: float = Field(0.1, ge=0.0, le=0.9)
     members_only: bool = False
-    duration_weeks: int | None = Field(None, ge=1)
+    duration_weeks: int | None = Field(None, ge=1, le=MAX_WEEKS)
 
     @model_validator(mode="after")
     def _check(self) -> "FlatDiscount":

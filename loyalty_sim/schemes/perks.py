@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_MONEY, MemberRuntime, SchemeConfig
 
 PerkKind = Literal["personal_email", "personal_page", "thank_you_note", "congratulation_note", "dedicated_contact",
                    "community", "partner_discounts", "repair_service", "product_panel", "reactive_feedback",
@@ -55,7 +55,7 @@ class Perk(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: PerkKind
     intensity: float | None = Field(None, ge=0.0, le=1.0)
-    cost_per_member_week: float | None = Field(None, ge=0.0)
+    cost_per_member_week: float | None = Field(None, ge=0.0, le=MAX_MONEY)
 
     @property
     def resolved(self) -> tuple[float, float, bool]:

@@ -27,13 +27,13 @@ redemption (Kivetz, Urminsky & Zheng 2006).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_UNITS, MAX_WEEKS, MemberRuntime, Money, SchemeConfig, Units, Week
 
 
 class Accrual(BaseModel):
@@ -55,13 +55,13 @@ class Accrual(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     method: Literal["linear", "diminishing", "increasing", "compound"] = "linear"
     front_multiplier: float = Field(2.0, ge=0.0, le=20.0)
-    front_purchases: int = Field(0, ge=0)
-    front_weeks: int = Field(0, ge=0)
+    front_purchases: int = Field(0, ge=0, le=MAX_COUNT)
+    front_weeks: int = Field(0, ge=0, le=MAX_WEEKS)
     front_from: Literal["launch", "first_purchase"] = "first_purchase"
-    event_weeks: list[int] = Field(default_factory=list)
+    event_weeks: list[Week] = Field(default_factory=list, max_length=MAX_WEEKS)
     event_multiplier: float = Field(1.0, ge=0.0, le=20.0)
-    spend_thresholds: list[float] = Field(default_factory=list)
-    threshold_multipliers: list[float] = Field(default_factory=list)
+    spend_thresholds: list[Money] = Field(default_factory=list, max_length=100)
+    threshold_multipliers: list[Annotated[float, Field(ge=0.0, le=20.0)]] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
     def _check(self) -> "Accrual":
@@ -104,13 +104,13 @@ class Redemption(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     rule: Literal["free", "tiered", "minimum_unit", "refill"] = "free"
-    thresholds: list[float] = Field(default_factory=list)
-    rewards: list[float] = Field(default_factory=list)
+    thresholds: list[Units] = Field(default_factory=list, max_length=100)
+    rewards: list[Money] = Field(default_factory=list, max_length=100)
     reward_cost_share: float = Field(0.5, ge=0.0, le=1.0)
-    unit: float = Field(1.0, gt=0.0)
-    refill_bonus: float = Field(0.0, ge=0.0)
+    unit: float = Field(1.0, gt=0.0, le=MAX_UNITS)
+    refill_bonus: float = Field(0.0, ge=0.0, le=MAX_UNITS)
     redeem_probability: float = Field(0.3, gt=0.0, le=1.0)
-    goal_weeks: float = Field(26.0, gt=0.0)
+    goal_weeks: float = Field(26.0, gt=0.0, le=MAX_WEEKS)
 
     @model_validator(mode="after")
     def _check(self) -> "Redemption":
@@ -134,7 +134,7 @@ class Expiry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["none", "rolling", "calendar"] = "none"
-    weeks: int = Field(52, ge=1)
+    weeks: int = Field(52, ge=1, le=MAX_WEEKS)
 
 
 class Points(SchemeConfig):
@@ -150,8 +150,8 @@ class Points(SchemeConfig):
     family: ClassVar[str] = "points"
     unit: ClassVar[str] = "points"
     type: Literal["points"] = "points"
-    earn_rate: float = Field(1.0, ge=0.0)
-    point_value: float = Field(0.01, ge=0.0)
+    earn_rate: float = Field(1.0, ge=0.0, le=MAX_RATE)
+    point_value: float = Field(0.01, ge=0.0, le=MAX_MONEY)
     accrual: Accrual = Accrual()
     redemption: Redemption = Redemption()
     expiry: Expiry = Expiry()

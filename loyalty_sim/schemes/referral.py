@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ..inversion import poisson_quantile
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_COUNT, MAX_MONEY, MemberRuntime, SchemeConfig
 
 #: Weeks over which referred customers' ticket premium halves (Van den Bulte et al. 2018: the margin gap fades).
 PREMIUM_HALF_LIFE_WEEKS = 26.0
@@ -38,10 +38,10 @@ class Referral(SchemeConfig):
     family: ClassVar[str] = "referral"
     uses_referral_pool: ClassVar[bool] = True
     type: Literal["referral"] = "referral"
-    referrer_reward: float = Field(10.0, ge=0.0)
-    referee_reward: float = Field(10.0, ge=0.0)
+    referrer_reward: float = Field(10.0, ge=0.0, le=MAX_MONEY)
+    referee_reward: float = Field(10.0, ge=0.0, le=MAX_MONEY)
     reward_cost_share: float = Field(1.0, ge=0.0, le=1.0)
-    max_referrals_per_member: int | None = Field(None, ge=0)
+    max_referrals_per_member: int | None = Field(None, ge=0, le=MAX_COUNT)
 
     def start(self, ctx: Any) -> "ReferralRuntime":
         return ReferralRuntime(self, ctx)

@@ -16,7 +16,7 @@ from scipy.special import gammaincc
 
 from ..inversion import binomial_quantile
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig
 
 
 class StampCard(SchemeConfig):
@@ -37,11 +37,11 @@ class StampCard(SchemeConfig):
     unit: ClassVar[str] = "stamps"
     type: Literal["stamp_card"] = "stamp_card"
     stamps_required: int = Field(10, ge=1, le=100)
-    head_start: int = Field(0, ge=0)
-    reward_value: float = Field(4.5, ge=0.0)
-    reward_cost: float = Field(1.2, ge=0.0)
-    min_ticket: float = Field(0.0, ge=0.0)
-    expiry_weeks: int | None = Field(None, ge=1)
+    head_start: int = Field(0, ge=0, le=100)
+    reward_value: float = Field(4.5, ge=0.0, le=MAX_MONEY)
+    reward_cost: float = Field(1.2, ge=0.0, le=MAX_MONEY)
+    min_ticket: float = Field(0.0, ge=0.0, le=MAX_MONEY)
+    expiry_weeks: int | None = Field(None, ge=1, le=MAX_WEEKS)
 
     @model_validator(mode="after")
     def _check(self) -> "StampCard":

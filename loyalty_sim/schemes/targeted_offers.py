@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 from ..errors import ConfigError
 from ..inversion import binomial_quantile, poisson_quantile
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_WEEKS, MemberRuntime, SchemeConfig
 
 #: weeks before a life-event switch at which its customers become an audience
 LIFE_EVENT_LEAD_WEEKS = 8
@@ -63,17 +63,17 @@ class TargetedOffers(SchemeConfig):
     type: Literal["targeted_offers"] = "targeted_offers"
     category: str = Field(min_length=1)
     offer_value: float = Field(0.15, ge=0.0, le=0.9)
-    valid_weeks: int = Field(2, ge=1)
+    valid_weeks: int = Field(2, ge=1, le=MAX_WEEKS)
     audience: Literal["affinity", "life_event", "untargeted"] = "affinity"
     min_affinity: float = Field(0.2, ge=0.0, le=1.0)
     audience_share: float = Field(0.2, ge=0.0, le=1.0)
     channel: Literal["email", "till"] = "email"
-    email_cost: float = Field(0.002, ge=0.0)
+    email_cost: float = Field(0.002, ge=0.0, le=MAX_MONEY)
     timing: Literal["periodic", "post_hoc", "pre_emptive"] = "periodic"
-    every_weeks: int = Field(4, ge=1)
-    post_hoc_purchases: int = Field(5, ge=1)
-    at_risk_factor: float = Field(3.0, gt=1.0)
-    max_offers_per_customer: int | None = Field(None, ge=0)
+    every_weeks: int = Field(4, ge=1, le=MAX_WEEKS)
+    post_hoc_purchases: int = Field(5, ge=1, le=MAX_COUNT)
+    at_risk_factor: float = Field(3.0, gt=1.0, le=MAX_RATE)
+    max_offers_per_customer: int | None = Field(None, ge=0, le=MAX_COUNT)
 
     @model_validator(mode="after")
     def _check(self) -> "TargetedOffers":

@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .base import Effects, Settlement
-from .common import MemberRuntime, SchemeConfig
+from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig
 
 
 class Tier(BaseModel):
@@ -67,9 +67,9 @@ class Tier(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
-    threshold: float = Field(ge=0.0, allow_inf_nan=False)
+    threshold: float = Field(ge=0.0, le=MAX_MONEY, allow_inf_nan=False)
     discount: float = Field(0.0, ge=0.0, le=0.9)
-    perk_cost_per_week: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    perk_cost_per_week: float = Field(0.0, ge=0.0, le=MAX_MONEY, allow_inf_nan=False)
     perk_value: float = Field(0.0, ge=0.0, le=1.0)
 
     @property
@@ -102,7 +102,7 @@ class Tiers(SchemeConfig):
     type: Literal["tiers"] = "tiers"
     qualify_by: Literal["spend", "visits"] = "spend"
     window_weeks: int = Field(26, ge=1, le=104)
-    review_every_weeks: int = Field(13, ge=1)
+    review_every_weeks: int = Field(13, ge=1, le=MAX_WEEKS)
     tiers: list[Tier] = Field(min_length=2, max_length=20)
 
     @model_validator(mode="after")

@@ -20,15 +20,14 @@ naming the option's field before any work is done.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from typing import Any
 
 import pandas as pd
 
-from ..errors import ConfigError, DataError, FitError
-from ..files import to_jsonable
+from ..errors import ConfigError
+from ..files import dumps_json
+from ..validation import check_choice, check_count, check_positive, check_probability
 from . import design as dz
 
 __all__ = ["add_arguments", "run"]
@@ -79,22 +78,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _check_args(args: argparse.Namespace) -> dict[str, Any]:
     """Validate the options before any work; returns the parsed ones."""
-    dz._check_unit(args.unit)
-    dz._check_fraction("share", args.share)
-    dz._check_int("weeks", args.weeks, minimum=1)
-    dz._check_int("pre_weeks", args.pre_weeks, minimum=1)
-    dz._check_fraction("alpha", args.alpha)
-    dz._check_fraction("target_power", args.target_power)
-    dz._check_int("seed", args.seed, minimum=0)
-    dz._check_int("rerandomisations", args.rerandomisations, minimum=0)
+    check_choice("unit", args.unit, dz.UNITS)
+    check_probability("share", args.share)
+    check_count("weeks", args.weeks, minimum=1)
+    check_count("pre_weeks", args.pre_weeks, minimum=1)
+    check_probability("alpha", args.alpha)
+    check_probability("target_power", args.target_power)
+    check_count("seed", args.seed, minimum=0)
+    check_count("rerandomisations", args.rerandomisations, minimum=0)
     if args.customers is not None:
-        dz._check_int("customers", args.customers, minimum=10)
+        check_count("customers", args.customers, minimum=10)
     if args.stores is not None:
-        dz._check_int("stores", args.stores, minimum=4)
+        check_count("stores", args.stores, minimum=4)
     if args.icc is not None:
-        dz._check_fraction("icc", args.icc, closed_low=True)
+        check_probability("icc", args.icc, interval="[0, 1)")
     if args.store_effect_sd is not None:
-        dz._check_nonneg("store_effect_sd", args.store_effect_sd)
+        check_positive("store_effect_sd", args.store_effect_sd, allow_zero=True)
     if args.primary not in dz.METRICS:
         raise ConfigError(f"expected one of {list(dz.METRICS)}, got {args.primary!r}", field="primary")
     try:
@@ -103,7 +102,7 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError(f"expected comma-separated whole weeks like 2,4,8, got {args.candidate_weeks!r}",
                           field="candidate_weeks") from None
     for w in weeks:
-        dz._check_int("candidate_weeks", w, minimum=1)
+        check_count("candidate_weeks", w, minimum=1)
     if args.assignment_out:
         from ..files import check_output_path
 
@@ -123,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     """
     parsed = _check_args(args)
     scheme, info = dz.resolve_scheme(args.scheme, name=args.scheme_name)
-    common = dict(unit=args.unit, share=args.share, weeks=args.weeks, pre_weeks=args.pre_weeks, alpha=args.alpha,
+    common = dict(unit=args.unit, share=args.share, pilot_weeks=args.weeks, pre_weeks=args.pre_weeks, alpha=args.alpha,
                   target_power=args.target_power, primary=args.primary, method=args.method,
                   candidate_weeks=parsed["candidate_weeks"], rerandomisations=args.rerandomisations, seed=args.seed,
                   behaviour=info.get("behaviour"))
@@ -147,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if extra.get("notes"):
         text += "\n\nNotes:\n" + "\n".join(f"- {n}" for n in extra["notes"])
     if args.json:
-        print(json.dumps(payload, indent=2, default=to_jsonable))
+        print(dumps_json(payload))
     else:
         print(text)
     return 0
@@ -196,99 +195,14 @@ def _simulated_assignment(preset: str, scheme: Any, args: argparse.Namespace, de
 
 def _design_from_log(args: argparse.Namespace, scheme: Any, info: dict[str, Any],
                      common: dict[str, Any]) -> tuple[dz.TrialDesign, pd.DataFrame, dict[str, Any]]:
-    from ..engine import simulate
-    from ..fit import fit_bgnbd, fit_gamma_gamma
-    from ..logs import read_log
-    from ..population import Population
-    from ..rfm import rfm_summary
-
+    """:func:`~loyalty_sim.trial.design.design_trial_from_log` with the options of the command line."""
     columns = {k: v for k, v in (("customer_id", args.customer_col), ("timestamp", args.date_col),
                                  ("amount", args.amount_col), ("store_id", args.store_col)) if v}
-    log = read_log(args.log, format=args.format, columns=columns or None, date_format=args.date_format,
-                   returns=args.returns, duplicates=args.duplicates)
-    data = log.data
-    if len(data) == 0:
-        raise DataError("the log has no transactions", source=str(args.log))
-    notes: list[str] = []
-    end = pd.Timestamp(data["timestamp"].max()).normalize() + pd.Timedelta(days=1)
-    start_pre = end - pd.Timedelta(weeks=args.pre_weeks)
-    if pd.Timestamp(data["timestamp"].min()) > start_pre:
-        raise ConfigError(f"the log covers less than the {args.pre_weeks}-week pre-period (first purchase "
-                          f"{pd.Timestamp(data['timestamp'].min()).date()}, pre-period from {start_pre.date()})",
-                          field="pre_weeks", source=str(args.log))
-    pre = dz.pre_period_spend(data, pre_weeks=args.pre_weeks, end=end)
-    n_active = int((pre["transactions"] > 0).sum())
-    if n_active < 8:
-        raise DataError(f"only {n_active} customers bought in the last {args.pre_weeks} weeks of the log",
-                        source=str(args.log))
-
-    rfm = rfm_summary(data, observation_end=end, time_unit="W")
-    rfm = rfm[rfm["T"] > 0]   # a customer first seen at the very end carries no information
-    try:
-        bg = fit_bgnbd(rfm)
-    except FitError as exc:
-        raise FitError(f"{args.log}: BG/NBD fit failed, so the log cannot be simulated: {exc}") from None
-    spend = None
-    try:
-        spend = fit_gamma_gamma(rfm)
-    except (FitError, ConfigError, DataError) as exc:
-        notes.append(f"Gamma-Gamma spend fit failed ({exc}); the spend model is the assumption preset's")
-    assumptions = info.get("preset") or "coffee_shop"
-    horizon = args.pre_weeks + max(max(common["candidate_weeks"]), args.weeks)
-
-    def build(size: int, weeks: int) -> Population:
-        return Population.from_fit(bg, spend, size=size, weeks=weeks, seed=args.seed, assumptions=assumptions,
-                                   name="fitted to " + str(args.log).rsplit("/", 1)[-1])
-
-    size = args.customers
-    if size is None:
-        # size the simulated base so that about as many customers are active in the pre-period as in the log
-        probe = build(max(n_active, 100), args.pre_weeks)
-        cust = simulate(probe, None, weeks=args.pre_weeks, seed=args.seed).customers
-        frac = float((cust["transactions"] > 0).sum()) / probe.size
-        size = max(10, int(round(n_active / frac))) if frac > 0 else n_active
-    pop = build(size, horizon)
-
-    extra: dict[str, Any] = {"log": log.report.to_dict(), "fit": {"bgnbd": bg.to_dict(),
-                                                                  "gamma_gamma": spend.to_dict() if spend else None},
-                             "pre_period": {"start": str(start_pre.date()), "end": str((end - pd.Timedelta(days=1)).date()),
-                                            "active_customers": n_active},
-                             "assumptions_preset": assumptions}
-    store_kw: dict[str, Any] = {}
-    if args.unit == "store":
-        if "store_id" not in data.columns:
-            raise DataError("store assignment needs the store of each purchase; name its column with --store-col",
-                            source=str(args.log), column="store_id")
-        summary = dz.store_summary(data, pre_weeks=args.pre_weeks, end=end)
-        per_store = summary["stores"].set_index("store_id")["size"]
-        if len(per_store) < 4:
-            raise ConfigError(f"the log has {len(per_store)} stores with active customers; store assignment needs "
-                              "at least 4", field="stores", source=str(args.log))
-        store_kw["stores"] = int(len(per_store))
-        store_kw["store_sizes"] = per_store.to_numpy(dtype=float)
-        if args.icc is not None:
-            store_kw["icc"] = args.icc
-        elif args.store_effect_sd is not None:
-            store_kw["store_effect_sd"] = args.store_effect_sd
-        else:
-            iccs = summary["icc"]
-            extra["icc_estimated"] = {k: (None if not math.isfinite(v) else v) for k, v in iccs.items()}
-            if all(math.isfinite(v) for v in iccs.values()):
-                store_kw["icc"] = iccs
-                notes.append("intra-store correlations estimated from the log (change between the two halves of "
-                             "the pre-period, one-way ANOVA): " + ", ".join(f"{k} {v:.4f}" for k, v in iccs.items()))
-            else:
-                notes.append("too little data to estimate the intra-store correlation from the log; store shocks "
-                             f"of {100 * dz.DEFAULT_STORE_EFFECT_SD:.0f}% of the mean are assumed")
-        units = summary["stores"]
-        assignment = dz.assign(units, unit="store", share=args.share, seed=args.seed)
-    else:
-        assignment = dz.assign(pre[["customer_id", "spend"]], unit="customer", share=args.share, seed=args.seed)
-    design = dz.design_trial(pop, scheme, **store_kw, **common)
-    notes.append(f"population fitted to the log ({pop.size:,} simulated customers at week 0); fields not identified "
-                 f"by a log come from the '{assumptions}' preset: {', '.join(pop.assumed_fields()) or 'none'}")
-    extra["notes"] = notes
-    return design, assignment, extra
+    read_options = dict(format=args.format, columns=columns or None, date_format=args.date_format,
+                        returns=args.returns, duplicates=args.duplicates)
+    return dz.design_trial_from_log(args.log, scheme, customers=args.customers, icc=args.icc,
+                                    store_effect_sd=args.store_effect_sd, read_options=read_options,
+                                    assumptions=info.get("preset"), **common)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - for ``python -m``

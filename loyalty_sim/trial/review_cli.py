@@ -10,13 +10,10 @@ the summary and the effects table (or JSON with ``--json``); ``--out DIR`` also 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import pandas as pd
-
-from ..files import _json_default, write_csv_safe, write_json_atomic
-from .review import METRICS, TrialReview, review_trial
+from ..files import check_output_dir, dumps_json, write_csv_safe, write_json_atomic
+from .review import TrialReview, review_trial
 
 __all__ = ["add_arguments", "run", "effects_text"]
 
@@ -80,24 +77,16 @@ def review_from_args(args: argparse.Namespace) -> TrialReview:
 
 
 def effects_text(review: TrialReview) -> str:
-    """The effects table as aligned text (every estimator, the primary one marked with ``*``)."""
-    e = review.effects
-    lvl = f"{100 * review.level:.0f}% interval"
-    rows = []
-    for _, r in e.iterrows():
-        digits = 4 if r["metric"] in ("purchases_per_week", "retention") else 2
-        rows.append({"metric": METRICS[r["metric"]][0], "method": r["method"] + (" *" if r["primary"] else ""),
-                     "effect": f"{r['estimate']:+,.{digits}f}",
-                     lvl: ("n/a (zero standard error)" if pd.isna(r["ci_low"]) else
-                           f"{r['ci_low']:+,.{digits}f} to {r['ci_high']:+,.{digits}f}"),
-                     "relative": "n/a" if pd.isna(r["relative_effect"]) else f"{100 * r['relative_effect']:+.1f}%",
-                     "p": "n/a" if pd.isna(r["p_value"]) else f"{r['p_value']:.3g}"})
-    table = pd.DataFrame(rows).to_string(index=False)
-    return f"{table}\n(* primary estimator; relative = effect / counterfactual mean of the pilot group)"
+    """The effects table as aligned text (:func:`loyalty_sim.text.trial.effects_table`)."""
+    from ..text.trial import effects_table
+
+    return effects_table(review)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``trial review``; returns the exit status (0). Bad input raises a LoyaltySimError."""
+    if args.out:
+        check_output_dir(args.out, field="out")  # before the review, not after
     review = review_from_args(args)
     payload = review.to_dict()
     if args.out:
@@ -107,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         write_json_atomic(out / "review.json", payload)
         payload["written"] = str(out)
     if args.json:
-        print(json.dumps(payload, indent=2, default=_json_default))
+        print(dumps_json(payload))
     else:
         text = review.summary_text() + "\n\n" + effects_text(review)
         if args.out:

@@ -1,5 +1,8 @@
 """Make the example pilot data in ``data/trial/`` (and simulate pilots with a known effect for the tests).
 
+The data live in ``data/trial/``; this script, which made them, lives in ``scripts/``
+(``data/`` holds only data).
+
 A pilot with a known true effect, by common random numbers: the same population is
 simulated twice with the same seed, once without a scheme (baseline) and once with the
 scheme launched at the pilot start. Pilot customers take their rows from the scheme
@@ -22,7 +25,7 @@ Two examples are written (see ``README.md`` for the data dictionary):
     The true effects (average over analysed pilot customers of scheme-run minus
     baseline-run outcome) and the reward cost share, for checking a review.
 
-Usage: ``python data/trial/make_example.py [--out data/trial]``.
+Usage: ``python scripts/make_trial_example.py [--out data/trial]``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import pandas as pd
 from loyalty_sim import Population, load_preset, simulate
 from loyalty_sim.schemes.stamp_card import StampCard
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "data" / "trial"   # where the example data live
 START_DATE = "2026-01-05"
 
 
