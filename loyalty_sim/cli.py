@@ -143,7 +143,7 @@ def _comparison_text(comp: "Any") -> str:
         lines += [f"{name}",
                   f"  purchases per customer-week  {r['purchases_per_customer_week_effect']:+.4f} "
                   f"[{lo:+.4f}, {hi:+.4f}]  ({100 * r['purchases_relative_effect']:+.1f}%; naive before/after "
-                  f"{r['naive_before_after_purchases']:+.4f})",
+                  f"{_naive_text(r['naive_before_after_purchases'])})",
                   f"  spend per customer-week      {r['spend_per_customer_week_effect']:+.3f}  "
                   f"({100 * r['spend_relative_effect']:+.1f}%)",
                   f"  annual retention             {r['retention_annual_effect']:+.4f}",
@@ -151,6 +151,11 @@ def _comparison_text(comp: "Any") -> str:
                   f"ROI {r['roi']:.2f}",
                   f"  verdict: {r['verdict']}", ""]
     return "\n".join(lines)
+
+
+def _naive_text(value: float) -> str:
+    """The naive before/after change, or why there is none (launch in week 0: no weeks before)."""
+    return "n/a, no weeks before launch" if value != value else f"{value:+.4f}"
 
 
 @_command("profit-impact")
