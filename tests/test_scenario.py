@@ -33,6 +33,8 @@ def _write(tmp_path, data, name="s.yaml"):
      r"schemes\[0\].*head_start \(12\) must be less"),
     ({"schemes": [{"type": "discount", "name": "d", "depth": 0.95}]}, r"schemes\[0\]\.depth.*less than or equal to 0\.9"),
     ({"schemes": [{"type": "lottery", "name": "x"}]}, r"schemes\[0\]\.type.*unknown scheme type 'lottery'"),
+    ({"schemes": [{"type": ["stamp_card"], "name": "x"}]}, r"schemes\[0\]\.type.*unknown scheme type \['stamp_card'\]"),
+    ({"schemes": [{"type": {"a": 1}, "name": "x"}]}, r"schemes\[0\]\.type.*unknown scheme type"),
     ({"schemes": [{"type": "stamp_card", "name": "c", "stamp": 3}]}, r"schemes\[0\]\.stamp.*Extra inputs"),
     ({"schemes": [{"type": "stamp_card", "name": "a"}, {"type": "discount", "name": "a"}]}, r"unique"),
     ({"schemes": [{"type": "combined", "name": "c", "parts": [{"type": "discount", "name": "d", "depth": 2}]}]},

@@ -59,7 +59,7 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"expected a mapping with a 'type', got {type(raw).__name__}", field=path, source=source)
     kind = raw.get("type")
-    if kind not in FAMILIES:
+    if not isinstance(kind, str) or kind not in FAMILIES:  # a list or mapping is unhashable: no lookup
         raise ConfigError(f"unknown scheme type {kind!r}; expected one of {sorted(FAMILIES)}",
                           field=f"{path}.type", source=source)
     data = dict(raw)
