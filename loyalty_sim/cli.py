@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable, Sequence  # noqa: F401
+from typing import Any, Callable, NoReturn, Sequence  # noqa: F401
 
 from .errors import LoyaltySimError
 
@@ -281,11 +281,22 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are two lines (the error, where to find the usage), exit code 2.
+
+    argparse's own error prints the whole usage first, four or more wrapped lines for
+    ``simulate``; the full usage stays one ``--help`` away.
+    """
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help' for the usage)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="loyalty-sim", description=__doc__)
+    parser = _Parser(prog="loyalty-sim", description=__doc__)
     parser.add_argument("--version", action="version", version=f"loyalty-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

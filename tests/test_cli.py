@@ -93,3 +93,14 @@ def test_trial_design_and_review_through_the_main_command(tmp_path, capsys):
                  str(trial / "assignment_customers.csv"), "--start", "2026-06-21", "--end", "2026-04-27"]) == 2
     err = capsys.readouterr().err
     assert "loyalty-sim trial review: error" in err and "end" in err
+
+
+@pytest.mark.parametrize("argv", [["simulate", "--customers", "abc"], ["compare"], ["trial", "design", "--bogus"],
+                                  ["no-such-command"]])
+def test_argument_errors_are_two_lines_exit_2(argv, capsys):
+    """A bad command line gives the error and where the usage is, not four wrapped lines of usage."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 2 and ": error: " in err[0] and "--help" in err[1], err
