@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence  # noqa: F401
 
 from .errors import LoyaltySimError
@@ -45,6 +46,14 @@ def _table(rows: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _clean_output_folder(command: str, folder: Path) -> None:
+    """Remove the temporaries killed runs left in ``folder``; say on stderr what was removed or kept."""
+    from .files import clean_partials
+
+    for left in clean_partials(folder):
+        print(f"loyalty-sim {command}: note: earlier interrupted run - {left.describe()}", file=sys.stderr)
+
+
 # --------------------------------------------------------------------- simulate
 @_command("simulate")
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -62,6 +71,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from .files import check_output_path
 
         check_output_path(args.out, (".csv", ".parquet"), field="out")
+        _clean_output_folder("simulate", Path(args.out).parent)
     pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
     output = "log" if args.out else "aggregate"
     res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers,
@@ -107,6 +117,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from .files import check_output_dir
 
         check_output_dir(args.out, field="out")  # before the comparison runs, not after
+        _clean_output_folder("compare", Path(args.out))
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
     survey = None
     if args.survey:
@@ -117,8 +128,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
                    progress=not args.json and sys.stderr.isatty(), survey=survey)
     payload = comp.to_dict()
     if args.out:
-        from pathlib import Path
-
         out = Path(args.out)
         write_csv_safe(comp.summary().reset_index(), out / "summary.csv")
         write_csv_safe(comp.effects(), out / "effects.csv")
