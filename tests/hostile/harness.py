@@ -1,4 +1,4 @@
-"""Reusable harness for hostile-input tests: run the CLI in a subprocess in a scratch dir.
+"""Reusable harness for hostile-input tests: run the CLI (in-process or in a subprocess) in a scratch dir.
 
 Every hostile case is checked the same way (issue 11): exit code 2, no traceback, a
 1-3 line message naming the file and the field/row/line, inputs byte-identical
@@ -8,22 +8,29 @@ written following the umask.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import math
 import os
 import re
+import resource
 import shutil
+import signal
 import stat
-import subprocess
+import subprocess as _subprocess
 import sys
+import traceback
+import warnings
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
 SCHEMES = sorted((DATA / "schemes").glob("*.yaml"))
-TIMEOUT = float(os.environ.get("HOSTILE_TIMEOUT", "120"))
+TIMEOUT = float(os.environ.get("HOSTILE_TIMEOUT", "60"))
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TEMP_PATTERNS = (re.compile(r"\.tmp$"), re.compile(r"^\."), re.compile(r"~$"), re.compile(r"\.part$"))
 
@@ -53,8 +60,49 @@ class Result:
                 f"stderr:\n{self.stderr[-3000:]}\nstdout:\n{self.stdout[-1500:]}")
 
 
+class HostileTimeout(BaseException):
+    """An in-process command ran past its time limit (a hang is a failure, never a wait)."""
+
+
+#: Address space an in-process command may add to the test process: an allocation past it is a
+#: MemoryError (reported as a traceback, i.e. a failure) instead of swapping the shared machine.
+MEMORY_HEADROOM = int(float(os.environ.get("HOSTILE_MEMORY_GB", "3")) * 2**30)
+
+
+@contextlib.contextmanager
+def _limits(timeout: float):
+    """Bound time (SIGALRM) and address space (RLIMIT_AS) of the block, restoring both after."""
+    def on_alarm(signum, frame):
+        raise HostileTimeout(f"timed out after {timeout}s")
+
+    old_handler = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        with open("/proc/self/statm") as fh:
+            vsize = int(fh.read().split()[0]) * resource.getpagesize()
+        cap = vsize + MEMORY_HEADROOM
+        if soft == resource.RLIM_INFINITY or soft > cap:
+            resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    except (OSError, ValueError):  # pragma: no cover - no /proc, or the limit cannot be set
+        pass
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 class Sandbox:
-    """A scratch working directory with copies of the inputs a command reads."""
+    """A scratch working directory with copies of the inputs a command reads.
+
+    :meth:`run` calls ``loyalty_sim.cli.main`` in this process (cwd, umask and
+    stdout/stderr switched for the call) and reports an escaping exception as the
+    traceback and exit code 1 the console script would give; ``subprocess=True``
+    runs the real console entry point in a child process instead (for exit codes,
+    tracebacks and umask as the shell sees them).
+    """
 
     def __init__(self, root: Path, umask: int = 0o027):
         self.root = Path(root)
@@ -77,21 +125,58 @@ class Sandbox:
             dst.write_bytes(data)
         return dst
 
-    def run(self, *args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None) -> Result:
+    def run(self, *args: str, timeout: float = TIMEOUT, subprocess: bool = False,
+            env: dict[str, str] | None = None) -> Result:
         before = snapshot(self.inputs)
         existing = {p for p in self.root.rglob("*")}
+        if subprocess:
+            code, out, err = self._run_subprocess(args, timeout, env)
+        else:
+            assert env is None, "env needs subprocess=True"
+            code, out, err = self._run_inprocess(args, timeout)
+        new = sorted(p for p in self.root.rglob("*") if p not in existing)
+        return Result(list(args), code, out, err, self.root, before, snapshot(self.inputs), new)
+
+    def _run_inprocess(self, args, timeout: float) -> tuple[int, str, str]:
+        from loyalty_sim.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        cwd = os.getcwd()
+        old_umask = os.umask(self.umask)
+        os.chdir(self.root)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # as PYTHONWARNINGS=ignore in a subprocess
+                try:
+                    with _limits(timeout):
+                        code = main([str(a) for a in args])
+                except SystemExit as exc:  # argparse: exit 2 with usage; --version: exit 0
+                    if exc.code is None or isinstance(exc.code, int):
+                        code = exc.code or 0
+                    else:
+                        print(exc.code, file=err)
+                        code = 1
+                except HostileTimeout:
+                    raise AssertionError(f"timed out after {timeout}s: loyalty-sim {' '.join(map(str, args))}") from None
+                except Exception:  # what the console script would print and exit with
+                    traceback.print_exc(file=err)
+                    code = 1
+        finally:
+            os.chdir(cwd)
+            os.umask(old_umask)
+        return code, out.getvalue(), err.getvalue()
+
+    def _run_subprocess(self, args, timeout: float, env) -> tuple[int, str, str]:
         full_env = {**os.environ, "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg", **(env or {})}
         cmd = [sys.executable, "-c",
                f"import os, sys; os.umask({self.umask:#o}); from loyalty_sim.cli import main; sys.exit(main())",
                *args]
         try:
-            proc = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, timeout=timeout,
-                                  env=full_env, errors="replace")
-        except subprocess.TimeoutExpired as exc:
+            proc = _subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, timeout=timeout,
+                                   env=full_env, errors="replace")
+        except _subprocess.TimeoutExpired as exc:
             raise AssertionError(f"timed out after {timeout}s: loyalty-sim {' '.join(args)}") from exc
-        new = sorted(p for p in self.root.rglob("*") if p not in existing)
-        return Result(list(args), proc.returncode, proc.stdout, proc.stderr, self.root, before,
-                      snapshot(self.inputs), new)
+        return proc.returncode, proc.stdout, proc.stderr
 
 
 # ----------------------------------------------------------------------------- checks
@@ -195,13 +280,38 @@ def _is_number(s: str) -> bool:
         return False
 
 
-MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)><svg onload=alert(2)>'
+
+
+class _MarkupFinder(HTMLParser):
+    """Elements and attributes that user markup would have become had it not been escaped."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name.lower().startswith("on"):
+                self.found.append(f"<{tag} {name}={value!r}>")
+        if tag == "img" and dict(attrs).get("src") == "x":
+            self.found.append("<img src=x>")
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and "alert(" in data:
+            self.found.append(f"<script>{data[:60]}</script>")
 
 
 def assert_html_has_no_injected_markup(path: Path) -> None:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    assert "<script>alert(" not in text and "onerror=alert" not in text.replace('"', ""), \
-        f"{path.name}: user markup rendered unescaped"
+    """No element or event attribute from :data:`MARKUP` in the parsed HTML (escaped text is fine)."""
+    finder = _MarkupFinder()
+    finder.feed(path.read_text(encoding="utf-8", errors="replace"))
+    assert not finder.found, f"{path.name}: user markup rendered unescaped: {finder.found[:3]}"
 
 
 def assert_property(r: Result, *, file: str, where: str | list[str] | None = None) -> None:

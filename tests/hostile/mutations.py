@@ -158,9 +158,9 @@ def mutate_log(rows: list[str], kind: str, row: int) -> tuple[bytes, int | None]
     rows = list(rows)
     if kind in ROW_MUTATIONS:
         i = 1 + row % (len(rows) - 1)
-        rows[i] = ",".join(ROW_MUTATIONS[kind](rows[i].split(",")))
-        physical = 1 + sum(r.count("\n") + 1 for r in rows[:i])
-        return ("\n".join(rows) + "\n").encode("utf-8"), physical
+        f = rows[i].split(",", 3)  # a fourth (note) column, if any, is kept as it is
+        rows[i] = ",".join(ROW_MUTATIONS[kind](f[:3]) + f[3:])
+        return ("\n".join(rows) + "\n").encode("utf-8"), _physical(rows, i)
     if kind == "empty_file":
         return b"", None
     if kind == "header_only":
@@ -171,19 +171,24 @@ def mutate_log(rows: list[str], kind: str, row: int) -> tuple[bytes, int | None]
         i = 1 + row % (len(rows) - 1)
         f = rows[i].split(",")
         rows[i] = ",".join(["caf\u00e9" + f[0], *f[1:]])
-        return ("\n".join(rows) + "\n").encode("latin-1"), 1 + i
+        return ("\n".join(rows) + "\n").encode("latin-1"), _physical(rows, i)
     if kind == "nul_bytes":
         i = 1 + row % (len(rows) - 1)
         rows[i] = rows[i] + "\x00"
-        return ("\n".join(rows) + "\n").encode(), 1 + i
+        return ("\n".join(rows) + "\n").encode(), _physical(rows, i)
     if kind == "crlf":
         return ("\r\n".join(rows) + "\r\n").encode(), None
     if kind == "one_day":
-        out = [rows[0]] + [",".join([r.split(",")[0], "2025-03-03", r.split(",")[2]]) for r in rows[1:]]
+        out = [rows[0]] + [",".join([r.split(",")[0], "2025-03-03", *r.split(",")[2:]]) for r in rows[1:]]
         return ("\n".join(out) + "\n").encode(), None
     if kind == "no_header":
         return ("\n".join(rows[1:]) + "\n").encode(), None
     raise KeyError(kind)
+
+
+def _physical(rows: list[str], i: int) -> int:
+    """1-based physical line on which logical row ``i`` (0 = header) starts."""
+    return 1 + sum(r.count("\n") + 1 for r in rows[:i])
 
 
 def with_multiline_prefix(rows: list[str]) -> list[str]:
