@@ -30,7 +30,7 @@ from .behaviour import BehaviourParams
 from .engine import SimulationResult, simulate
 from .errors import ConfigError
 from .population import Population, PopulationParams, available_presets, load_preset
-from .schemes import SchemeConfig, scheme_from_dict, validation_error
+from .schemes import SchemeConfig, population_errors, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 
 #: Most customers a scenario may hold (the population at week 0).
@@ -129,6 +129,9 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
                           source=source) from None
     behaviour = BehaviourParams.from_mapping(top.behaviour, source=source)
     schemes = [scheme_from_dict(s, source=source, path=f"schemes[{i}]") for i, s in enumerate(top.schemes)]
+    for i, sc in enumerate(schemes):  # settings the population cannot serve: refused here, not mid-run
+        for where, msg in population_errors(sc, params, path=f"schemes[{i}]"):
+            raise ConfigError(msg, field=where, source=source)
     names = [s.name for s in schemes]
     dup = sorted({n for n in names if names.count(n) > 1} | ({"baseline"} & set(names)))
     if dup:

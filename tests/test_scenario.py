@@ -99,3 +99,15 @@ def test_cli_reports_a_bad_scenario_without_traceback(capsys, tmp_path):
     assert main(["simulate", "--scenario", str(path)]) == 2
     err = capsys.readouterr().err
     assert "schemes[0].depth" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("category,shown", [("nope", "'nope'"), ("\r=1+1", r"'\r=1+1'"), ("x" * 5000, "5,000 characters")])
+def test_offer_category_the_catalogue_lacks_is_refused_when_loading(tmp_path, category, shown):
+    """Checked against the population at load time, by field path and file, the value escaped and cut."""
+    data = {**GOOD, "preset": "grocery",
+            "schemes": [{"type": "targeted_offers", "name": "o", "category": category}]}
+    path = _write(tmp_path, data)
+    with pytest.raises(ConfigError, match=r"schemes\[0\]\.category.*not in the catalogue") as info:
+        load_scenario(path)
+    msg = str(info.value)
+    assert str(path) in msg and shown in msg and "\r" not in msg and len(msg) < 400

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, shown
 from .base import Effects, Scheme, SchemeRuntime, Settlement
 from .cashback import Cashback, Gift
 from .combined import Combined
@@ -60,7 +60,7 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
         raise ConfigError(f"expected a mapping with a 'type', got {type(raw).__name__}", field=path, source=source)
     kind = raw.get("type")
     if not isinstance(kind, str) or kind not in FAMILIES:  # a list or mapping is unhashable: no lookup
-        raise ConfigError(f"unknown scheme type {kind!r}; expected one of {sorted(FAMILIES)}",
+        raise ConfigError(f"unknown scheme type {shown(kind)}; expected one of {sorted(FAMILIES)}",
                           field=f"{path}.type", source=source)
     data = dict(raw)
     if kind == "combined":
@@ -74,6 +74,21 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
         raise validation_error(exc, source=source, path=path) from None
 
 
+def population_errors(scheme: SchemeConfig, params: Any, *, path: str) -> list[tuple[str, str]]:
+    """(field path, message) of each setting of ``scheme`` that the population cannot serve.
+
+    A scheme family may define ``population_problems(params)`` giving (field, message)
+    pairs (a category the catalogue lacks); a combination is checked part by part.
+    """
+    out: list[tuple[str, str]] = []
+    for i, part in enumerate(getattr(scheme, "parts", None) or ()):
+        out += population_errors(part, params, path=f"{path}.parts[{i}]")
+    check = getattr(scheme, "population_problems", None)
+    if check is not None:
+        out += [(f"{path}.{field}", msg) for field, msg in check(params)]
+    return out
+
+
 def validation_error(exc: ValidationError, *, source: str | None, path: str) -> ConfigError:
     """Turn a pydantic error into a ConfigError naming each field path and what was expected."""
     msgs = []
@@ -82,7 +97,7 @@ def validation_error(exc: ValidationError, *, source: str | None, path: str) -> 
         loc = path + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
         first = first or loc
         got = err.get("input")
-        got_s = "" if isinstance(got, Mapping) else f" (got {got!r})"
+        got_s = "" if isinstance(got, Mapping) else f" (got {shown(got)})"
         msgs.append(f"{loc}: {err['msg']}{got_s}")
     err = ConfigError("; ".join(msgs), source=source)
     err.field = first
