@@ -12,8 +12,17 @@ import pytest
 import yaml
 
 from . import mutations as mu
-from .harness import (DATA, MARKUP, Sandbox, assert_clean_error, assert_csv_formula_free, assert_html_has_no_injected_markup,
-                      assert_outputs_valid, assert_umask, strict_json)
+from .harness import (
+    DATA,
+    MARKUP,
+    Sandbox,
+    assert_clean_error,
+    assert_csv_formula_free,
+    assert_html_has_no_injected_markup,
+    assert_outputs_valid,
+    assert_umask,
+    strict_json,
+)
 
 TREE = yaml.safe_load((DATA / "schemes" / "coffee_candidates.yaml").read_text())
 
