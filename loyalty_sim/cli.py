@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence  # noqa: F401
+from typing import Any, Callable, Iterator, NoReturn, Sequence  # noqa: F401
 
 from .errors import LoyaltySimError
 
@@ -46,6 +47,24 @@ def _table(rows: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+@contextlib.contextmanager
+def _options_named(args: argparse.Namespace, options: dict[str, str]) -> Iterator[None]:
+    """Re-word a ConfigError about a library field (``size``) as one about its option (``--customers -1``)."""
+    from .errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as exc:
+        option = options.get(exc.field or "")
+        if option is None or exc.source:
+            raise
+        value = getattr(args, option, None)
+        flag = "--" + option.replace("_", "-")
+        err = ConfigError(f"{flag} {value if value is not None else '(default)'}: {exc.message}")
+        err.field = option
+        raise err from None
+
+
 def _clean_output_folder(command: str, folder: Path) -> None:
     """Remove the temporaries killed runs left in ``folder``; say on stderr what was removed or kept."""
     from .files import clean_partials
@@ -72,10 +91,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         check_output_path(args.out, (".csv", ".parquet"), field="out")
         _clean_output_folder("simulate", Path(args.out).parent)
-    pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
     output = "log" if args.out else "aggregate"
-    res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers,
-                   progress=not args.json and sys.stderr.isatty())
+    with _options_named(args, {"size": "customers", "weeks": "weeks", "seed": "seed", "workers": "workers",
+                               "preset": "preset"}):
+        pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
+        res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers,
+                       progress=not args.json and sys.stderr.isatty())
     summary = res.summary()
     if args.out:
         write_table(res.transactions, args.out)

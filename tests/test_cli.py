@@ -104,3 +104,13 @@ def test_argument_errors_are_two_lines_exit_2(argv, capsys):
     assert info.value.code == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 2 and ": error: " in err[0] and "--help" in err[1], err
+
+
+@pytest.mark.parametrize("argv,flag", [(["--customers", "-1"], "--customers -1"), (["--weeks", "0"], "--weeks 0"),
+                                       (["--workers", "0"], "--workers 0"), (["--seed", "-3"], "--seed -3"),
+                                       (["--preset", "nope"], "--preset nope")])
+def test_simulate_option_errors_name_the_option(argv, flag, capsys):
+    """`simulate` without a scenario: a bad size names the option the user typed, not the library field."""
+    assert main(["simulate", "--customers", "20", "--weeks", "2", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"error: {flag}: " in err[0] and "'size'" not in err[0], err

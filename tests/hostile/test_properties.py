@@ -112,3 +112,46 @@ def test_mutated_survey_compare(row, col, cell, encoding):
         r = box.run("compare", str(sc.relative_to(box.root)), "--survey", "in/survey.csv", "--replications", "2",
                     "--json")
         assert_property(r, file="survey.csv", where=[f"line {row + 1}", f"row {row + 1}"])
+
+
+# ------------------------------------------------------------------ numeric command-line options
+def _numeric_options(command: str) -> list[str]:
+    """Every int/float option of ``command``, read from the parser (a new option is covered unasked)."""
+    from loyalty_sim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if getattr(a, "choices", None) and command in a.choices)
+    return sorted(a.option_strings[-1] for a in sub.choices[command]._actions
+                  if a.option_strings and a.type in (int, float))
+
+
+#: small, valid command lines; a drawn option's value replaces (or joins) these
+CLI_BASE = {
+    "simulate": ["simulate", "--customers", "50", "--weeks", "4", "--json"],
+    "compare": ["compare", "in/sc.yaml", "--replications", "2", "--json"],  # 200 customers, 30 weeks
+    "profit-impact": ["profit-impact", "--margin", "100", "--retention", "0.8", "--retention-gain", "5",
+                      "--discount-rate", "0.1", "--json"],
+}
+CLI_OPTIONS = [(c, o) for c in CLI_BASE for o in _numeric_options(c)]
+CLI_VALUES = ["-1", "0", "1", "-0", "2.5", "nan", "inf", "-inf", "1e308", "1000000", "abc", "", " 3", "0x10"]
+
+
+def _with_option(base: list[str], option: str, value: str) -> list[str]:
+    argv = list(base)
+    if option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv[1:1] = [option, value]
+    return argv
+
+
+@settings(**{**SETTINGS, "max_examples": 20})
+@given(case=st.sampled_from(CLI_OPTIONS), value=st.sampled_from(CLI_VALUES))
+def test_hostile_numeric_options(case, value):
+    """Any numeric option of simulate/compare/profit-impact, any hostile value: success or exit 2 naming the option."""
+    command, option = case
+    with tempfile.TemporaryDirectory() as tmp:
+        box = Sandbox(Path(tmp))
+        box.write("sc.yaml", yaml.safe_dump(mu.shrink(_one_scheme(TREES["coffee_candidates.yaml"], 0))))
+        r = box.run(*_with_option(CLI_BASE[command], option, value))
+        name = option.lstrip("-")
+        assert_property(r, file=None, where=[option, name, name.replace("-", "_")])
