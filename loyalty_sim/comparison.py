@@ -233,7 +233,10 @@ class Comparison:
         rows = []
         for name in self.schemes:
             def g(metric: str, col: str = "effect", name: str = name) -> float:
-                return float(eff.loc[(name, metric), col]) if (name, metric) in eff.index else float("nan")
+                # a column no row has (naive_before_after with launch in week 0) is undefined, not an error
+                if (name, metric) not in eff.index or col not in eff.columns:
+                    return float("nan")
+                return float(eff.loc[(name, metric), col])
             lo, hi = g("incremental_profit", "ci_low"), g("incremental_profit", "ci_high")
             est = g("incremental_profit")
             text = verdict_text(verdict_word(est, lo, hi), est, lo, hi, level=self.level)

@@ -7,6 +7,12 @@ what to do about it.
 from __future__ import annotations
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message: control characters escaped, cut to about ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value)):,} characters)"
+
+
 class LoyaltySimError(Exception):
     """Base class of every error raised on purpose by loyalty-sim."""
 
@@ -54,6 +60,7 @@ class DataError(LoyaltySimError, ValueError):
 
     def __init__(self, message: str, *, source: str | None = None,
                  rows: list[int] | None = None, column: str | None = None):
+        self.message = message
         self.source = source
         self.rows = list(rows) if rows is not None else None
         self.column = column

@@ -263,11 +263,17 @@ def _safe_cell(value: Any) -> Any:
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of ``frame`` whose text cells and labels cannot run as formulas."""
+    """Return a copy of ``frame`` whose text cells and labels cannot run as formulas.
+
+    Infinite numbers (a gap against an empty group) become empty cells: ``-inf`` would read
+    as text starting with ``-`` and is no value a spreadsheet can use.
+    """
     out = frame.copy()
     for col in out.columns:
         dtype = out[col].dtype
-        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        if pd.api.types.is_float_dtype(dtype):
+            out[col] = out[col].where(np.isfinite(out[col].to_numpy(dtype=float)))
+        elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
             out[col] = out[col].astype(object).map(_safe_cell).astype(object)
     out.columns = [escape_spreadsheet_cell(str(c)) for c in out.columns]
     if not isinstance(out.index, pd.RangeIndex):

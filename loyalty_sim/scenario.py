@@ -33,7 +33,7 @@ from .engine import simulate
 from .errors import ConfigError
 from .population import Population, PopulationParams, available_presets, check_memory, estimate_memory, load_preset, params_from_mapping
 from .result import SimulationResult
-from .schemes import SchemeConfig, scheme_from_dict, validation_error
+from .schemes import SchemeConfig, population_errors, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 
 #: Most customers a scenario file may name (the population at week 0): a finite bound for the
@@ -112,9 +112,14 @@ class Scenario:
     source: str | None = None
 
     def population(self, seed: int | None = None) -> Population:
-        """The scenario's customers (seed defaults to the scenario's)."""
-        return Population(self.params, size=self.customers, weeks=self.weeks,
-                          seed=self.seed if seed is None else seed)
+        """The scenario's customers (seed defaults to the scenario's); a size that cannot fit names the file."""
+        try:
+            return Population(self.params, size=self.customers, weeks=self.weeks,
+                              seed=self.seed if seed is None else seed)
+        except ConfigError as exc:
+            if exc.source or not self.source:
+                raise
+            raise ConfigError(exc.message, field=exc.field, source=self.source) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form, written into every output; :func:`scenario_from_mapping` reads it back."""
@@ -147,13 +152,14 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
 
     Economics.from_mapping(top.economics, preset=params.name, source=source)  # validate early: a wrong key fails here
     schemes = [scheme_from_dict(s, source=source, path=f"schemes[{i}]") for i, s in enumerate(top.schemes)]
+    for i, sc in enumerate(schemes):  # settings the population cannot serve: refused here, not mid-run
+        for where, msg in population_errors(sc, params, path=f"schemes[{i}]"):
+            raise ConfigError(msg, field=where, source=source)
     names = [s.name for s in schemes]
     dup = sorted({n for n in names if names.count(n) > 1} | ({"baseline"} & set(names)))
     if dup:
         raise ConfigError(f"scheme names must be unique and not 'baseline'; repeated or reserved: {dup}",
                           field="schemes", source=source)
-    for i, sc in enumerate(schemes):
-        _check_categories(sc, params, f"schemes[{i}]", source)
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
                     replications=top.replications, economics=dict(top.economics), source=source)
@@ -197,20 +203,6 @@ def _population(top: _ScenarioFile, source: str | None) -> PopulationParams:
     except ConfigError as exc:
         raise ConfigError(exc.message, field=f"population.{exc.field}" if exc.field else "population",
                           source=source) from None
-
-
-def _check_categories(scheme: SchemeConfig, params: PopulationParams, path: str, source: str | None) -> None:
-    """A targeted offer's category (and life event) must exist in the population: checked at load, not at run."""
-    for j, part in enumerate(getattr(scheme, "parts", None) or ()):
-        _check_categories(part, params, f"{path}.parts[{j}]", source)
-    if scheme.family != "targeted_offers":
-        return
-    if scheme.category not in params.catalogue:
-        raise ConfigError(f"category '{scheme.category}' is not in the catalogue {list(params.catalogue)}",
-                          field=f"{path}.category", source=source)
-    if scheme.audience == "life_event" and not any(e.to_category == scheme.category for e in params.life_events):
-        raise ConfigError(f"no life event of this population leads to '{scheme.category}'",
-                          field=f"{path}.audience", source=source)
 
 
 def load_scenario(path: str | os.PathLike, **overrides: Any) -> Scenario:

@@ -114,3 +114,18 @@ def test_difference_between_schemes_is_paired_and_named_in_the_headline(comp):
     assert ("treat the two as tied" in text) or (" beats **" in text)
     with pytest.raises(ConfigError, match="no 'incremental_profit' for scheme 'nope'"):
         comp.difference(a, "nope")
+
+
+def test_launch_in_week_zero_has_no_naive_change_but_a_summary(tmp_path, capsys):
+    """No weeks before launch: the naive before/after is undefined (null + reason), not a KeyError."""
+    sc = scenario_from_mapping({**SCEN, "customers": 200, "weeks": 4, "launch_week": 0})
+    c = compare(sc, replications=2)
+    s = c.summary()
+    assert s["naive_before_after_purchases"].isna().all()
+    row = c.to_dict()["summary"][0]
+    assert row["naive_before_after_purchases"] is None
+    assert "week 0" in row["naive_before_after_purchases_reason"]
+    f = tmp_path / "sc.yaml"
+    f.write_text(json.dumps({**SCEN, "customers": 200, "weeks": 4, "launch_week": 0}))
+    assert main(["compare", str(f), "--replications", "2"]) == 0
+    assert "n/a, no weeks before launch" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -274,3 +275,31 @@ def _umask() -> int:
     old = os.umask(0)
     os.umask(old)
     return old
+
+
+@pytest.mark.parametrize("argv,folder", [(["compare", "SC", "--replications", "2", "--out", "out"], "out"),
+                                         (["simulate", "--customers", "50", "--weeks", "4", "--out", "out/log.csv"], "out")])
+def test_compare_and_simulate_clean_what_a_killed_run_left(tmp_path, monkeypatch, capsys, argv, folder):
+    """A partial file of a dead process is removed (and named on stderr); one of a live process is kept."""
+    import yaml as _yaml
+
+    from loyalty_sim.cli import main
+    from loyalty_sim.files import partial_name
+
+    monkeypatch.chdir(tmp_path)
+    sc = tmp_path / "sc.yaml"
+    sc.write_text(_yaml.safe_dump({"customers": 100, "weeks": 6, "launch_week": 2,
+                                   "schemes": [{"type": "discount", "name": "d", "depth": 0.1}]}))
+    out = tmp_path / folder
+    out.mkdir()
+    dead = partial_name(out / "summary.csv")
+    dead = dead.with_name(re.sub(r"-\d+-", "-999999999-", dead.name, count=1))  # no such process
+    dead.write_text("half")
+    alive = partial_name(out / "effects.csv")  # this process: still running
+    alive.write_text("half")
+    assert main([str(sc) if a == "SC" else a for a in argv]) == 0
+    err = capsys.readouterr().err
+    assert not dead.exists() and alive.exists()
+    lines = err.splitlines()
+    assert any("removed:" in ln and dead.name in ln for ln in lines), err
+    assert any("left in place:" in ln and alive.name in ln for ln in lines), err

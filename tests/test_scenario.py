@@ -33,6 +33,8 @@ def _write(tmp_path, data, name="s.yaml"):
      r"schemes\[0\].*head_start \(12\) must be less"),
     ({"schemes": [{"type": "discount", "name": "d", "depth": 0.95}]}, r"schemes\[0\]\.depth.*less than or equal to 0\.9"),
     ({"schemes": [{"type": "lottery", "name": "x"}]}, r"schemes\[0\]\.type.*unknown scheme type 'lottery'"),
+    ({"schemes": [{"type": ["stamp_card"], "name": "x"}]}, r"schemes\[0\]\.type.*unknown scheme type \['stamp_card'\]"),
+    ({"schemes": [{"type": {"a": 1}, "name": "x"}]}, r"schemes\[0\]\.type.*unknown scheme type"),
     ({"schemes": [{"type": "stamp_card", "name": "c", "stamp": 3}]}, r"schemes\[0\]\.stamp.*Extra inputs"),
     ({"schemes": [{"type": "stamp_card", "name": "a"}, {"type": "discount", "name": "a"}]}, r"unique"),
     ({"schemes": [{"type": "combined", "name": "c", "parts": [{"type": "discount", "name": "d", "depth": 2}]}]},
@@ -97,3 +99,15 @@ def test_cli_reports_a_bad_scenario_without_traceback(capsys, tmp_path):
     assert main(["simulate", "--scenario", str(path)]) == 2
     err = capsys.readouterr().err
     assert "schemes[0].depth" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("category,shown", [("nope", "'nope'"), ("\r=1+1", r"'\r=1+1'"), ("x" * 5000, "5,000 characters")])
+def test_offer_category_the_catalogue_lacks_is_refused_when_loading(tmp_path, category, shown):
+    """Checked against the population at load time, by field path and file, the value escaped and cut."""
+    data = {**GOOD, "preset": "grocery",
+            "schemes": [{"type": "targeted_offers", "name": "o", "category": category}]}
+    path = _write(tmp_path, data)
+    with pytest.raises(ConfigError, match=r"schemes\[0\]\.category.*not in the catalogue") as info:
+        load_scenario(path)
+    msg = str(info.value)
+    assert str(path) in msg and shown in msg and "\r" not in msg and len(msg) < 400

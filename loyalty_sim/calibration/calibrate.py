@@ -226,7 +226,13 @@ def calibrate(source: Any, *, model: Any = "all", required: Sequence[str] = (), 
     models = _model_names(model)
     text, log = _open(source, read_options)
     if log is not None:
-        rfm = rfm_summary(log, calibration_end=calibration_end, observation_end=observation_end, time_unit=time_unit)
+        try:
+            rfm = rfm_summary(log, calibration_end=calibration_end, observation_end=observation_end,
+                              time_unit=time_unit)
+        except DataError as exc:  # a summary error names the file the user gave
+            if exc.source or text is None:
+                raise
+            raise DataError(exc.message, source=text, rows=exc.rows, column=exc.column) from None
     else:
         rfm = source
     rfm, left_out = _observed(rfm, text)

@@ -208,7 +208,11 @@ class _Reader:
             for chunk in reader:
                 yield chunk, first
                 first += len(chunk)
-        except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError:
+            line, byte = first_non_utf8(self.path)
+            raise DataError(f"byte 0x{byte:02x} is not UTF-8; expected a UTF-8 text file (save it as UTF-8, e.g. "
+                            "from Latin-1: iconv -f latin1 -t utf-8)", source=src, rows=[line]) from None
+        except (pd.errors.ParserError, ValueError) as exc:
             raise DataError(f"malformed file: {exc}", source=src) from None
         finally:
             if reader is not None and hasattr(reader, "close"):
@@ -477,3 +481,19 @@ def _value_hashes(values: Any) -> np.ndarray:
         uniq = pd.Index(uniq)
     hu = pd.util.hash_pandas_object(uniq, index=False).to_numpy() if len(uniq) else np.zeros(1, np.uint64)
     return np.where(codes >= 0, hu[np.maximum(codes, 0)], np.uint64(0x5EED)).astype(np.uint64)
+
+
+def first_non_utf8(path: Any, block: int = 1 << 20) -> tuple[int, int]:
+    """(physical line, byte value) of the first byte of ``path`` that is not valid UTF-8."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return line + chunk.count(b"\n", 0, exc.start), chunk[exc.start]
+            line += chunk.count(b"\n")
+    return line, 0

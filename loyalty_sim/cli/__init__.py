@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 from types import ModuleType
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from ..errors import LoyaltySimError
 from . import compare, fit, profit_impact, report, simulate, trial
@@ -33,11 +33,22 @@ COMMANDS: dict[str, ModuleType] = {"simulate": simulate, "compare": compare, "fi
                                    "profit-impact": profit_impact, "trial": trial}
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are two lines (the error, where to find the usage), exit code 2.
+
+    argparse's own error prints the whole usage first, four or more wrapped lines for
+    ``simulate``; the full usage stays one ``--help`` away.
+    """
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help' for the usage)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="loyalty-sim", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="loyalty-sim", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"loyalty-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():

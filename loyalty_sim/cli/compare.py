@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ._common import emit, show_progress
+from ._common import clean_output_folder, emit, show_progress
 
 HELP = "schemes x metrics against the counterfactual, with intervals"
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         from ..files import check_output_dir
 
         check_output_dir(args.out, field="out")  # before the comparison runs, not after
+        clean_output_folder("compare", Path(args.out))
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
     survey = None
     if args.survey:
@@ -47,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
                    progress=show_progress(args), survey=survey)
     payload = comp.to_dict()
     if args.out:
-        from pathlib import Path
-
         out = Path(args.out)
         write_csv_safe(comp.summary().reset_index(), out / "summary.csv")
         write_csv_safe(comp.effects(), out / "effects.csv")

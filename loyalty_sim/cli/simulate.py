@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..text.simulation import key_value_table, scenario_table
-from ._common import emit, show_progress
+from ._common import clean_output_folder, emit, options_named, show_progress
 
 HELP = "simulate customers' purchases and print a summary"
 
@@ -39,9 +40,13 @@ def run(args: argparse.Namespace) -> int:
         from ..files import check_output_path
 
         check_output_path(args.out, (".csv", ".parquet"), field="out")
-    pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
+        clean_output_folder("simulate", Path(args.out).parent)
     output = "log" if args.out else "aggregate"
-    res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers, progress=show_progress(args))
+    with options_named(args, {"size": "customers", "weeks": "weeks", "seed": "seed", "workers": "workers",
+                              "preset": "preset"}):
+        pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
+        res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers,
+                       progress=show_progress(args))
     summary = res.summary()
     if args.out:
         write_table(res.transactions, args.out)

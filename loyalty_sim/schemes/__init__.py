@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, shown
 from .base import PROGRAMME_COSTS, Effects, ProtocolError, Scheme, SchemeRuntime, Settlement
 from .cashback import Cashback, Gift
 from .combined import Combined
@@ -60,8 +60,8 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"expected a mapping with a 'type', got {type(raw).__name__}", field=path, source=source)
     kind = raw.get("type")
-    if kind not in FAMILIES:
-        raise ConfigError(f"unknown scheme type {kind!r}; expected one of {sorted(FAMILIES)}",
+    if not isinstance(kind, str) or kind not in FAMILIES:  # a list or mapping is unhashable: no lookup
+        raise ConfigError(f"unknown scheme type {shown(kind)}; expected one of {sorted(FAMILIES)}",
                           field=f"{path}.type", source=source)
     data = dict(raw)
     # ``family`` is what ``to_dict`` writes for readers; the ``type`` says the same, so a written
@@ -81,6 +81,19 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
         raise validation_error(exc, source=source, path=path) from None
 
 
+def population_errors(scheme: SchemeConfig, params: Any, *, path: str) -> list[tuple[str, str]]:
+    """(field path, message) of each setting of ``scheme`` that the population cannot serve.
+
+    Each family answers ``population_problems(params)`` (declared on ``SchemeConfig``:
+    a targeted offer's category the catalogue lacks); a combination is checked part by part.
+    """
+    out: list[tuple[str, str]] = []
+    for i, part in enumerate(scheme.parts if isinstance(scheme, Combined) else ()):
+        out += population_errors(part, params, path=f"{path}.parts[{i}]")
+    out += [(f"{path}.{field}", msg) for field, msg in scheme.population_problems(params)]
+    return out
+
+
 def validation_error(exc: ValidationError, *, source: str | None, path: str) -> ConfigError:
     """Turn a pydantic error into a ConfigError naming each field path and what was expected."""
     msgs = []
@@ -89,7 +102,7 @@ def validation_error(exc: ValidationError, *, source: str | None, path: str) -> 
         loc = path + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
         first = first or loc
         got = err.get("input")
-        got_s = "" if isinstance(got, Mapping) else f" (got {got!r})"
+        got_s = "" if isinstance(got, Mapping) else f" (got {shown(got)})"
         msgs.append(f"{loc}: {err['msg']}{got_s}")
     err = ConfigError("; ".join(msgs), source=source)
     err.field = first

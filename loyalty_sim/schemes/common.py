@@ -84,6 +84,10 @@ class SchemeConfig(BaseModel):
     fixed_cost_per_week: float = Field(0.0, ge=0.0, le=MAX_MONEY)
     setup_cost: float = Field(0.0, ge=0.0, le=MAX_MONEY)
 
+    def population_problems(self, params: Any) -> list[tuple[str, str]]:
+        """(field, message) for each setting the population cannot serve (none for most families)."""
+        return []
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (with the family), written into every output.
 

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, shown
 from ..inversion import binomial_quantile, poisson_quantile
 from .base import Effects, Settlement
 from .common import MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_WEEKS, MemberRuntime, SchemeConfig
@@ -81,14 +81,18 @@ class TargetedOffers(SchemeConfig):
             raise ValueError("email_cost applies to the e-mail channel; set it to 0 for offers at the till")
         return self
 
-    def start(self, ctx: Any) -> "OffersRuntime":
-        cats = ctx.params.categories
+    def population_problems(self, params: Any) -> list[tuple[str, str]]:
+        """(field, message) for a category the population's catalogue lacks, or a life event none leads to."""
+        cats = params.categories
         if self.category not in cats:
-            raise ConfigError(f"category '{self.category}' is not in the catalogue {list(cats)}",
-                              field=f"{self.name}.category")
-        if self.audience == "life_event" and not any(e.to_category == self.category for e in ctx.params.life_events):
-            raise ConfigError(f"no life event of this population leads to '{self.category}'",
-                              field=f"{self.name}.audience")
+            return [("category", f"category {shown(self.category)} is not in the catalogue {list(cats)}")]
+        if self.audience == "life_event" and not any(e.to_category == self.category for e in params.life_events):
+            return [("audience", f"no life event of this population leads to {shown(self.category)}")]
+        return []
+
+    def start(self, ctx: Any) -> "OffersRuntime":
+        for field, msg in self.population_problems(ctx.params):
+            raise ConfigError(msg, field=f"{self.name}.{field}")
         return super().start(ctx)
 
 

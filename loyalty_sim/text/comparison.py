@@ -126,7 +126,7 @@ def comparison_text(comp: Any) -> str:
                   f"  purchases per customer-week  {number(r['purchases_per_customer_week_effect'], 4, sign=True)} "
                   f"({interval(lo, hi, number, digits=4, sign=True)})  "
                   f"({percent(r['purchases_relative_effect'], 1, sign=True)}; naive before/after "
-                  f"{number(r['naive_before_after_purchases'], 4, sign=True)})",
+                  f"{_naive(r['naive_before_after_purchases'])})",
                   f"  spend per customer-week      {number(r['spend_per_customer_week_effect'], 3, sign=True)}  "
                   f"({percent(r['spend_relative_effect'], 1, sign=True)})",
                   f"  annual retention             {number(r['retention_annual_effect'], 4, sign=True)}",
@@ -256,3 +256,8 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
                  "per customer), so the uplift is the offer's own. ")
     return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
                    "where the extra margin exceeds that discount.")
+
+
+def _naive(value: float) -> str:
+    """The naive before/after change, or why there is none (launch in week 0: no weeks before)."""
+    return "n/a, no weeks before launch" if value != value else number(value, 4, sign=True)

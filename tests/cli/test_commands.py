@@ -47,9 +47,10 @@ def test_bad_preset_and_bad_numbers_exit_with_a_clear_error(capsys):
     err = capsys.readouterr().err
     assert "unknown preset 'bakery'" in err and "coffee_shop" in err
     assert main(["simulate", "--weeks", "0"]) == 2
-    assert "'weeks'" in capsys.readouterr().err
+    assert "--weeks 0: must be >= 1" in capsys.readouterr().err  # the option, in command-line words
     assert main(["simulate", "--customers", "-3"]) == 2
-    assert "'size'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--customers -3" in err and "'size'" not in err
 
 
 def test_bad_output_extension_is_rejected_before_anything_is_written(tmp_path, capsys):
@@ -93,3 +94,24 @@ def test_trial_design_and_review_through_the_main_command(tmp_path, capsys):
                  str(trial / "assignment_customers.csv"), "--start", "2026-06-21", "--end", "2026-04-27"]) == 2
     err = capsys.readouterr().err
     assert "loyalty-sim trial review: error" in err and "end" in err
+
+
+@pytest.mark.parametrize("argv", [["simulate", "--customers", "abc"], ["compare"], ["trial", "design", "--bogus"],
+                                  ["no-such-command"]])
+def test_argument_errors_are_two_lines_exit_2(argv, capsys):
+    """A bad command line gives the error and where the usage is, not four wrapped lines of usage."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 2 and ": error: " in err[0] and "--help" in err[1], err
+
+
+@pytest.mark.parametrize("argv,flag", [(["--customers", "-1"], "--customers -1"), (["--weeks", "0"], "--weeks 0"),
+                                       (["--workers", "0"], "--workers 0"), (["--seed", "-3"], "--seed -3"),
+                                       (["--preset", "nope"], "--preset nope")])
+def test_simulate_option_errors_name_the_option(argv, flag, capsys):
+    """`simulate` without a scenario: a bad size names the option the user typed, not the library field."""
+    assert main(["simulate", "--customers", "20", "--weeks", "2", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"error: {flag}: " in err[0] and "'size'" not in err[0], err
