@@ -37,7 +37,8 @@ import pandas as pd
 
 from .errors import ConfigError
 from .inversion import gamma_wilson_hilferty, poisson_quantile
-from .population import SEGMENTS, Population, Traits, check_memory, estimate_memory
+from .memory import check_memory, estimate_memory
+from .population import SEGMENTS, Population, Traits
 from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
     DEFAULT_BLOCK,
     DEFAULT_START_DATE,
@@ -234,79 +235,114 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         u_count = u_flat[flat]
         u_spend = u_flat[flat + GRANULE]
 
-        eff = runtime.effects(w, idx) if launched else None
-        lam = traits.lam[idx]
-        h = h0[idx]
-        if eff is not None:
-            lam = lam * eff.rate
-            if not (_is_one(eff.dropout) and _is_one(eff.rate)):
-                # per-purchase dropout scaled by dropout / rate: purchases a scheme adds do not
-                # bring dropout forward (the calendar-time churn hazard lam * p moves only by `dropout`)
-                h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12))
-        k = poisson_quantile(u_count, lam)
-        rem = remaining[idx]
-        with np.errstate(divide="ignore"):
-            k_death = np.where(h > 0, np.ceil(rem / np.where(h > 0, h, 1.0)), np.inf)
-        died = k >= k_death
-        made = np.where(died, k_death, k).astype(np.int64)
-        remaining[idx] = rem - made * h
-
-        trial = trial_due[idx]
-        has_trial = trial.any()
-        if has_trial:
-            trial_due[idx[trial]] = False
-            made = made + trial
-            k = k + trial
+        eff, k, made, died, gross, trial, has_trial, settle, discount, revenue = _draw_week(
+            runtime if launched else None, w, idx, traits, h0, remaining, trial_due, prm.spend_p, inv_nu,
+            u_count, u_spend)
         buyers = made > 0
-        gross = np.zeros(idx.size)
-        if buyers.any():
-            shape = made[buyers] * prm.spend_p
-            gross[buyers] = gamma_wilson_hilferty(shape, u_spend[buyers]) * inv_nu[idx[buyers]]
-            if eff is not None and not _is_one(eff.ticket):
-                gross *= eff.ticket
-        if eff is not None and not _is_zero(eff.discount):
-            till_discount = gross * eff.discount
-        else:
-            till_discount = 0.0
-        settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if launched else None
-        discount = till_discount + (settle.discount if settle is not None else 0.0)
-        revenue = gross - discount
 
-        weekly["purchasers"][:, w] = np.bincount(gi, weights=buyers, minlength=ng)
-        weekly["transactions"][:, w] = np.bincount(gi, weights=made, minlength=ng)
-        weekly["gross_sales"][:, w] = np.bincount(gi, weights=gross, minlength=ng)
-        if np.isscalar(discount):
-            weekly["revenue"][:, w] = weekly["gross_sales"][:, w]
-        else:
-            weekly["discount"][:, w] = np.bincount(gi, weights=discount, minlength=ng)
-            weekly["revenue"][:, w] = np.bincount(gi, weights=revenue, minlength=ng)
-        weekly["dropouts"][:, w] = np.bincount(gi, weights=died, minlength=ng)
-        if settle is not None:
-            for key, attr in (("reward_retail", "reward_retail"), ("reward_cost", "reward_cost")):
-                val = getattr(settle, attr)
-                if not _is_zero(val):
-                    weekly[key][:, w] = np.bincount(gi, weights=np.broadcast_to(val, idx.shape), minlength=ng)
-            _book_ledger(ledger, settle, w, ng, weeks)
-            if not _is_zero(settle.reward_cost):
-                cust["reward_cost"][idx] += settle.reward_cost
-            if not _is_zero(settle.reward_retail):
-                cust["reward_retail"][idx] += settle.reward_retail
-
-        if not (np.isscalar(discount) or settle is None and eff is None):
-            cust["discount"][idx] += discount
-        bidx = idx[buyers]
-        first = cust["first_purchase_week"]
-        first[bidx[first[bidx] < 0]] = w
-        cust["last_purchase_week"][bidx] = w
-        cust["dropout_week"][idx[died]] = w
-        win_tx[week_window[w], idx] += made
-        win_rev[week_window[w], idx] += revenue
+        _record_week(weekly, ledger, cust, win_tx[week_window[w]], win_rev[week_window[w]], w, idx, gi, ng, weeks,
+                     buyers, made, gross, discount, revenue, died, settle, eff)
         alive[idx[died]] = False
 
         if logs is not None and buyers.any():
             logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, buyers,
                                   trial if has_trial else None))
 
+    cust = _block_customers(cust, win_tx, win_rev, cfg, scheme, runtime, ctx)
+    weekly.update(ledger)
+    return _BlockResult(start=start, granules=ctx.global_granules, weekly=weekly, customers=cust, log=logs)
+
+
+def _draw_week(runtime: Any, w: int, idx: np.ndarray, traits: Traits, h0: np.ndarray, remaining: np.ndarray,
+               trial_due: np.ndarray, spend_p: float, inv_nu: np.ndarray, u_count: np.ndarray,
+               u_spend: np.ndarray) -> tuple:
+    """One week of the alive customers ``idx``: the scheme's effects, purchases and dropouts by inversion, spend.
+
+    ``runtime`` is None before launch (or without a scheme). Updates ``remaining`` (dropout
+    budget) and ``trial_due`` in place; returns the effects, counts, dropouts, gross spend,
+    trial flags, the scheme's settlement, the discount and the revenue.
+    """
+    eff = runtime.effects(w, idx) if runtime is not None else None
+    lam = traits.lam[idx]
+    h = h0[idx]
+    if eff is not None:
+        lam = lam * eff.rate
+        if not (_is_one(eff.dropout) and _is_one(eff.rate)):
+            # per-purchase dropout scaled by dropout / rate: purchases a scheme adds do not
+            # bring dropout forward (the calendar-time churn hazard lam * p moves only by `dropout`)
+            h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12))
+    k = poisson_quantile(u_count, lam)
+    rem = remaining[idx]
+    with np.errstate(divide="ignore"):
+        k_death = np.where(h > 0, np.ceil(rem / np.where(h > 0, h, 1.0)), np.inf)
+    died = k >= k_death
+    made = np.where(died, k_death, k).astype(np.int64)
+    remaining[idx] = rem - made * h
+
+    trial = trial_due[idx]
+    has_trial = trial.any()
+    if has_trial:
+        trial_due[idx[trial]] = False
+        made = made + trial
+        k = k + trial
+    buyers = made > 0
+    gross = np.zeros(idx.size)
+    if buyers.any():
+        shape = made[buyers] * spend_p
+        gross[buyers] = gamma_wilson_hilferty(shape, u_spend[buyers]) * inv_nu[idx[buyers]]
+        if eff is not None and not _is_one(eff.ticket):
+            gross *= eff.ticket
+    if eff is not None and not _is_zero(eff.discount):
+        till_discount = gross * eff.discount
+    else:
+        till_discount = 0.0
+    settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if runtime is not None else None
+    discount = till_discount + (settle.discount if settle is not None else 0.0)
+    revenue = gross - discount
+    return eff, k, made, died, gross, trial, has_trial, settle, discount, revenue
+
+
+def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], cust: dict[str, np.ndarray],
+                 win_tx: np.ndarray, win_rev: np.ndarray, w: int, idx: np.ndarray, gi: np.ndarray, ng: int,
+                 weeks: int, buyers: np.ndarray, made: np.ndarray, gross: np.ndarray, discount: Any,
+                 revenue: np.ndarray, died: np.ndarray, settle: Any, eff: Any) -> None:
+    """Book one week's purchases: per-granule weekly series, the scheme's ledger, per-customer totals."""
+    weekly["purchasers"][:, w] = np.bincount(gi, weights=buyers, minlength=ng)
+    weekly["transactions"][:, w] = np.bincount(gi, weights=made, minlength=ng)
+    weekly["gross_sales"][:, w] = np.bincount(gi, weights=gross, minlength=ng)
+    if np.isscalar(discount):
+        weekly["revenue"][:, w] = weekly["gross_sales"][:, w]
+    else:
+        weekly["discount"][:, w] = np.bincount(gi, weights=discount, minlength=ng)
+        weekly["revenue"][:, w] = np.bincount(gi, weights=revenue, minlength=ng)
+    weekly["dropouts"][:, w] = np.bincount(gi, weights=died, minlength=ng)
+    if settle is not None:
+        for key, attr in (("reward_retail", "reward_retail"), ("reward_cost", "reward_cost")):
+            val = getattr(settle, attr)
+            if not _is_zero(val):
+                weekly[key][:, w] = np.bincount(gi, weights=np.broadcast_to(val, idx.shape), minlength=ng)
+        _book_ledger(ledger, settle, w, ng, weeks)
+        if not _is_zero(settle.reward_cost):
+            cust["reward_cost"][idx] += settle.reward_cost
+        if not _is_zero(settle.reward_retail):
+            cust["reward_retail"][idx] += settle.reward_retail
+
+    if not (np.isscalar(discount) or settle is None and eff is None):
+        cust["discount"][idx] += discount
+    bidx = idx[buyers]
+    first = cust["first_purchase_week"]
+    first[bidx[first[bidx] < 0]] = w
+    cust["last_purchase_week"][bidx] = w
+    cust["dropout_week"][idx[died]] = w
+    win_tx[idx] += made
+    win_rev[idx] += revenue
+
+
+def _block_customers(cust: dict[str, np.ndarray], win_tx: np.ndarray, win_rev: np.ndarray, cfg: SimulationConfig,
+                     scheme: Any, runtime: Any, ctx: BlockContext) -> dict[str, np.ndarray]:
+    """The block's per-customer columns at the end of the run (horizon totals are window sums)."""
+    traits, n, weeks = ctx.traits, ctx.n, cfg.weeks
+    n_win = len(cfg.windows) - 1
     cust["transactions"] = win_tx.sum(axis=0)
     cust["revenue"] = win_rev.sum(axis=0)
     cust["gross_sales"] = cust["revenue"] + cust["discount"]
@@ -317,7 +353,6 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
             cust[window_column("revenue", lo, hi)] = win_rev[j]
     if runtime is not None:
         cust.update(customer_columns(scheme, runtime))
-    weekly.update(ledger)
     cust["customer_id"] = traits.customer_id
     cust["acquisition_week"] = traits.acquisition_week.copy()
     cust["segment"] = traits.segment
@@ -325,7 +360,7 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     exists = traits.acquisition_week < weeks
     if not exists.all():
         cust = {k: v[exists] for k, v in cust.items()}
-    return _BlockResult(start=start, granules=ctx.global_granules, weekly=weekly, customers=cust, log=logs)
+    return cust
 
 
 def _is_one(x: Any) -> bool:

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .behaviour import BehaviourParams
 from .engine import simulate
 from .errors import ConfigError
-from .population import Population, PopulationParams, available_presets, check_memory, estimate_memory, load_preset, params_from_mapping
+from .memory import check_memory, estimate_memory
+from .population import Population, PopulationParams, available_presets, load_preset, params_from_mapping
 from .result import SimulationResult
 from .schemes import SchemeConfig, population_errors, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS

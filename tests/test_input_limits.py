@@ -139,14 +139,14 @@ def test_a_model_that_does_not_converge_is_not_fitted_and_the_others_go_on(monke
 
 # ------------------------------------------------------------- item 5: memory
 PEAK_SCRIPT = r"""
-import json, resource, sys, tracemalloc
+import json, sys, tracemalloc
 from loyalty_sim import Population, simulate
-from loyalty_sim.population import estimate_memory
+from loyalty_sim.memory import estimate_memory
 n, weeks, output = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-# the interpreter and libraries once imported (what the estimate's base stands for), then every
-# allocation of the run as numpy and Python report it: page-level RSS would also count transparent
-# huge pages and allocator arenas, which vary with the machine's load (seen: 0.74 to 2.1 x)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# the interpreter and libraries once imported (what the estimate's base stands for: the current
+# resident size, not ru_maxrss, which Linux carries over execve from the forking parent, here a
+# large pytest worker), then every allocation of the run as numpy and Python report them
+base = int(next(ln for ln in open("/proc/self/status") if ln.startswith("VmRSS:")).split()[1]) * 1024
 tracemalloc.start()
 pop = Population("coffee_shop", size=n, weeks=weeks, seed=1)
 simulate(pop, seed=1, output=output)
@@ -175,7 +175,7 @@ def test_a_size_that_cannot_fit_is_refused_before_allocating(monkeypatch, capsys
     from loyalty_sim import Population
     from loyalty_sim.cli import main
     from loyalty_sim.errors import ConfigError
-    from loyalty_sim.population import estimate_memory, format_size
+    from loyalty_sim.memory import estimate_memory, format_size
 
     # empty = no override; monkeypatch restores the variable --memory-limit sets in this process
     monkeypatch.setenv("LOYALTY_SIM_MEMORY_LIMIT", "")

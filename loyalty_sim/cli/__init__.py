@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     saved = os.environ.get("LOYALTY_SIM_MEMORY_LIMIT")
     try:
         if getattr(args, "memory_limit", None):
-            from ..population import parse_size
+            from ..memory import parse_size
 
             # the limit travels in the environment so worker processes see it too; restored below
             os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = str(parse_size(args.memory_limit, field="--memory-limit"))

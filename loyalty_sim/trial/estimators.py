@@ -425,6 +425,97 @@ def _cr2(tot: np.ndarray, size: np.ndarray, is_p: np.ndarray, ssw: np.ndarray,
     return mp - mc, vp + vc, df, n_p, n_c
 
 
+def _compared_outcome(resolved: str, y0: Any, y1: np.ndarray, n: int, reps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The outcome actually compared (DiD: the change; CUPED: post less theta times centred pre) and theta."""
+    if resolved == "did":
+        theta = np.ones(reps)
+        y = y1 - y0
+    elif resolved == "cuped":
+        xc = y0 - y0.mean(axis=0)
+        var_x = np.broadcast_to((xc * xc).sum(axis=0), (reps,))
+        if xc.shape[1] == 1:
+            cov = xc[:, 0] @ y1                       # sum(xc) = 0, so no centring of post is needed
+        else:
+            cov = np.einsum("ij,ij->j", xc, np.broadcast_to(y1, xc.shape))
+        cov = np.broadcast_to(cov, (reps,))
+        theta = np.where(var_x > 0, cov / np.where(var_x > 0, var_x, 1.0), 0.0)
+        y = y1 - theta * xc
+    else:
+        theta = np.zeros(reps)
+        y = y1
+    y = np.broadcast_to(y, (n, reps))
+    return theta, y
+
+
+def _unit_level(y: np.ndarray, p: np.ndarray, pm: np.ndarray, single: bool, n: int, reps: int) -> tuple:
+    """Difference of group means with Welch-Satterthwaite degrees of freedom (customer-level assignment)."""
+    if single:
+        k = int(pm.sum())
+        n_p, n_c = np.full(reps, float(k)), np.full(reps, float(n - k))
+    else:
+        n_p = p.sum(axis=0).astype(float)
+        n_c = n - n_p
+    if (n_p < 2).any() or (n_c < 2).any():
+        raise ConfigError(f"each group needs at least 2 units; got {int(n_p.min())} pilot and "
+                          f"{int(n_c.min())} control", field="pilot")
+    if single:
+        yp, yc = y[pm], y[~pm]
+        mp, mc = yp.mean(axis=0), yc.mean(axis=0)
+        vp, vc = yp.var(axis=0, ddof=1) / n_p, yc.var(axis=0, ddof=1) / n_c
+    else:
+        wp = p.astype(float)
+        mp, vp, _ = _group_stats_units(y, wp)
+        mc, vc, _ = _group_stats_units(y, 1.0 - wp)
+    est = mp - mc
+    var = vp + vc
+    # Welch-Satterthwaite
+    df = np.where(var > 0, var * var / (vp * vp / (n_p - 1) + vc * vc / (n_c - 1)), np.inf)
+    df = np.where(np.isfinite(df), df, np.inf)
+    return est, var, df, n_p, n_c
+
+
+def _store_level(y: np.ndarray, p: np.ndarray, pm: np.ndarray, single: bool, cluster: Any, n: int,
+                 reps: int) -> tuple:
+    """Store-clustered (CR2) estimate, variance and degrees of freedom (store-level assignment)."""
+    codes, uniques = pd.factorize(np.asarray(cluster), use_na_sentinel=True)
+    if len(codes) != n:
+        raise ConfigError(f"expected one store per unit ({n}), got {len(codes)}", field="cluster")
+    if (codes < 0).any():
+        raise ConfigError(f"missing store (first at unit index {int(np.flatnonzero(codes < 0)[0])})",
+                          field="cluster")
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    size = np.diff(np.r_[starts, n]).astype(float)[:, None]          # units per store, (G, 1)
+    if single:
+        np_c = np.add.reduceat(pm[order].astype(float), starts)[:, None]
+    else:
+        np_c = _cluster_sums(p.astype(float), order, starts)      # pilot units per store, (G, R)
+    nc_c = size - np_c
+    mixed = (np_c > 0) & (nc_c > 0)
+    if mixed.any():
+        g = int(np.flatnonzero(mixed.any(axis=1))[0])
+        raise ConfigError(f"store {uniques[g]!r} has units in both groups; with cluster= every store's "
+                          "customers must share one group", field="cluster")
+    is_p = np.broadcast_to(np_c > 0, (len(starts), reps))
+    gp = is_p.sum(axis=0)
+    gc = len(starts) - gp
+    if (gp < 2).any() or (gc < 2).any():
+        raise ConfigError(f"each group needs at least 2 stores for a clustered interval; got {int(gp.min())} "
+                          f"pilot and {int(gc.min())} control stores", field="cluster")
+    ys = y[order]                                   # sorted copy, (n, R)
+    tot = np.add.reduceat(ys, starts, axis=0)       # outcome totals per store, (G, R)
+    grand = tot.sum(axis=0) / n
+    ys -= grand                                     # in place: centred, then squared
+    ys *= ys
+    dev = tot - size * grand
+    # within-store sum of squares (for the working model of the degrees of freedom), (R,)
+    ssw = np.maximum((np.add.reduceat(ys, starts, axis=0) - dev * dev / size).sum(axis=0), 0.0)
+    del ys
+    est, var, df, n_p, n_c = _cr2(tot, size, is_p, ssw, n)
+    return est, var, df, n_p, n_c, len(uniques)
+
+
 def unit_effect_batch(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, method: str = "auto",
                       level: float = 0.95) -> EffectBatch:
     """Effect of a pilot for many replicates at once.
@@ -474,87 +565,12 @@ def unit_effect_batch(pre: Any, post: Any, pilot: Any, *, cluster: Any = None, m
     pm = p[:, 0]
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        # the outcome actually compared
-        if resolved == "did":
-            theta = np.ones(reps)
-            y = y1 - y0
-        elif resolved == "cuped":
-            xc = y0 - y0.mean(axis=0)
-            var_x = np.broadcast_to((xc * xc).sum(axis=0), (reps,))
-            if xc.shape[1] == 1:
-                cov = xc[:, 0] @ y1                       # sum(xc) = 0, so no centring of post is needed
-            else:
-                cov = np.einsum("ij,ij->j", xc, np.broadcast_to(y1, xc.shape))
-            cov = np.broadcast_to(cov, (reps,))
-            theta = np.where(var_x > 0, cov / np.where(var_x > 0, var_x, 1.0), 0.0)
-            y = y1 - theta * xc
-        else:
-            theta = np.zeros(reps)
-            y = y1
-        y = np.broadcast_to(y, (n, reps))
-
+        theta, y = _compared_outcome(resolved, y0, y1, n, reps)
         if not clustered:
-            if single:
-                k = int(pm.sum())
-                n_p, n_c = np.full(reps, float(k)), np.full(reps, float(n - k))
-            else:
-                n_p = p.sum(axis=0).astype(float)
-                n_c = n - n_p
-            if (n_p < 2).any() or (n_c < 2).any():
-                raise ConfigError(f"each group needs at least 2 units; got {int(n_p.min())} pilot and "
-                                  f"{int(n_c.min())} control", field="pilot")
-            if single:
-                yp, yc = y[pm], y[~pm]
-                mp, mc = yp.mean(axis=0), yc.mean(axis=0)
-                vp, vc = yp.var(axis=0, ddof=1) / n_p, yc.var(axis=0, ddof=1) / n_c
-            else:
-                wp = p.astype(float)
-                mp, vp, _ = _group_stats_units(y, wp)
-                mc, vc, _ = _group_stats_units(y, 1.0 - wp)
-            est = mp - mc
-            var = vp + vc
-            # Welch-Satterthwaite
-            df = np.where(var > 0, var * var / (vp * vp / (n_p - 1) + vc * vc / (n_c - 1)), np.inf)
-            df = np.where(np.isfinite(df), df, np.inf)
+            est, var, df, n_p, n_c = _unit_level(y, p, pm, single, n, reps)
             n_clusters = 0
         else:
-            codes, uniques = pd.factorize(np.asarray(cluster), use_na_sentinel=True)
-            if len(codes) != n:
-                raise ConfigError(f"expected one store per unit ({n}), got {len(codes)}", field="cluster")
-            if (codes < 0).any():
-                raise ConfigError(f"missing store (first at unit index {int(np.flatnonzero(codes < 0)[0])})",
-                                  field="cluster")
-            order = np.argsort(codes, kind="stable")
-            sorted_codes = codes[order]
-            starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-            size = np.diff(np.r_[starts, n]).astype(float)[:, None]          # units per store, (G, 1)
-            if single:
-                np_c = np.add.reduceat(pm[order].astype(float), starts)[:, None]
-            else:
-                np_c = _cluster_sums(p.astype(float), order, starts)      # pilot units per store, (G, R)
-            nc_c = size - np_c
-            mixed = (np_c > 0) & (nc_c > 0)
-            if mixed.any():
-                g = int(np.flatnonzero(mixed.any(axis=1))[0])
-                raise ConfigError(f"store {uniques[g]!r} has units in both groups; with cluster= every store's "
-                                  "customers must share one group", field="cluster")
-            is_p = np.broadcast_to(np_c > 0, (len(starts), reps))
-            gp = is_p.sum(axis=0)
-            gc = len(starts) - gp
-            if (gp < 2).any() or (gc < 2).any():
-                raise ConfigError(f"each group needs at least 2 stores for a clustered interval; got {int(gp.min())} "
-                                  f"pilot and {int(gc.min())} control stores", field="cluster")
-            ys = y[order]                                   # sorted copy, (n, R)
-            tot = np.add.reduceat(ys, starts, axis=0)       # outcome totals per store, (G, R)
-            grand = tot.sum(axis=0) / n
-            ys -= grand                                     # in place: centred, then squared
-            ys *= ys
-            dev = tot - size * grand
-            # within-store sum of squares (for the working model of the degrees of freedom), (R,)
-            ssw = np.maximum((np.add.reduceat(ys, starts, axis=0) - dev * dev / size).sum(axis=0), 0.0)
-            del ys
-            est, var, df, n_p, n_c = _cr2(tot, size, is_p, ssw, n)
-            n_clusters = len(uniques)
+            est, var, df, n_p, n_c, n_clusters = _store_level(y, p, pm, single, cluster, n, reps)
 
         se = np.sqrt(var)
         ok = se > 0                      # no interval from a zero standard error: NaN, not a zero-width one
