@@ -268,6 +268,8 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
             till_discount = gross * eff.discount
         else:
             till_discount = 0.0
+        if launched and hasattr(runtime, "visited"):
+            runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
         settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if launched else None
         discount = till_discount + (settle.discount if settle is not None else 0.0)
         revenue = gross - discount

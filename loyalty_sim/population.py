@@ -641,8 +641,8 @@ WINDOW_BYTES = 16
 #: plus died and buyers) -- the week's working set.
 WEEK_TEMP_BYTES = 17 * 8 + 2
 #: Bytes per customer a scheme runtime keeps (schemes/common.py ``MemberRuntime``: mean_ticket,
-#: heaviness, gradient_weight, rate_sens, dropout_sens, perk_sens, enrol_week, _enrol_delay: 8 x 8,
-#: members_ever and _enrol_yes) plus a family's own state (points, stamps, tiers: about 10 x 8).
+#: heaviness, gradient_weight, rate_sens, dropout_sens, perk_sens, enrol_week: 7 x 8, one spare 8,
+#: members_ever and will_join, plus _visited within the spare) plus a family's own state (points, stamps, tiers: about 10 x 8).
 SCHEME_BYTES = 8 * 8 + 2 + 10 * 8
 #: Bytes per customer of a result's ``customers`` frame (engine.py ``_assemble``): customer_id,
 #: transactions, revenue, gross_sales, discount, reward_retail, reward_cost (7 x 8), first/last/
