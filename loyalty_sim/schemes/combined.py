@@ -74,6 +74,13 @@ class CombinedRuntime:
             keep = keep * (1.0 - np.asarray(e.discount, dtype=float))
         return Effects(rate=rate, dropout=dropout, ticket=ticket, discount=1.0 - keep)
 
+    def visited(self, week: int, idx: np.ndarray, purchases: np.ndarray) -> None:
+        """Pass the week's visits on to every part."""
+        for rt in self.parts:
+            visit = getattr(rt, "visited", None)
+            if visit is not None:
+                visit(week, idx, purchases)
+
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         out = Settlement(discount=0.0, reward_retail=0.0, reward_cost=0.0, points_earned=0.0, points_redeemed=0.0)

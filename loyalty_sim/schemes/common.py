@@ -43,18 +43,29 @@ Week = Annotated[int, Field(ge=0, le=MAX_WEEKS)]
 class Enrolment(BaseModel):
     """Who joins, and when.
 
+    Opt-in take-up is defined as a marketer counts it: **of the customers who shop after
+    launch, the share who join, at their first visit after launch** (for a customer who
+    arrives later, his first visit). A customer who never shops after launch never joins
+    and is not counted. Who joins is self-selected: heavier buyers are more likely to
+    (``behaviour.take_up_heavy_bias``), with the overall share among those who shop after
+    launch equal to ``take_up``.
+
     Attributes
     ----------
     mode : "automatic" (every customer from launch or acquisition) or "opt_in"
-    take_up : share of customers who ever join (opt-in), 0..1
-    weeks_to_enrol : mean delay in weeks before an average-rate customer joins (opt-in);
-        heavier buyers join earlier and more often (``behaviour.take_up_heavy_bias``)
+    take_up : share of the customers who shop after launch that join, at their first visit
+        after launch (opt-in), 0..1
+    weeks_to_enrol : no longer used (joiners sign up at their first visit after launch);
+        accepted so that older scenarios still load
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     mode: Literal["automatic", "opt_in"] = "automatic"
-    take_up: float = Field(0.5, ge=0.0, le=1.0)
-    weeks_to_enrol: float = Field(6.0, gt=0.0, le=MAX_WEEKS)
+    take_up: float = Field(0.5, ge=0.0, le=1.0,
+                           description="share of the customers who shop after launch that join, at their first "
+                                       "visit after launch (opt-in)")
+    weeks_to_enrol: float = Field(6.0, gt=0.0, le=MAX_WEEKS,
+                                  description="no longer used: joiners sign up at their first visit after launch")
 
 
 class SchemeConfig(BaseModel):
@@ -183,10 +194,8 @@ class MemberRuntime:
     # ------------------------------------------------------------ enrolment
     def _enrolment(self, enr: Enrolment, t: Any, prm: Any, ctx: Any) -> np.ndarray:
         start = np.maximum(t.acquisition_week, ctx.launch_week).astype(float)
-        # kept so that referred customers (whose arrival week is set when they are referred) get
-        # their enrolment week from their real arrival
-        self._enrol_delay = np.zeros(self.n)
-        self._enrol_yes = np.ones(self.n, dtype=bool)
+        #: whether the customer joins at his first visit after launch (opt-in; all for automatic enrolment)
+        self.will_join = np.ones(self.n, dtype=bool)
         if enr.mode == "automatic":
             return start
         bias = self.behaviour.take_up_heavy_bias
@@ -194,21 +203,33 @@ class MemberRuntime:
         weight = rel ** bias / _mean_power_gamma(prm.r, bias)
         prob = np.minimum(_take_up_scale(ctx.population, prm, bias, enr.take_up) * weight, 1.0)
         u = ctx.uniforms("enrol", 0)
-        u2 = ctx.uniforms("enrol", 1)
-        delay = -np.log1p(-u2) * enr.weeks_to_enrol / np.maximum(rel ** bias, 0.05)
-        self._enrol_delay = delay
-        self._enrol_yes = u < prob
-        week = np.floor(start + delay)
-        return np.where(self._enrol_yes, week, np.inf)
+        self.will_join = u < prob
+        #: whether the customer has visited since launch (or his arrival): joiners sign up at that visit
+        self._visited = np.zeros(self.n, dtype=bool)
+        return np.full(self.n, np.inf)
+
+    def visited(self, week: int, idx: np.ndarray, purchases: np.ndarray) -> None:
+        """Record the week's visits of ``idx`` (before settlement): opt-in joiners sign up at their first.
+
+        Called by the engine once purchases are drawn and before :meth:`settle`, so the purchases of the
+        visit at which a customer joins count towards the scheme.
+        """
+        if self.scheme.enrolment.mode == "automatic":
+            return
+        shop = idx[(purchases > 0) & ~self._visited[idx]]
+        if shop.size:
+            self._visited[shop] = True
+            join = shop[self.will_join[shop]]
+            self.enrol_week[join] = week
+            self.members_ever[join] = True
 
     def members(self, week: int, idx: np.ndarray) -> np.ndarray:
         """Which of ``idx`` are members in ``week``."""
-        if self.ctx.has_pool:
+        if self.ctx.has_pool and self.scheme.enrolment.mode == "automatic":
             pool = idx[np.searchsorted(idx, self.ctx.n_base):]  # referred customers (idx is sorted)
             if pool.size:
                 start = np.maximum(self.ctx.traits.acquisition_week[pool], self.ctx.launch_week)
-                self.enrol_week[pool] = np.where(self._enrol_yes[pool], np.floor(start + self._enrol_delay[pool]),
-                                                 np.inf)
+                self.enrol_week[pool] = np.floor(start)
         m = self.enrol_week[idx] <= week
         self.members_ever[idx[m]] = True
         return m
