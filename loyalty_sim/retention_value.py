@@ -29,6 +29,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .text.format import number, percent
+from .validation import check_number
 
 __all__ = ["SENSITIVITY_COLUMNS", "TenureEffects", "customer_value", "margin_sensitivity", "percent_change",
            "retention_profit_impact", "retention_sensitivity", "sensitivity_counts", "undefined_change_reason"]
@@ -141,21 +142,21 @@ def retention_profit_impact(margin: float, retention: float, retention_gain: flo
     >>> round(retention_profit_impact(100, 0.90, 5, 0.10)["profit_change_pct"], 1)
     40.7
     """
-    _check_num("margin", margin, low=0.0, strict=True)
-    _check_num("retention", retention, low=0.0, high=1.0)
-    _check_num("discount_rate", discount_rate, low=0.0)
-    _check_num("acquisition_cost", acquisition_cost, low=0.0)
-    _check_num("retention_gain", retention_gain, low=-100.0, high=100.0)
+    check_number("margin", margin, low=0.0, strict_low=True)
+    check_number("retention", retention, low=0.0, high=1.0)
+    check_number("discount_rate", discount_rate, low=0.0)
+    check_number("acquisition_cost", acquisition_cost, low=0.0)
+    check_number("retention_gain", retention_gain, low=-100.0, high=100.0)
     after_r = retention + retention_gain / 100.0
     if not 0.0 <= after_r < 1.0 + discount_rate:
         raise ConfigError(f"retention + gain must stay in [0, 1], got {after_r:.4f}", field="retention_gain")
     if after_r > 1.0:
         raise ConfigError(f"retention + gain must stay at or below 1, got {after_r:.4f}", field="retention_gain")
     if horizon_years is not None:
-        _check_num("horizon_years", horizon_years, low=0.0, strict=True)
+        check_number("horizon_years", horizon_years, low=0.0, strict_low=True)
     for name, val in (("spend_growth", spend_growth), ("cost_to_serve_decline", cost_to_serve_decline),
                       ("referral_rate", referral_rate), ("price_premium", price_premium)):
-        _check_num(name, val, low=0.0)
+        check_number(name, val, low=0.0)
     tenure = TenureEffects(spend_growth, cost_to_serve_decline, referral_rate, referral_value, price_premium)
     before = customer_value(margin, retention, discount_rate, horizon_years=horizon_years, tenure=tenure)
     after = customer_value(margin, after_r, discount_rate, horizon_years=horizon_years, tenure=tenure)
@@ -292,13 +293,3 @@ def sensitivity_counts(grid: pd.DataFrame, *, vmax: float = 200.0) -> dict[str, 
             "undefined": int((~finite).sum()), "undefined_nonpositive_profit": int(nonpositive.sum()),
             "undefined_not_converging": int(diverging.sum()), "undefined_retention_above_100": int(above.sum())}
 
-
-def _check_num(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-               strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):
-        raise ConfigError(f"expected a finite number, got {value!r}", field=name)
-    if low is not None and (value <= low if strict else value < low):
-        raise ConfigError(f"must be {'>' if strict else '>='} {low:g}, got {value}", field=name)
-    if high is not None and value > high:
-        raise ConfigError(f"must be <= {high:g}, got {value}", field=name)
-    return float(value)
