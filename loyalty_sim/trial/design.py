@@ -200,30 +200,25 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
     primary : {"spend", "frequency", "retention"}
         Outcome the recommendation is for.
     method : {"auto", "did", "cuped", "diff"}
-        Estimator of frequency and spend (:mod:`loyalty_sim.trial.estimators`); ``auto``
-        is CUPED for customer assignment and DiD for store assignment, as
-        :func:`loyalty_sim.trial.review.review_trial` uses. Retention is always CUPED
-        on the pre-period frequency (``diff`` with ``method="diff"``).
+        Estimator of frequency and spend; ``auto`` is CUPED for customers and DiD for stores,
+        as :func:`~loyalty_sim.trial.review.review_trial` uses (retention: CUPED, or ``diff``).
     customers : int, optional
         Customers at week 0 when ``population`` is a preset (default 10,000), or a new
         size for a given population.
     stores : int, optional
-        Number of stores (store assignment; >= 4, default 20). Simulated customers are
-        spread over them at random in proportion to ``store_sizes`` (equal if None);
-        the re-randomisations use several such layouts in turn.
+        Stores (store assignment; >= 4, default 20); customers are spread over them at random
+        in proportion to ``store_sizes``, a new layout for each batch of re-randomisations.
     store_sizes : array-like, optional
         Relative store sizes (e.g. ``store_summary(log, ...)["stores"]["size"]``); stores
         are then stratified by size, as :func:`assign` does.
     icc : float or mapping, optional
-        Intra-store correlation of each analysed outcome (one value, or per metric),
-        e.g. ``store_summary(log, pre_weeks=...)["icc"]`` (:func:`store_summary`).
-        Overrides ``store_effect_sd``. It is the share of the analysed outcome's variance
-        that is common to a store's customers in the pilot window; the simulation adds
-        a store-level shock of that size to the post-period outcomes.
+        Intra-store correlation of each outcome (one value or per metric), e.g.
+        ``store_summary(log, pre_weeks=...)["icc"]``: the share of its variance common to a
+        store's customers; the simulation adds a store shock of that size. Overrides
+        ``store_effect_sd``.
     store_effect_sd : float, optional
-        Standard deviation of store-level shocks in the pilot window as a share of the
-        outcome's mean (what a store's pre-period cannot predict: local events,
-        staffing). Default 0.05 (an assumption) when neither this nor ``icc`` is given.
+        SD of store shocks in the pilot window as a share of the outcome's mean (what the
+        pre-period cannot predict); default 0.05 (an assumption) without ``icc``.
     candidate_weeks : sequence of int
         Pilot lengths to evaluate (``pilot_weeks`` is added).
     candidate_shares : sequence of float
@@ -231,8 +226,7 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
     rerandomisations : int
         Assignments drawn for the simulated power at the chosen design (0: analytic only).
     curve_rerandomisations : int, optional
-        Assignments per point of the curves (primary outcome); default half of
-        ``rerandomisations`` (at least 50).
+        Assignments per point of the curves; default half of ``rerandomisations`` (>= 50).
     seed : int
         Seed of the population (for a preset), the simulation and the draws.
     scheme_name : str, optional

@@ -79,6 +79,26 @@ Fabijan, A. et al. (2019). Diagnosing sample ratio mismatch in online controlled
 experiments. KDD '19, 2156-2164.
 Bloom, H. S. (1984). Accounting for no-shows in experimental evaluation designs.
 Evaluation Review 8(2), 225-246.
+
+Costs
+-----
+reward_cost_share : float
+    Cost of rewards (free items, cashback) as a share of the spend the scheme ran on
+    during the pilot: every pilot customer's (customer pilots) or all spend in pilot
+    stores (store pilots).
+reward_cost : float
+    Fixed cost of rewards over the pilot (currency), added to the share.
+programme_cost : float
+    Fixed cost of running the pilot (currency).
+cost_per_pilot_customer : float
+    Cost per pilot customer (cards, mailings), currency: counted over every assigned
+    pilot customer (customer pilots) or every customer who bought in a pilot store
+    during the window (store pilots), analysed or not.
+discount_share : float
+    Share of the full price taken off purchases under the scheme during the pilot
+    (the same spend as ``reward_cost_share``) *and already deducted from the log's
+    amounts* (a member discount); 0 when amounts are full prices or rewards are
+    costed through ``reward_cost_share``.
 """
 
 from __future__ import annotations
@@ -271,23 +291,8 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
         An explicit pre-period instead (both days included; must end before ``start``).
     margin : float
         Gross margin: share of full-price sales left after the cost of goods (0..1).
-    reward_cost_share : float
-        Cost of rewards (free items, cashback) as a share of the spend the scheme ran on
-        during the pilot: every pilot customer's (customer pilots) or all spend in pilot
-        stores (store pilots).
-    reward_cost : float
-        Fixed cost of rewards over the pilot (currency), added to the share.
-    programme_cost : float
-        Fixed cost of running the pilot (currency).
-    cost_per_pilot_customer : float
-        Cost per pilot customer (cards, mailings), currency: counted over every assigned
-        pilot customer (customer pilots) or every customer who bought in a pilot store
-        during the window (store pilots), analysed or not.
-    discount_share : float
-        Share of the full price taken off purchases under the scheme during the pilot
-        (the same spend as ``reward_cost_share``) *and already deducted from the log's
-        amounts* (a member discount); 0 when amounts are full prices or rewards are
-        costed through ``reward_cost_share``.
+    reward_cost_share, reward_cost, programme_cost, cost_per_pilot_customer, discount_share : float
+        What the pilot cost, as defined in the module docstring ("Costs").
     level : float
         Confidence level of every interval.
     enrolled : str, optional
@@ -295,16 +300,13 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
         if present); the naive enrolled-vs-not comparison is shown beside the
         intention-to-treat figure.
     self_selected : bool
-        The pilot group itself chose to take part (not randomised): warn that the
-        estimates are not causal.
+        The pilot group chose to take part (not randomised): the estimates are not causal.
     expected_share : float, optional
-        Planned share of pilot units, for the sample-ratio check (default: the
-        assignment file's share).
+        Planned share of pilot units for the sample-ratio check (default: the assignment's).
     unit : {"auto", "customer", "store"}
         The assigned unit (see :func:`read_assignment`).
     read_options : mapping, optional
-        Keywords of :func:`~loyalty_sim.calibration.logs.read_log` when ``log`` is a path
-        (``returns``, ``duplicates``, ``columns``, ``date_format``...).
+        Keywords of :func:`~loyalty_sim.calibration.logs.read_log` when ``log`` is a path.
 
     Returns
     -------
@@ -315,10 +317,8 @@ def review_trial(log: TransactionLog | pd.DataFrame | str | os.PathLike,
     ConfigError
         Invalid parameters, reversed or overlapping dates.
     DataError
-        An unreadable or inconsistent log or assignment: no assigned id in the log, a
-        pilot window outside the log, no pre-period, a group with no active customers,
-        a group with no purchase in the pilot window, store assignment without a
-        ``store_id`` column.
+        An unreadable or inconsistent log or assignment (no assigned id in the log, a window outside it,
+        no pre-period, an empty group, store assignment without ``store_id``).
     """
     if not (isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level < 1):
         raise ConfigError(f"expected a confidence level in (0, 1), got {level!r}", field="level")
