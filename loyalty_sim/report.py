@@ -396,11 +396,11 @@ def setup_notebook() -> None:
 def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> str:
     """Markdown block printed in every report: parameters, package version, seed and run id.
 
-    Every name and value is escaped (:func:`~loyalty_sim.text_safety.escape_markdown`):
+    Every name and value is escaped (:func:`~loyalty_sim.text.escape.escape_markdown`):
     a parameter value shows as typed and never becomes markup.
     """
     from . import __version__
-    from .text_safety import escape_markdown as md
+    from .text.escape import escape_markdown as md
 
     rows = "\n".join(f"| {md(k)} | {md(repr(v))} |" for k, v in parameters.items())
     return (f"*Report {md(report_name)}, run {md(run_id)}, loyalty-sim {md(__version__)}.*\n\n"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from loyalty_sim import report
-from loyalty_sim.text_safety import escape_html, escape_markdown, plain_text, plot_text
+from loyalty_sim.text.escape import escape_html, escape_markdown, plain_text, plot_text
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "PWNED"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..text_safety import plot_text
+from ..text.escape import plot_text
 
 PALETTE = ("#1b6ca8", "#e07a1f", "#3a9d5d", "#c23b5b", "#7b5ea7", "#8c6d31", "#4a4a4a")
 

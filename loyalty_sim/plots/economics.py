@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..text_safety import plot_text
+from ..text.escape import plot_text
 from .comparison import PALETTE, _ax
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..text_safety import plot_text
+from ..text.escape import plot_text
 from .comparison import PALETTE, _ax, plot_grouped_bars
 
 

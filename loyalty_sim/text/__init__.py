@@ -15,6 +15,8 @@ fit
     The console report of ``loyalty-sim fit``.
 trial
     The design and review summaries of a pilot, its effects table and checks table.
+escape
+    User text made safe wherever it lands: Markdown, HTML and figure labels.
 
 Text modules read results and compute nothing; they import nothing from the
 computation except :func:`loyalty_sim.retention_value.sensitivity_counts`.

@@ -3,7 +3,7 @@
 Text only: the numbers come from :mod:`loyalty_sim.comparison`, :mod:`loyalty_sim.economics`,
 :mod:`loyalty_sim.rewards` and :mod:`loyalty_sim.offers`; every number is written by
 :mod:`loyalty_sim.text.format` and every user string (scheme, segment, category names)
-is escaped with :func:`loyalty_sim.text_safety.escape_markdown` in Markdown.
+is escaped with :func:`loyalty_sim.text.escape.escape_markdown` in Markdown.
 
 Functions
 ---------
@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..text_safety import escape_markdown as _md
+from .escape import escape_markdown as _md
 from .format import finite, interval, number, percent
 
 __all__ = ["bias_sentence", "breakage_sentence", "comparison_text", "discount_sentence", "headline",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..retention_value import sensitivity_counts
-from ..text_safety import escape_markdown as _md
+from .escape import escape_markdown as _md
 from .format import finite, number, percent, points
 
 __all__ = ["profit_impact_headline", "profit_impact_sentence", "profit_impact_text", "sensitivity_sentence",
