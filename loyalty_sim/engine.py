@@ -296,7 +296,7 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, traits: Traits, h0: np.nda
         till_discount = gross * eff.discount
     else:
         till_discount = 0.0
-    if runtime is not None and hasattr(runtime, "visited"):
+    if runtime is not None:
         runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
     settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if runtime is not None else None
     discount = till_discount + (settle.discount if settle is not None else 0.0)

@@ -123,6 +123,9 @@ class SchemeRuntime(Protocol):
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         """Effects for the alive customers at positions ``idx`` of the block."""
 
+    def visited(self, week: int, idx: np.ndarray, purchases: np.ndarray) -> None:
+        """The week's purchase counts of ``idx``, before settlement (opt-in customers join at a visit)."""
+
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         """Book the week's ``purchases`` (counts) and ``gross`` spend (currency) of ``idx``.
