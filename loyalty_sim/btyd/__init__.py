@@ -22,11 +22,11 @@ package reads files; :mod:`loyalty_sim.calibration` reads a shop's log and calls
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_exports
 
 #: Public name -> the submodule that defines it. Names load on first use (PEP 562), so that
 #: importing one submodule (``btyd.rfm`` for a log summary) does not load the optimiser.
+
 _WHERE = {
     "MODELS": "_mle",
     "PARAM_NAMES": "_mle",
@@ -75,13 +75,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

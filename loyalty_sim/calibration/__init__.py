@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_exports
 
 #: Public name -> the submodule that defines it, loaded on first use (PEP 562): reading a log
 #: does not load the model fits.
+
 _WHERE = {
     "Calibration": "calibrate", "calibrate": "calibrate", "fit_report": "calibrate",
     "ColumnMap": "log_readers", "LogReport": "logs", "TransactionLog": "logs", "read_log": "logs",
@@ -26,13 +26,4 @@ __all__ = ["Calibration", "ColumnMap", "LogReport", "TransactionLog", "calibrate
            "summarise_log"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

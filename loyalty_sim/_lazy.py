@@ -1,0 +1,23 @@
+"""Names a package exports from its submodules, imported on first use (so reading a log does not load the optimiser)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Mapping, Sequence
+
+
+def lazy_exports(package: str, where: Mapping[str, str], names: Sequence[str]) -> tuple[Callable, Callable]:
+    """``__getattr__`` and ``__dir__`` for ``package``: ``name`` comes from submodule ``where[name]``."""
+    namespace = importlib.import_module(package).__dict__
+
+    def __getattr__(name: str) -> Any:
+        if name in where:
+            value = getattr(importlib.import_module(f"{package}.{where[name]}"), name)
+            namespace[name] = value
+            return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(names))
+
+    return __getattr__, __dir__
