@@ -190,6 +190,9 @@ class MemberRuntime:
         self.perk_sens = b.segment_vector("perk_dropout_cut")[seg]
         self.enrol_week = self._enrolment(scheme.enrolment, t, prm, ctx)
         self.members_ever = np.zeros(self.n, dtype=bool)
+        #: progress towards the reward last week, and whether it has ever gone back (a reward, a review)
+        self._last_progress = np.zeros(self.n)
+        self._cycled = np.zeros(self.n, dtype=bool)
 
     # ------------------------------------------------------------ enrolment
     def _enrolment(self, enr: Enrolment, t: Any, prm: Any, ctx: Any) -> np.ndarray:
@@ -249,19 +252,31 @@ class MemberRuntime:
         return rate, dropout
 
     def goal_gradient(self, progress: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
-        """Rate multiplier ``(1 + goal_gradient * progress) / (1 + (1 - h) * (H - 1))`` (progress in [0, 1]).
+        """Rate multiplier ``(1 + goal_gradient * progress) / D`` (progress in [0, 1]).
 
-        Every card holder speeds up towards the reward by the published gradient (Kivetz et al. 2006);
-        for a heavy buyer (responsiveness ``h`` about 0, Liu 2007) this only moves purchases in time:
-        the divisor ``H = g (1 - c) / ln((1 + g) / (1 + g c))`` (the harmonic mean of ``1 + g p`` over
-        a card after the first, progress from the post-reward residual ``c`` to 1) keeps his purchases
-        per week over a card at his usual rate. Light buyers (``h`` = 1) get the full rise.
+        Every card holder speeds up towards the reward by the published gradient (Kivetz et al. 2006).
+        For a heavy buyer (responsiveness ``h`` about 0, Liu 2007) this only moves purchases in time:
+        the divisor ``D = 1 + (1 - h) (H - 1)``, ``H = g (1 - c) / ln((1 + g) / (1 + g c))`` (the
+        harmonic mean of ``1 + g p`` over a card, progress from the post-reward residual ``c`` to 1),
+        keeps his purchases per week over a card at his usual rate. On his first card the divisor grows
+        with progress (``1 + p (D - 1)``), from 1 when the card is empty: every card starts empty at
+        launch, and a slow-down then would dip the whole base below the counterfactual at once. Once his
+        progress has gone back (a reward, a review) the divisor is whole, so the slow-down falls after
+        the reward (the post-reward reset Kivetz et al. observed). Light buyers
+        (``h`` = 1) get the full rise. Called once a week per customer (it records the progress).
         """
         b = self.behaviour
         g, c = b.goal_gradient, b.post_reward_residual
-        h = 1.0 if idx is None else self.heaviness[idx]
+        p = np.clip(progress, 0.0, 1.0)
         big_h = g * (1.0 - c) / np.log((1.0 + g) / (1.0 + g * c)) if g > 0 and c < 1 else 1.0
-        return (1.0 + g * np.clip(progress, 0.0, 1.0)) / (1.0 + (1.0 - h) * (big_h - 1.0))
+        if idx is None:
+            return 1.0 + g * p
+        p = np.broadcast_to(p, idx.shape)
+        self._cycled[idx] |= p < self._last_progress[idx] - 1e-12
+        self._last_progress[idx] = p
+        # on the first card the divisor grows with progress (1 at launch), after it it is whole
+        share = np.where(self._cycled[idx], 1.0, p)
+        return (1.0 + g * p) / (1.0 + share * (1.0 - self.heaviness[idx]) * (big_h - 1.0))
 
     def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
         """``members`` of the week, per granule (their cost: :meth:`member_costs`)."""
