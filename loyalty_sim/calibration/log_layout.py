@@ -238,7 +238,7 @@ def cdnow_layout(path: Path, header: str = "auto") -> Layout:
         return Layout(None, False, list(CDNOW_COLUMNS), skipped + 1)
     has_header = {"yes": True, "no": False}.get(header)
     if has_header is None:
-        has_header = not all(looks_like_data(f) for f in body[0])
+        has_header = not any(looks_like_data(f) for f in body[0])
     data = body[1:] if has_header else body
     counts = {len(r) for r in data[:SNIFF_LINES]}
     names = {5: list(CDNOW_COLUMNS), 4: list(CDNOW_MASTER_COLUMNS)}.get(counts.pop() if len(counts) == 1 else -1)
