@@ -83,6 +83,10 @@ RETURNS = ("error", "drop", "net")
 DUPLICATES = ("keep", "drop", "error")
 
 
+#: the largest amount or quantity believed (a 1e308 in a log would overflow every sum)
+_LARGEST = 1e15
+
+
 #: ``header`` values (``--header``)
 HEADERS = ("auto", "yes", "no")
 
@@ -388,6 +392,10 @@ class _Validator:
         bad = ~np.isfinite(out) & ~miss
         if bad.any():
             raise self.fail(f"non-numeric {what}: {_values_of(values, bad)}", col, _lines_of(lines, bad))
+        huge = np.abs(np.where(miss, 0.0, out)) > _LARGEST
+        if huge.any():
+            raise self.fail(f"{what} too large to be real: {_values_of(values, huge)} (above {_LARGEST:.0e}); "
+                            f"a unit or a separator is probably wrong", col, _lines_of(lines, huge))
         return out
 
     def _duplicates(self, cols: dict[str, Any], tidy: pd.DataFrame, codes: np.ndarray, lines: np.ndarray,

@@ -80,4 +80,4 @@ def reconciliation_text(c: Mapping[str, Any]) -> str:
 def failed_fits_text(res: Mapping[str, Any], failed: Sequence[str]) -> str:
     """One line naming the models that failed and why."""
     return (f"{', '.join(failed)} failed to fit (the reason is printed after FAILED above); "
-            f"the other results are printed but a failed model is not usable")
+            f"a failed model is not usable (--strict makes this exit 2)")

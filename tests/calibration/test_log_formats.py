@@ -198,3 +198,10 @@ def test_zero_amount_repeat_is_a_visit_not_spend(tmp_path):
     clean = read_log(write(tmp_path, "customer_id,timestamp,amount\n1,2024-01-01,10\n1,2024-01-15,30\n",
                            "clean.csv"), today=TODAY).rfm()
     assert "spend_frequency" not in clean.columns            # a log without zeros: the summary as before
+
+
+def test_an_amount_too_large_to_be_money_names_its_line(tmp_path):
+    path = write(tmp_path, "customer_id,timestamp,amount\n1,2024-01-02,3\n2,2024-01-03,1e308\n")
+    with pytest.raises(DataError, match="too large") as info:
+        read_log(path, today=TODAY)
+    assert info.value.rows == [3]

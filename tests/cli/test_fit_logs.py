@@ -78,17 +78,19 @@ def test_cdnow_master_layout_through_fit(capsys):
     res = json.loads(out)
     assert res["log_report"]["header"] is True and res["customers"]["in_log"] == master.N_CUSTOMERS + 1
     assert res["reading"]["duplicates_kept"] == 1 and res["reading"]["zero_amount_purchases"] == 1
-    assert code == (1 if "error" in res["models"]["bgnbd"] else 0)
+    assert code == 0 and res["failed_models"] == [m for m in res["models"] if "error" in res["models"][m]]
 
 
-def test_a_failed_fit_never_exits_0(capsys, tmp_path):
+def test_a_failed_fit_is_never_silent_and_strict_makes_it_an_error(capsys, tmp_path):
     path = tmp_path / "zeros.csv"   # every repeat purchase is 0.00: nothing for the spend model
     rows = [f"{i},2024-01-0{1 + i % 5},5" for i in range(40)] + [f"{i},2024-02-1{i % 9},0" for i in range(0, 40, 3)]
     path.write_text("customer_id,timestamp,amount\n" + "\n".join(rows) + "\n")
     code, out, err = run(capsys, "fit", str(path), "--model", "gamma_gamma")
-    assert code == 1
+    assert code == 0 and f"loyalty-sim fit: warning: {path}: gamma_gamma failed to fit" in err
     assert "gamma_gamma: FAILED" in out and "non-zero amount" in out
-    assert "loyalty-sim fit: error: gamma_gamma failed to fit" in err
+    code, out, err = run(capsys, "fit", str(path), "--model", "gamma_gamma", "--strict", "--json")
+    assert code == 2 and f"loyalty-sim fit: error: {path}: gamma_gamma failed to fit" in err
+    assert json.loads(out)["failed_models"] == ["gamma_gamma"]
 
 
 def test_customers_are_reconciled_with_the_reason_for_each_left_out(capsys, tmp_path):
