@@ -286,7 +286,7 @@ class _CsvReader(_Reader):
             raise DataError("the file is empty: expected a header line and rows", source=src, rows=[1])
         try:
             self.mapping = self.cmap.resolve(layout.names, src, layout.header_line if layout.header else None)
-        except DataError as exc:
+        except DataError:
             if layout.header:
                 raise
             raise DataError(no_header_hint(layout, head_lines(self.path)), source=src,

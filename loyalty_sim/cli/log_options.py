@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..calibration.log_readers import FORMATS, SEPARATORS
-from ..calibration.logs import DUPLICATES, RETURNS, HEADERS, LogReport, TransactionLog
+from ..calibration.logs import DUPLICATES, HEADERS, RETURNS, LogReport, TransactionLog
 from ..errors import ConfigError
 
 __all__ = ["ReadingSummary", "add_log_options", "read_log_from_args", "read_options_from_args"]
