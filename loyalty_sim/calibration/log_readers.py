@@ -38,7 +38,7 @@ CDNOW_MASTER_COLUMNS = ("customer_id", "date", "cds", "dollars")
 
 #: ``separator`` values (the command line's ``--separator``) -> the character; ``whitespace``
 #: is any run of spaces or tabs.
-SEPARATORS = {",": ",", ";": ";", "tab": "\t", "|": "|", "whitespace": None}
+SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|", "whitespace": None}
 
 
 _SNIFF_LINES = 20

@@ -560,8 +560,8 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
     duplicates : {"keep", "drop", "error"}
         What to do with exact duplicate rows (see the module docstring).
     separator : str, optional
-        ``","``, ``";"``, ``"tab"``, ``"|"``, ``"whitespace"`` (or one punctuation
-        character); detected from the first lines when None. CSV only.
+        ``"comma"``, ``"semicolon"``, ``"tab"``, ``"bar"``, ``"whitespace"`` (or one
+        punctuation character); detected from the first lines when None. CSV only.
     header : {"auto", "yes", "no"}
         Whether the first line holds column names; detected when ``"auto"``. Without
         one, columns are named by position: ``columns={"customer_id": "1", ...}``.

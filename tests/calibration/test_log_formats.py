@@ -71,7 +71,7 @@ def test_cdnow_with_another_layout_shows_the_lines_and_the_way_out(tmp_path):
 # --------------------------------------------------------------------------- separators and header lines
 
 
-@pytest.mark.parametrize("sep, word", [(";", ";"), ("\t", "tab"), ("|", "|"), ("   ", "whitespace")])
+@pytest.mark.parametrize("sep, word", [(";", "semicolon"), ("\t", "tab"), ("|", "bar"), ("   ", "whitespace")])
 def test_separator_is_detected(tmp_path, sep, word):
     rows = ["customer_id", "timestamp", "amount"], ["1", "2024-01-02", "3.5"], ["2", "2024-01-03", "4"]
     path = write(tmp_path, "\n".join(sep.join(r) for r in rows) + "\n", "log.csv")
@@ -89,8 +89,9 @@ def test_separator_that_cannot_be_told_shows_the_lines_and_the_flag(tmp_path):
     assert "line 1: 'customer_id,timestamp;amount'" in text and "--separator" in text
 
 
-def test_semicolon_log_with_decimal_commas_is_read_with_the_separator_given(tmp_path):
+def test_separator_given_by_word_or_character(tmp_path):
     path = write(tmp_path, "customer_id;timestamp;amount\n1;2024-01-02;3\n")
+    assert read_log(path, separator="semicolon", today=TODAY).data["amount"].tolist() == [3.0]
     assert read_log(path, separator=";", today=TODAY).data["amount"].tolist() == [3.0]
     with pytest.raises(ConfigError, match="separator"):
         read_log(path, separator="x", today=TODAY)
@@ -102,7 +103,7 @@ def test_log_without_header_says_which_columns_it_found_and_what_to_pass(tmp_pat
         read_log(path, today=TODAY)
     text = str(info.value)
     assert "the first line looks like data" in text
-    assert "found 3 column(s) separated by ," in text and "1: '17', 2: '2024-01-02', 3: '3.5'" in text
+    assert "found 3 column(s) separated by comma" in text and "1: '17', 2: '2024-01-02', 3: '3.5'" in text
     assert "--column customer=1 --column date=2 --column amount=3" in text and "--header yes" in text
     log = read_log(path, columns={"customer_id": "1", "date": "2", "amount": "3"}, today=TODAY)
     assert log.report.header is False and len(log) == 2

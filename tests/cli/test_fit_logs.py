@@ -150,10 +150,10 @@ def parse(*argv: str, exclude=()) -> argparse.Namespace:
 def test_log_options_defaults_and_keywords():
     opts = read_options_from_args(parse())
     assert opts == {"columns": None, "format": "auto", "header": "auto", "duplicates": "keep", "returns": "error"}
-    opts = read_options_from_args(parse("--column", "customer=cust", "--date-col", "day", "--separator", ";",
+    opts = read_options_from_args(parse("--column", "customer=cust", "--date-col", "day", "--separator", "semicolon",
                                         "--duplicates", "drop", "--date-format", "%d.%m.%Y"))
     assert opts["columns"] == {"customer_id": "cust", "timestamp": "day"}
-    assert (opts["separator"], opts["duplicates"], opts["date_format"]) == (";", "drop", "%d.%m.%Y")
+    assert (opts["separator"], opts["duplicates"], opts["date_format"]) == ("semicolon", "drop", "%d.%m.%Y")
 
 
 def test_log_options_exclude_leaves_a_flag_to_the_command():
@@ -180,3 +180,21 @@ def test_read_log_from_args_gives_the_reading_summary():
            (len(master.rows()), 1, 1, master.N_CUSTOMERS + 1)
     assert "1 kept as repeat purchases" in summary.text()
     assert summary.to_dict()["counts"] == c
+
+
+@pytest.mark.parametrize("text, args, words", [
+    ("customer_id,timestamp;amount\n1;2024-01-02;3\n2,2024-01-03,4\n", (), ["cannot tell the field separator",
+                                                                          "line 1: 'customer_id,timestamp;amount'",
+                                                                          "--separator"]),
+    ("client,timestamp,amount\n1,2024-01-02,3\n", (), ["--column customer=COLUMN", "columns present"]),
+    ("00001 19970101 2\n00002 19970102 1\n", ("--format", "cdnow"), ["found 3 column(s)", "--format csv"]),
+    ("customer_id,timestamp,amount\n1,2024-01-02,3\n", ("--separator", "x"), ["--separator x: expected comma"]),
+])
+def test_log_layout_problems_exit_2_with_the_lines_and_the_flag(capsys, tmp_path, text, args, words):
+    path = tmp_path / "log.csv"
+    path.write_text(text)
+    code, out, err = run(capsys, "fit", str(path), *args)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    for w in words:
+        assert w in err
