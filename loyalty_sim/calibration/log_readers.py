@@ -10,6 +10,7 @@ rule in :func:`detect_format`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -132,6 +133,37 @@ class ColumnMap:
             else:
                 mapping[name] = col
         return mapping
+
+
+#: the flags the reader's messages name -> the keyword of :func:`~loyalty_sim.calibration.logs.read_log`
+FLAG_KEYWORDS = {"--duplicates": "duplicates", "--returns": "returns", "--date-format": "date_format",
+                 "--separator": "separator", "--header": "header", "--format": "format"}
+
+
+_FLAG_VALUE = re.compile(r"--(duplicates|returns|date-format|separator|header|format) (\S+(?: %H:%M(?::%S)?)?)")
+
+
+_COLUMN_FLAG = re.compile(r"--column (customer|date|amount|quantity|category|store)=(\S+)")
+
+
+def python_words(message: str) -> str:
+    """A reader message in the words of the Python API: ``--duplicates drop`` -> ``duplicates='drop'``.
+
+    The messages name command-line flags (what most users type); this rewrites them as
+    the keywords of :func:`~loyalty_sim.calibration.logs.read_log`.
+    """
+    fields = {v: k for k, v in _FLAG_FIELD.items()}
+
+    def flag(m: re.Match[str]) -> str:
+        value = m.group(2).rstrip(".,;)")
+        rest = m.group(2)[len(value):]
+        return f"{FLAG_KEYWORDS['--' + m.group(1)]}={value!r}{rest}"
+
+    def column(m: re.Match[str]) -> str:
+        value = m.group(2).rstrip(".,;)")
+        rest = m.group(2)[len(value):]
+        return f"columns={{{fields[m.group(1)]!r}: {value!r}}}{rest}"
+    return _COLUMN_FLAG.sub(column, _FLAG_VALUE.sub(flag, message))
 
 
 #: our field -> its name in ``--column FIELD=COLUMN``

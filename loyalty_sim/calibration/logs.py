@@ -15,12 +15,24 @@ the :class:`LogReport`:
     ``"net"`` keeps them so that summaries net them against purchases (see
     :mod:`loyalty_sim.btyd.rfm`).
 ``duplicates`` (exact duplicate rows: the same value in every column of the file)
-    ``"error"`` (default) raises and lists them with the line they repeat;
-    ``"drop"`` keeps the first copy; ``"keep"`` keeps them all (two identical
-    purchases on one day are possible, e.g. in CDNOW).
+    ``"keep"`` (default) keeps them all as genuine repeat purchases (two identical
+    purchases on one day are possible, e.g. in CDNOW) and counts them;
+    ``"drop"`` keeps the first copy; ``"error"`` raises and lists them with the line
+    they repeat.
+
+Zero-amount rows are kept and counted (``n_zero_amounts``): visits that count for
+frequency, left out of the spend model (see :mod:`loyalty_sim.btyd.rfm`). The separator
+and a header line of a text file are detected (:mod:`.log_layout`); a day/month order
+the dates settle is used and reported, one they do not settle is an error
+(:mod:`.log_dates`).
+
+Messages name the command-line flags (``--duplicates drop``, ``--column customer=cust``,
+``--date-format %d/%m/%Y``); :func:`~loyalty_sim.calibration.log_readers.python_words`
+rewrites one as the keywords of :func:`read_log` (``duplicates='drop'``).
 
 Dates are parsed as ISO 8601 unless ``date_format`` (a ``strftime`` pattern) is given;
-day-first and month-first dates are ambiguous, so they are never guessed. Time-zone
+day-first and month-first dates are never guessed: only a value with a day above 12
+settles the order. Time-zone
 aware timestamps keep their wall-clock time; mixed offsets are converted to UTC.
 Quoted CSV fields may span lines; errors then name the physical line where the record starts.
 """

@@ -206,3 +206,28 @@ def test_an_amount_too_large_to_be_money_names_its_line(tmp_path):
     with pytest.raises(DataError, match="too large") as info:
         read_log(path, today=TODAY)
     assert info.value.rows == [3]
+
+
+def test_messages_can_be_read_in_python_words(tmp_path):
+    from loyalty_sim.calibration.log_readers import python_words
+
+    path = write(tmp_path, "customer_id,timestamp,amount\n1,2024-01-01,10\n1,2024-01-01,10\n1,2024-01-03,3\n")
+    with pytest.raises(DataError) as info:
+        read_log(path, duplicates="error", today=TODAY)
+    words = python_words(str(info.value))
+    assert "duplicates='drop'" in words and "duplicates='keep'" in words and "--duplicates" not in words
+    assert python_words("Pass --column customer=COLUMN with it") == "Pass columns={'customer_id': 'COLUMN'} with it"
+    assert python_words("Pass --date-format %d/%m/%Y %H:%M (day first)") == \
+        "Pass date_format='%d/%m/%Y %H:%M' (day first)"
+    assert python_words("--returns drop, or --returns net.") == "returns='drop', or returns='net'."
+
+
+def test_headerless_log_in_chunks_names_lines_as_the_whole_read(tmp_path):
+    rows = [f"{i},2024-01-{1 + i % 28:02d},{i}.5" for i in range(50)]
+    rows[37] = "37,2024-01-10,x"
+    path = write(tmp_path, "\n".join(rows) + "\n")
+    cols = {"customer_id": "1", "date": "2", "amount": "3"}
+    for chunksize in (None, 7):
+        with pytest.raises(DataError, match="non-numeric amount") as info:
+            read_log(path, columns=cols, chunksize=chunksize, today=TODAY)
+        assert info.value.rows == [38]
