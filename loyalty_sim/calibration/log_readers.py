@@ -42,7 +42,12 @@ CDNOW_MASTER_COLUMNS = ("customer_id", "date", "cds", "dollars")
 SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|", "whitespace": None}
 
 
-_SNIFF_LINES = 20
+def separator_word(sep: str | None) -> str:
+    """The ``--separator`` word of a separator character (None: runs of whitespace)."""
+    for word, char in SEPARATORS.items():
+        if char == sep:
+            return word
+    return str(sep)
 
 
 _SHOW = 5

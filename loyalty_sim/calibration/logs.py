@@ -82,6 +82,7 @@ from .log_readers import (
     _value_hashes,
     _values_of,
     detect_format,
+    separator_word,
 )
 
 __all__ = ["ColumnMap", "LogReport", "TransactionLog", "read_log", "summarise_log"]
@@ -508,14 +509,6 @@ def _options(path: str | os.PathLike, fmt: str, columns: Any, date_format: str |
                        separator, header)
 
 
-def _separator_word(sep: str | None) -> str:
-    """The ``--separator`` word of a separator character (None: runs of whitespace)."""
-    for word, char in SEPARATORS.items():
-        if char == sep:
-            return word
-    return str(sep)
-
-
 def _read(opts: ReadOptions, consume: Callable[[_Validator], Callable[[_Chunk], None]]) -> _Validator:
     """Feed every validated chunk to ``consume(validator)``; start again with pandas if Arrow gives up.
 
@@ -538,7 +531,7 @@ def _read(opts: ReadOptions, consume: Callable[[_Validator], Callable[[_Chunk], 
             validator.report.columns = dict(reader.mapping)
         layout = getattr(reader, "layout", None)
         if layout is not None:
-            validator.report.separator = _separator_word(layout.separator)
+            validator.report.separator = separator_word(layout.separator)
             validator.report.header = layout.header
         return validator
     raise AssertionError("unreachable")  # pragma: no cover
