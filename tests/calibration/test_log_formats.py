@@ -231,3 +231,17 @@ def test_headerless_log_in_chunks_names_lines_as_the_whole_read(tmp_path):
         with pytest.raises(DataError, match="non-numeric amount") as info:
             read_log(path, columns=cols, chunksize=chunksize, today=TODAY)
         assert info.value.rows == [38]
+
+
+@pytest.mark.parametrize("stamp", ["", " 10:30:00"])
+def test_zero_amount_summary_is_the_same_streamed_and_in_memory(tmp_path, stamp):
+    rows = [f"{c},2024-0{1 + (c + j) % 6}-{1 + (3 * c + 5 * j) % 27:02d}{stamp},{0 if (c + j) % 4 == 0 else 2 + c % 5}"
+            for c in range(40) for j in range(1 + c % 4)]
+    path = write(tmp_path, "customer_id,timestamp,amount\n" + "\n".join(rows) + "\n")
+    whole = read_log(path, today=TODAY).rfm(calibration_end="2024-04-30")
+    streamed = summarise_log(path, today=TODAY, calibration_end="2024-04-30", chunksize=13)
+    assert "spend_frequency" in whole.columns
+    pd.testing.assert_frame_equal(streamed, whole, check_like=True)
+    repeat = whole["frequency"] > 0
+    assert (whole.loc[repeat, "spend_frequency"] <= whole.loc[repeat, "frequency"]).all()
+    assert (whole.loc[repeat & (whole["spend_frequency"] == 0), "monetary_value"] == 0).all()
