@@ -43,6 +43,10 @@ def test_fit_succeeds_when_a_customers_only_repeat_purchase_is_zero(capsys, cdno
     # the zero-spend customer is left out of the spend model, so the fit is the sample's own (published) one
     for k, v in GG_PUBLISHED.items():
         assert gg["params"][k] == pytest.approx(v, rel=0.005)
+    code, out, _ = run(capsys, "fit", str(CDNOW), "--format", "cdnow", "--calibration-end", "1997-09-30",
+                       "--observation-end", "1998-06-30", "--model", "gamma_gamma", "--json")
+    plain = json.loads(out)["models"]["gamma_gamma"]
+    assert gg["params"] == plain["params"] and gg["log_likelihood"] == plain["log_likelihood"]   # to the bit
     assert res["reading"]["zero_amount_purchases"] == 9   # the sample's 8 (first purchases) + 1
     c = res["customers"]
     assert (c["in_log"], c["fitted"], c["repeat_customers"]) == (2358, 2358, 947)
