@@ -229,7 +229,8 @@ class CalibratedPopulation(Calibration):
         repeaters = int((self.rfm["frequency"] > 0).sum())
         out: dict[str, Any] = {"model": label, "simulated_model": "bgnbd", "repeat_customers": repeaters,
                                "max_error": MAX_HOLDOUT_ERROR, "min_repeat_customers": MIN_REPEAT_CUSTOMERS,
-                               "predicted": None, "actual": None, "relative_error": None, "reasons": []}
+                               "predicted": None, "actual": None, "relative_error": None, "reasons": [],
+                               "calibration_end": self.rfm.attrs.get("calibration_end")}
         if label is not None and self.has_holdout:
             acc = holdout_accuracy(self.rfm, self.fits[label])
             out.update(predicted=acc["predicted_total"], actual=acc["actual_total"],

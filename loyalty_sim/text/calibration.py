@@ -62,7 +62,8 @@ def holdout_sentence(check: Mapping[str, Any]) -> str:
     """"The fitted customers predicted 1,234 purchases in the holdout; there were 1,190 (+3.7%)"."""
     if check.get("predicted") is None or check.get("actual") is None:
         return "The fit was not checked on a holdout period (give a calibration end to check it)."
-    text = (f"The fitted customers predicted {_count(check['predicted'])} repeat purchases in the holdout; there "
+    after = f" after {check['calibration_end']}" if check.get("calibration_end") else ""
+    text = (f"The fitted customers predicted {_count(check['predicted'])} repeat purchases in the holdout{after}; there "
             f"were {_count(check['actual'])} ({percent(check.get('relative_error'), 1, sign=True)}, "
             f"{_model_words(check.get('model'))})")
     if check.get("simulated_error") is not None:
