@@ -9,6 +9,8 @@ without guessing day-first or month-first.
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,44 @@ import pandas as pd
 
 from .errors import ConfigError
 
-__all__ = ["day_timestamp", "to_day", "to_timestamp"]
+__all__ = ["day_timestamp", "parse_iso_date", "to_day", "to_timestamp"]
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_iso_date(value: Any, option: str) -> pd.Timestamp | None:
+    """A date option documented as YYYY-MM-DD, strictly: ``04/05/2026`` is refused, never guessed.
+
+    Parameters
+    ----------
+    value : str, date, Timestamp or None
+        Text must be exactly ``YYYY-MM-DD``; a date or Timestamp object is taken as is.
+    option : str
+        The option's name in the message, e.g. ``"--start"`` (or a Python field name).
+
+    Returns
+    -------
+    Timestamp or None
+        Midnight of the day; None when ``value`` is None.
+
+    Raises
+    ------
+    ConfigError
+        Naming the option and the value, with an example of the expected form.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (_dt.date, pd.Timestamp, np.datetime64)) and not isinstance(value, str):
+        return to_timestamp(value, option).normalize()
+    text = str(value).strip()
+    if not _ISO_DAY.match(text):
+        raise ConfigError(f"{option} {value}: expected a date as YYYY-MM-DD (e.g. 2026-05-04); "
+                          f"day/month orders such as 04/05/2026 are not guessed")
+    try:
+        return pd.Timestamp(_dt.date.fromisoformat(text))
+    except ValueError as exc:
+        raise ConfigError(f"{option} {value}: not a date ({exc})") from None
 
 
 def to_timestamp(value: Any, field: str) -> pd.Timestamp:

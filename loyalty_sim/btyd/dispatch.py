@@ -23,7 +23,7 @@ from .bgnbd import (
     bgnbd_probability_alive,
     fit_bgnbd,
 )
-from .gamma_gamma import fit_gamma_gamma, gamma_gamma_expected_spend
+from .gamma_gamma import fit_gamma_gamma, gamma_gamma_expected_spend, spend_frequency
 from .pareto_nbd import (
     fit_pareto_nbd,
     pareto_nbd_conditional_expected_transactions,
@@ -179,7 +179,7 @@ def customer_lifetime_value(transaction_params: Any, spend_params: Any, rfm: pd.
     if time_units_per_year is None:
         time_units_per_year = 365.25 / float(rfm.attrs.get("unit_days", 7.0))
     x, t_x, T = _btyd_arrays(rfm)
-    spend = gamma_gamma_expected_spend(spend_params, x, _column(rfm, "monetary_value"))
+    spend = gamma_gamma_expected_spend(spend_params, spend_frequency(rfm), _column(rfm, "monetary_value"))
     P = _unique_rows(x, t_x, T)
     idx = P.inverse
     grid = np.arange(step, horizon + step * 1e-9, step)

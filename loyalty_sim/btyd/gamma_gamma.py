@@ -69,16 +69,23 @@ def _gg_terms(theta: np.ndarray, D: _GGData, grad: bool) -> tuple[np.ndarray, np
     return ll, out
 
 
+def spend_frequency(rfm: Any) -> np.ndarray:
+    """The repeat transactions behind each ``monetary_value``: ``spend_frequency`` when the summary has
+    zero-amount visits (see :mod:`loyalty_sim.btyd.rfm`), else ``frequency``."""
+    return _column(rfm, "spend_frequency" if "spend_frequency" in rfm else "frequency")
+
+
 def _gg_arrays(rfm: Any, min_frequency: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x, m = _column(rfm, "frequency"), _column(rfm, "monetary_value")
+    x, m = spend_frequency(rfm), _column(rfm, "monetary_value")
     keep = x >= max(min_frequency, 1)
     if not keep.any():
-        raise DataError("no customer has a repeat transaction; Gamma-Gamma needs some", column="frequency")
+        raise DataError("no customer has a repeat transaction with a non-zero amount; Gamma-Gamma needs some",
+                        column="frequency")
     bad = keep & ~(np.isfinite(m) & (m > 0))
     if bad.any():
         raise DataError(f"{int(bad.sum())} repeat customer(s) with a mean spend that is not positive, e.g. "
                         f"customer(s) {_bad_ids(rfm, bad)}. Gamma-Gamma needs positive spend: leave them out "
-                        f"(rfm[rfm.monetary_value > 0]) or read the log with returns='drop'",
+                        f"(rfm[rfm.monetary_value > 0]) or read the log with --returns drop (returns='drop')",
                         column="monetary_value")
     return x[keep], m[keep], keep
 

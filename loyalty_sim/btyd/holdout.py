@@ -18,7 +18,7 @@ from ..dates import to_day
 from ..errors import ConfigError, DataError
 from ._mle import FitResult, _btyd_arrays, _column, _model_of, _unique_rows
 from .dispatch import conditional_expected_transactions, expected_transactions
-from .gamma_gamma import gamma_gamma_expected_spend
+from .gamma_gamma import gamma_gamma_expected_spend, spend_frequency
 from .rfm import (
     NS_PER_DAY,
     DailyAccumulator,
@@ -216,7 +216,7 @@ def holdout_accuracy(rfm: pd.DataFrame, fit: FitResult) -> dict[str, Any]:
 
 def spend_accuracy(rfm: pd.DataFrame, fit: FitResult) -> dict[str, Any]:
     """Holdout mean spend of repeat customers, actual vs Gamma-Gamma expected: means, MAE, correlation."""
-    x = _column(rfm, "frequency")
+    x = spend_frequency(rfm)
     m = _column(rfm, "monetary_value")
     mh = _column(rfm, "monetary_value_holdout")
     xh = _column(rfm, "frequency_holdout")

@@ -30,6 +30,11 @@ Further conventions (both resolutions):
   2026-01-05 00:00 ends with ``calibration_end="2026-10-04"`` and gives ``T = 39``);
 * ``monetary_value`` is the mean value of the **repeat** transactions (NaN when
   there are none): the first purchase is left out, as in the Gamma-Gamma model;
+  zero-amount transactions (free items, 0.00 receipts) are visits that count for
+  ``frequency`` but not for the mean spend: when there are any, a ``spend_frequency``
+  column counts the repeat transactions with a non-zero amount (the ones the mean is
+  over; ``monetary_value`` is 0 for a customer whose every repeat was 0.00) and the
+  Gamma-Gamma fit uses it;
 * with a ``calibration_end``, only customers whose first transaction is on or
   before it are summarised (the cohort), and the holdout columns count their
   transactions after it, up to ``observation_end``.
@@ -415,7 +420,8 @@ class _Customers:
     n_cal: np.ndarray       # records in the calibration period
     last_cal: np.ndarray    # time of the last calibration record
     frequency: np.ndarray   # repeat transactions in calibration
-    monetary: np.ndarray    # mean value of the repeat transactions
+    monetary: np.ndarray    # mean value of the repeat transactions with a non-zero amount
+    spend_frequency: np.ndarray   # repeat transactions with a non-zero amount
 
     @classmethod
     def of(cls, code: np.ndarray, t: np.ndarray, amount: np.ndarray, in_cal: np.ndarray) -> _Customers:
@@ -428,9 +434,18 @@ class _Customers:
         # rows are sorted by time within a customer, so the last calibration row is start + n_cal - 1
         last_cal = t[np.maximum(starts + n_cal - 1, starts)]
         frequency = n_cal - 1
+        repeat = in_cal & (amount != 0)
+        repeat[starts] = False
+        spend_n = np.bincount(group[repeat], minlength=n_groups)
         with np.errstate(invalid="ignore", divide="ignore"):
-            monetary = np.where(frequency > 0, (cal_sum - amount[starts]) / np.maximum(frequency, 1), np.nan)
-        return cls(starts, group, n_cal, last_cal, frequency, monetary)
+            # zero-amount visits count for frequency, not for the mean spend (0 if every repeat was 0.00)
+            monetary = np.where(frequency > 0, (cal_sum - amount[starts]) / np.maximum(spend_n, 1), np.nan)
+        return cls(starts, group, n_cal, last_cal, frequency, monetary, spend_n)
+
+    def spend_column(self, out: pd.DataFrame, cohort: np.ndarray) -> None:
+        """Add ``spend_frequency`` to ``out`` when some repeat transaction has a zero amount."""
+        if (self.spend_frequency != self.frequency)[cohort].any():
+            out["spend_frequency"] = self.spend_frequency[cohort].astype(np.int64)
 
     def holdout(self, out: pd.DataFrame, amount: np.ndarray, in_cal: np.ndarray, cohort: np.ndarray,
                 duration: float) -> None:
@@ -508,6 +523,7 @@ def rfm_from_events(ids: pd.Index, code: np.ndarray, ns: np.ndarray, amount: np.
         "T": (cal_stop - first)[cohort].astype(np.float64) / unit_ns,
         "monetary_value": c.monetary[cohort],
     }, index=pd.Index(ids[code[c.starts[cohort]]], name="customer_id"))
+    c.spend_column(out, cohort)
     if split:
         c.holdout(out, amount, in_cal, cohort, float(obs_stop - cal_stop) / unit_ns)
     return _finish(out, {
@@ -565,6 +581,7 @@ def rfm_from_daily(ids: pd.Index, code: np.ndarray, day: np.ndarray, amount: np.
         "T": (cal_end - first_day)[cohort] / unit,
         "monetary_value": c.monetary[cohort],
     }, index=pd.Index(ids[code[c.starts[cohort]]], name="customer_id"))
+    c.spend_column(out, cohort)
     if split:
         c.holdout(out, amount, in_cal, cohort, float(obs_end - cal_end) / unit)
     return _finish(out, {

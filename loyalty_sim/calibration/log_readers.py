@@ -28,8 +28,20 @@ OPTIONAL = ("quantity", "category", "store_id")
 CANONICAL = REQUIRED + OPTIONAL
 
 
-#: Column names given to the CDNOW text file (whitespace-separated, no header).
+#: Column names given to the CDNOW sample file (whitespace-separated, five columns).
 CDNOW_COLUMNS = ("customer_id_full", "customer_id", "date", "cds", "dollars")
+
+
+#: Column names given to the CDNOW master file (whitespace-separated, four columns).
+CDNOW_MASTER_COLUMNS = ("customer_id", "date", "cds", "dollars")
+
+
+#: ``separator`` values (the command line's ``--separator``) -> the character; ``whitespace``
+#: is any run of spaces or tabs.
+SEPARATORS = {",": ",", ";": ";", "tab": "\t", "|": "|", "whitespace": None}
+
+
+_SNIFF_LINES = 20
 
 
 _SHOW = 5
@@ -89,6 +101,11 @@ class ColumnMap:
         if dup:
             raise ConfigError(f"file column(s) {sorted(dup)} mapped to more than one field", field="columns")
 
+    def wanted(self) -> set[str]:
+        """The file columns this map looks for (a header line holding one of them is a header)."""
+        out = {v for v in dataclasses.astuple(self) if v is not None}
+        return out | ({"date"} if self.timestamp == "timestamp" else set()) | set(OPTIONAL)
+
     def resolve(self, header: list[str], source: str, header_line: int | None) -> dict[str, str]:
         """Our name -> file column for the columns present; DataError if a required one is missing."""
         mapping: dict[str, str] = {}
@@ -99,7 +116,8 @@ class ColumnMap:
             if col not in header:
                 raise DataError(
                     f"required column '{col}' (our '{name}') not found; columns present: {header}. "
-                    f"Map it with columns={{'{name}': '<column in the file>'}}",
+                    f"Pass --column {_FLAG_FIELD[name]}=COLUMN with the file's column for it"
+                    + (f" (e.g. --column {_FLAG_FIELD[name]}={header[0]})" if header else ""),
                     source=source, column=col, rows=[header_line] if header_line else None)
             mapping[name] = col
         for name in OPTIONAL:
@@ -108,11 +126,17 @@ class ColumnMap:
                 if name in header:
                     mapping[name] = name
             elif col not in header:
-                raise DataError(f"column '{col}' (our '{name}') not found; columns present: {header}",
+                raise DataError(f"column '{col}' (our '{name}') not found; columns present: {header}. "
+                                f"Check --column {_FLAG_FIELD[name]}={col}",
                                 source=source, column=col, rows=[header_line] if header_line else None)
             else:
                 mapping[name] = col
         return mapping
+
+
+#: our field -> its name in ``--column FIELD=COLUMN``
+_FLAG_FIELD = {"customer_id": "customer", "timestamp": "date", "amount": "amount", "quantity": "quantity",
+               "category": "category", "store_id": "store"}
 
 
 def physical_lines(path: Path, block: int = 1 << 24) -> np.ndarray | None:
@@ -170,7 +194,7 @@ def detect_format(path: Path, fmt: str) -> str:
     if "cdnow" in name and suffix == ".txt":
         return "cdnow"
     raise ConfigError(f"cannot tell the format of '{path.name}' from its name; pass "
-                      f"format='csv', 'parquet' or 'cdnow'", field="format", source=str(path))
+                      f"--format csv, --format parquet or --format cdnow", field="format", source=str(path))
 
 
 @dataclass
@@ -186,6 +210,10 @@ class _Reader:
     cmap: ColumnMap
     chunksize: int | None
     engine: str = "arrow"
+    separator: str | None = None
+    header: str = "auto"
+    #: the :class:`~loyalty_sim.calibration.log_layout.Layout` found (text formats), once read
+    layout: Any = None
     mapping: dict[str, str] = field(default_factory=dict)
     #: physical line of each record (index = record number, header = 0) when quoted fields span lines
     line_map: np.ndarray | None = None
@@ -221,27 +249,49 @@ class _Reader:
 
 @dataclass
 class _CsvReader(_Reader):
-    """CSV or TSV (optionally compressed): Arrow's reader, or pandas when Arrow gives up or the file is compressed."""
+    """CSV, TSV or another separated text file (optionally compressed).
+
+    The separator and a header line are detected from the first lines
+    (:func:`~loyalty_sim.calibration.log_layout.detect_layout`) unless given. Arrow's
+    reader is used, or pandas when Arrow gives up, the file is compressed or the fields
+    are separated by runs of whitespace.
+    """
 
     def chunks(self) -> Iterator[tuple[Any, int]]:
-        sep = "\t" if ".tsv" in [s.lower() for s in self.path.suffixes] else ","
-        header = self._csv_header(sep)
-        compressed = any(s.lower() in _COMPRESSED for s in self.path.suffixes)
-        if not compressed:
-            self.line_map = physical_lines(self.path)
-        if self.engine == "arrow" and not compressed:
-            yield from self._arrow_csv(header, sep)
-        else:
-            yield from self._pandas(header, dict(sep=sep), 2)
+        from .log_layout import detect_layout
 
-    def _csv_header(self, sep: str) -> list[str]:
+        default = "\t" if ".tsv" in [s.lower() for s in self.path.suffixes] else ","
+        separator = self.separator
+        if separator is None and default == "\t":
+            separator = "tab"
+        layout = self.layout = detect_layout(self.path, separator=separator, header=self.header,
+                                             default_separator=default, wanted=self.cmap.wanted())
+        header = self._resolve(layout)
+        compressed = any(s.lower() in _COMPRESSED for s in self.path.suffixes)
+        if not compressed and layout.header_line == 1:
+            self.line_map = physical_lines(self.path)   # record 0 is the first line, header or not
+        kw: dict[str, Any] = dict(sep=r"\s+" if layout.separator is None else layout.separator,
+                                  header=None, names=header, skiprows=layout.first_data_line - 1)
+        if self.engine == "arrow" and not compressed and layout.separator is not None:
+            yield from self._arrow_csv(header, layout)
+        else:
+            yield from self._pandas(header, kw, layout.first_data_line)
+
+    def _resolve(self, layout: Any) -> list[str]:
+        """Our fields -> the layout's columns; without a header the error says how to name them by number."""
+        from .log_layout import head_lines, no_header_hint
+
         src = str(self.path)
+        if not layout.names:
+            raise DataError("the file is empty: expected a header line and rows", source=src, rows=[1])
         try:
-            header = [str(c) for c in pd.read_csv(self.path, nrows=0, sep=sep).columns]
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read a CSV header: {exc}", source=src, rows=[1]) from None
-        self.mapping = self.cmap.resolve(header, src, 1)
-        return header
+            self.mapping = self.cmap.resolve(layout.names, src, layout.header_line if layout.header else None)
+        except DataError as exc:
+            if layout.header:
+                raise
+            raise DataError(no_header_hint(layout, head_lines(self.path)), source=src,
+                            rows=[layout.header_line]) from None
+        return list(layout.names)
 
     def _block_size(self) -> int:
         if self.chunksize is None:
@@ -251,13 +301,14 @@ class _CsvReader(_Reader):
         per_line = len(sample) / max(sample.count(b"\n"), 1)
         return int(min(max(self.chunksize * per_line, 1 << 12), 1 << 28))
 
-    def _arrow_csv(self, header: list[str], sep: str) -> Iterator[tuple[Any, int]]:
+    def _arrow_csv(self, header: list[str], layout: Any) -> Iterator[tuple[Any, int]]:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
         opts = dict(
-            read_options=pacsv.ReadOptions(block_size=self._block_size(), use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
+            read_options=pacsv.ReadOptions(block_size=self._block_size(), use_threads=True, column_names=header,
+                                           skip_rows=layout.first_data_line - 1),
+            parse_options=pacsv.ParseOptions(delimiter=layout.separator, ignore_empty_lines=False,
                                              newlines_in_values=self.line_map is not None),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                                  strings_can_be_null=True, null_values=[""],
@@ -267,7 +318,7 @@ class _CsvReader(_Reader):
             reader = pacsv.open_csv(self.path, **opts)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise _Fallback() from None
-        first = 2
+        first = layout.first_data_line
         with reader:
             while True:
                 try:
@@ -282,19 +333,29 @@ class _CsvReader(_Reader):
                 first += batch.num_rows
 
 
-#: Our names of the CDNOW columns (the file's own columns are :data:`CDNOW_COLUMNS`).
+#: Our names of the CDNOW columns (the files' own columns are :data:`CDNOW_COLUMNS`,
+#: :data:`CDNOW_MASTER_COLUMNS`).
 CDNOW_MAPPING = {"customer_id": "customer_id", "timestamp": "date", "amount": "dollars", "quantity": "cds"}
 
 
 @dataclass
 class _CdnowReader(_Reader):
-    """The CDNOW text file: whitespace-separated, no header, fixed columns, numeric customer ids."""
+    """A CDNOW text file in either published layout: the 5-column sample or the 4-column master file.
+
+    Whitespace-separated, fixed columns, numeric customer ids; a first line of column
+    names is skipped (see :func:`~loyalty_sim.calibration.log_layout.cdnow_layout`).
+    """
 
     int_ids = True
 
     def chunks(self) -> Iterator[tuple[Any, int]]:
+        from .log_layout import cdnow_layout
+
+        layout = self.layout = cdnow_layout(self.path, self.header)
         self.mapping = dict(CDNOW_MAPPING)
-        yield from self._pandas(list(CDNOW_COLUMNS), dict(sep=r"\s+", header=None, names=list(CDNOW_COLUMNS)), 1)
+        yield from self._pandas(list(layout.names), dict(sep=r"\s+", header=None, names=list(layout.names),
+                                                         skiprows=layout.first_data_line - 1),
+                                layout.first_data_line)
 
 
 @dataclass

@@ -49,9 +49,11 @@ from ..btyd.rfm import (
 from ..dates import to_day, to_timestamp
 from ..errors import ConfigError, DataError
 from ..ids import int_ids_if_lossless
+from .log_dates import settle_day_month
 from .log_readers import (
     _SHOW,
     READERS,
+    SEPARATORS,
     ColumnMap,
     _bits,
     _columns,
@@ -73,10 +75,16 @@ from .log_readers import (
 __all__ = ["ColumnMap", "LogReport", "TransactionLog", "read_log", "summarise_log"]
 
 
+#: ``returns`` values (``--returns``)
 RETURNS = ("error", "drop", "net")
 
 
-DUPLICATES = ("error", "drop", "keep")
+#: ``duplicates`` values (``--duplicates``); the first is the default
+DUPLICATES = ("keep", "drop", "error")
+
+
+#: ``header`` values (``--header``)
+HEADERS = ("auto", "yes", "no")
 
 
 @dataclass
@@ -91,9 +99,14 @@ class LogReport:
     returns: str = "error"
     n_returns: int = 0
     n_returns_dropped: int = 0
-    duplicates: str = "error"
+    duplicates: str = "keep"
     n_duplicates: int = 0
     n_duplicates_dropped: int = 0
+    n_zero_amounts: int = 0
+    separator: str | None = None
+    header: bool | None = None
+    date_format: str | None = None
+    date_format_settled_by: str | None = None
     n_rows: int = 0
     n_customers: int | None = None
     first_timestamp: str | None = None
@@ -153,6 +166,8 @@ class ReadOptions:
     returns: str
     duplicates: str
     chunksize: int | None
+    separator: str | None = None
+    header: str = "auto"
 
     @property
     def source(self) -> str:
@@ -168,8 +183,10 @@ class ReadOptions:
 
     def start(self, engine: str) -> tuple[Any, _Validator]:
         """A fresh reader (by format, from :data:`~.log_readers.READERS`) and validator for one attempt."""
-        reader = READERS[self.fmt](self.path, self.cmap, self.chunksize, engine=engine)
-        report = LogReport(source=self.source, format=self.fmt, returns=self.returns, duplicates=self.duplicates)
+        reader = READERS[self.fmt](self.path, self.cmap, self.chunksize, engine=engine, separator=self.separator,
+                                   header=self.header)
+        report = LogReport(source=self.source, format=self.fmt, returns=self.returns, duplicates=self.duplicates,
+                           date_format=self.date_format)
         return reader, _Validator(self, report=report, int_ids=reader.int_ids)
 
 
@@ -183,6 +200,7 @@ class _Validator:
     int_ids: bool = False
     line_map: np.ndarray | None = None
     coder: IdCoder = field(default_factory=IdCoder)
+    settled_format: str | None = None
     _seen_hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     _seen_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
@@ -207,6 +225,7 @@ class _Validator:
         tidy = pd.DataFrame(out)
         keep = self._returns(amount, lines)
         keep &= self._duplicate_rows(cols, tidy, codes, lines, keep)
+        self.report.n_zero_amounts += int(((amount == 0) & keep).sum())
         if not keep.all():
             tidy = tidy.loc[keep].reset_index(drop=True)
             codes, day = codes[keep], day[keep]
@@ -258,13 +277,20 @@ class _Validator:
             miss = (local < 0) | blank_u[np.maximum(local, 0)] if len(blank_u) else local < 0
             if miss.any():
                 raise self.fail("missing date", col, _lines_of(lines, miss))
-            uts = _parse_dates(uniq, opts.date_format)
+            fmt = opts.date_format or self.settled_format
+            uts = _parse_dates(uniq, fmt)
             bad_u = np.isnat(uts)
+            if bad_u.any() and fmt is None:
+                fmt = self._settle_day_month(uniq, bad_u, local, col, lines)
+                if fmt is not None:
+                    uts = _parse_dates(uniq, fmt)
+                    bad_u = np.isnat(uts)
             if bad_u.any():
                 bad = bad_u[local]
-                how = f"format {opts.date_format!r}" if opts.date_format else "ISO 8601 (YYYY-MM-DD[ HH:MM:SS])"
+                how = f"the format {fmt}" if fmt else "ISO 8601 (YYYY-MM-DD[ HH:MM:SS])"
+                how += " (settled by the data)" if fmt and not opts.date_format else ""
                 raise self.fail(f"unparseable date(s) {_values_of(rawts, bad)}; expected {how}. "
-                                f"Pass date_format='...' (a strftime pattern, e.g. '%d/%m/%Y')",
+                                f"Pass --date-format PATTERN (a strftime pattern, e.g. --date-format %d/%m/%Y)",
                                 col, _lines_of(lines, bad))
             ts = uts[local]
         day = ts.astype("datetime64[D]").astype(np.int64)
@@ -281,6 +307,23 @@ class _Validator:
                                 col, _lines_of(lines, bad))
         return ts, day
 
+    def _settle_day_month(self, uniq: Any, bad_u: np.ndarray, local: np.ndarray, col: str,
+                          lines: np.ndarray) -> str | None:
+        """The day/month order the non-ISO dates settle (:mod:`.log_dates`); a DataError when they do not."""
+        texts = np.asarray(uniq.to_numpy(zero_copy_only=False) if _is_arrow(uniq) else uniq, dtype=object)
+        at = np.flatnonzero(bad_u)
+        found = settle_day_month([str(t) for t in texts[at]])
+        if found is None:
+            return None
+        rows = [_lines_of(lines, local == at[k])[0] for k in found.examples]
+        if found.problem:
+            raise self.fail(found.problem, col, rows)
+        self.settled_format = found.format
+        self.report.date_format = found.format
+        self.report.date_format_settled_by = (f"{texts[at[found.examples[0]]]!r} (line {rows[0]}) "
+                                              f"has a day above 12")
+        return found.format
+
     def _returns(self, amount: np.ndarray, lines: np.ndarray) -> np.ndarray:
         """Rows to keep after the ``returns`` option (negative amounts counted; an error by default)."""
         keep = np.ones(len(amount), dtype=bool)
@@ -290,8 +333,8 @@ class _Validator:
             if self.opts.returns == "error":
                 raise self.fail(
                     f"{int(neg.sum())} negative amount(s) (returns or refunds) in this part of the file, "
-                    f"e.g. {_values_of(amount, neg)}. Choose returns='drop' to leave them out or "
-                    f"returns='net' to net them against purchases", self.mapping["amount"], _lines_of(lines, neg))
+                    f"e.g. {_values_of(amount, neg)}. Pass --returns drop to leave them out or "
+                    f"--returns net to net them against purchases", self.mapping["amount"], _lines_of(lines, neg))
             if self.opts.returns == "drop":
                 keep &= ~neg
                 self.report.n_returns_dropped += int(neg.sum())
@@ -308,8 +351,8 @@ class _Validator:
                                   zip(lines[dup][:_SHOW], first_of[dup][:_SHOW]))
                 raise self.fail(
                     f"{int(dup.sum())} exact duplicate row(s) in this part of the file: {pairs}. "
-                    f"Choose duplicates='drop' to keep only the first copy or duplicates='keep' if "
-                    f"they are genuine repeat purchases", "(all columns)", _lines_of(lines, dup))
+                    f"Pass --duplicates drop to keep only the first copy or --duplicates keep (the default) "
+                    f"if they are genuine repeat purchases", "(all columns)", _lines_of(lines, dup))
             if self.opts.duplicates == "drop":
                 self.report.n_duplicates_dropped += int(dup.sum())
                 return ~dup
@@ -406,7 +449,8 @@ class _Validator:
 
 
 def _options(path: str | os.PathLike, fmt: str, columns: Any, date_format: str | None, window: Any,
-             today: Any, returns: str, duplicates: str, chunksize: int | None) -> ReadOptions:
+             today: Any, returns: str, duplicates: str, chunksize: int | None, separator: str | None = None,
+             header: str = "auto") -> ReadOptions:
     """The options of :func:`read_log`, checked (the file must exist; the format is told from its name if "auto")."""
     p = Path(path)
     if not p.is_file():
@@ -416,6 +460,12 @@ def _options(path: str | os.PathLike, fmt: str, columns: Any, date_format: str |
         raise ConfigError(f"expected one of {list(RETURNS)}, got {returns!r}", field="returns")
     if duplicates not in DUPLICATES:
         raise ConfigError(f"expected one of {list(DUPLICATES)}, got {duplicates!r}", field="duplicates")
+    if header not in HEADERS:
+        raise ConfigError(f"expected one of {list(HEADERS)}, got {header!r}", field="header")
+    if separator is not None and separator not in SEPARATORS and (not isinstance(separator, str)
+                                                                  or len(separator) != 1 or separator.isalnum()):
+        raise ConfigError(f"expected one of {list(SEPARATORS)} or one punctuation character, got {separator!r}",
+                          field="separator")
     if chunksize is not None and (isinstance(chunksize, bool) or not isinstance(chunksize, (int, np.integer))
                                   or chunksize < 1):
         raise ConfigError(f"expected a positive integer or None, got {chunksize!r}", field="chunksize")
@@ -434,7 +484,16 @@ def _options(path: str | os.PathLike, fmt: str, columns: Any, date_format: str |
             raise ConfigError(f"window starts ({s.date()}) after it ends ({e.date()})", field="window")
         win = (to_day(s), to_day(e))
         win_text = (str(s.date()), str(e.date()))
-    return ReadOptions(p, fmt, cmap, date_format, win, win_text, today_ts, returns, duplicates, chunksize)
+    return ReadOptions(p, fmt, cmap, date_format, win, win_text, today_ts, returns, duplicates, chunksize,
+                       separator, header)
+
+
+def _separator_word(sep: str | None) -> str:
+    """The ``--separator`` word of a separator character (None: runs of whitespace)."""
+    for word, char in SEPARATORS.items():
+        if char == sep:
+            return word
+    return str(sep)
 
 
 def _read(opts: ReadOptions, consume: Callable[[_Validator], Callable[[_Chunk], None]]) -> _Validator:
@@ -457,13 +516,18 @@ def _read(opts: ReadOptions, consume: Callable[[_Validator], Callable[[_Chunk], 
             continue
         if not validator.report.columns:
             validator.report.columns = dict(reader.mapping)
+        layout = getattr(reader, "layout", None)
+        if layout is not None:
+            validator.report.separator = _separator_word(layout.separator)
+            validator.report.header = layout.header
         return validator
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMap | Mapping[str, str] | None = None,
              date_format: str | None = None, window: tuple[Any, Any] | None = None, today: Any = None,
-             returns: str = "error", duplicates: str = "error", chunksize: int | None = None) -> TransactionLog:
+             returns: str = "error", duplicates: str = "keep", chunksize: int | None = None,
+             separator: str | None = None, header: str = "auto") -> TransactionLog:
     """Read and validate a transaction log.
 
     Parameters
@@ -485,8 +549,14 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
         Rows dated after this day are an error; defaults to the current date.
     returns : {"error", "drop", "net"}
         What to do with negative amounts (see the module docstring).
-    duplicates : {"error", "drop", "keep"}
+    duplicates : {"keep", "drop", "error"}
         What to do with exact duplicate rows (see the module docstring).
+    separator : str, optional
+        ``","``, ``";"``, ``"tab"``, ``"|"``, ``"whitespace"`` (or one punctuation
+        character); detected from the first lines when None. CSV only.
+    header : {"auto", "yes", "no"}
+        Whether the first line holds column names; detected when ``"auto"``. Without
+        one, columns are named by position: ``columns={"customer_id": "1", ...}``.
     chunksize : int, optional
         Read about this many rows at a time (validation uses less memory; the result
         is the same). To summarise a log too large for memory use :func:`summarise_log`.
@@ -502,7 +572,8 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
     ConfigError
         For an invalid option.
     """
-    opts = _options(path, format, columns, date_format, window, today, returns, duplicates, chunksize)
+    opts = _options(path, format, columns, date_format, window, today, returns, duplicates, chunksize,
+                    separator, header)
     parts: list[pd.DataFrame] = []
 
     def consume(_: _Validator) -> Callable[[_Chunk], None]:
@@ -533,9 +604,10 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
 
 def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Mapping[str, str] | None = None,
                   date_format: str | None = None, window: tuple[Any, Any] | None = None, today: Any = None,
-                  returns: str = "error", duplicates: str = "error", calibration_end: Any = None,
+                  returns: str = "error", duplicates: str = "keep", calibration_end: Any = None,
                   observation_end: Any = None, time_unit: str | float = "W", resolution: str = "auto",
-                  chunksize: int | None = 1_000_000) -> pd.DataFrame:
+                  chunksize: int | None = 1_000_000, separator: str | None = None,
+                  header: str = "auto") -> pd.DataFrame:
     """RFM summary of a log, reading a file in chunks without holding its rows.
 
     Each chunk is validated like :func:`read_log` and reduced to compact customer-day
@@ -550,7 +622,7 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
     ----------
     source : path-like, TransactionLog or DataFrame
         A file (read in chunks) or an already tidy log.
-    format, columns, date_format, window, today, returns, duplicates
+    format, columns, date_format, window, today, returns, duplicates, separator, header
         As in :func:`read_log`.
     calibration_end, observation_end, time_unit, resolution
         As in :func:`loyalty_sim.btyd.rfm.rfm_summary`.
@@ -569,7 +641,8 @@ def summarise_log(source: Any, *, format: str = "auto", columns: ColumnMap | Map
             out.attrs["log_report"] = source.report.to_dict()
         return out
     check_resolution(resolution)
-    opts = _options(source, format, columns, date_format, window, today, returns, duplicates, chunksize)
+    opts = _options(source, format, columns, date_format, window, today, returns, duplicates, chunksize,
+                    separator, header)
     holder: dict[str, Any] = {}
     by_day = resolution == "day"
 

@@ -1,48 +1,56 @@
-"""``loyalty-sim fit``: calibrate BG/NBD, Pareto/NBD and Gamma-Gamma on a transaction log."""
+"""``loyalty-sim fit``: calibrate BG/NBD, Pareto/NBD and Gamma-Gamma on a transaction log.
+
+The log options are those of every command that reads a log
+(:mod:`loyalty_sim.cli.log_options`). The output says what reading found (rows,
+duplicates kept or dropped, zero-amount purchases, returns) and reconciles the customers:
+in the log, summarised, fitted, with the reason for each customer left out. A model
+that fails to fit is printed as FAILED and makes the exit status 1 (never 0).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ._common import emit
+from .log_options import add_log_options, read_log_from_args
 
 HELP = "fit BG/NBD, Pareto/NBD and Gamma-Gamma to a transaction log"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the options of ``fit`` to ``p`` (and return it)."""
-    p.add_argument("log", help="transaction log (CSV, Parquet or the CDNOW text format)")
-    p.add_argument("--format", default="auto", choices=["auto", "csv", "parquet", "cdnow"])
-    p.add_argument("--customer-col", help="column with the customer id (default: customer_id)")
-    p.add_argument("--date-col", help="column with the date or timestamp (default: timestamp)")
-    p.add_argument("--amount-col", help="column with the amount (default: amount)")
-    p.add_argument("--quantity-col", help="optional quantity column")
-    p.add_argument("--category-col", help="optional category column")
-    p.add_argument("--store-col", help="optional store column")
-    p.add_argument("--date-format", help="strftime format of the dates if not ISO")
-    p.add_argument("--calibration-end", help="last day of the calibration period (the rest is holdout)")
-    p.add_argument("--observation-end", help="last day observed (default: the log's last day)")
+    p.add_argument("log", help="transaction log (CSV, Parquet or a CDNOW text file)")
+    add_log_options(p)
+    p.add_argument("--calibration-end", metavar="YYYY-MM-DD",
+                   help="last day of the calibration period (the rest is holdout)")
+    p.add_argument("--observation-end", metavar="YYYY-MM-DD", help="last day observed (default: the log's last day)")
     p.add_argument("--time-unit", default="W", help="time unit of the rates: D, W, M or Y (default W)")
     p.add_argument("--model", default="all", choices=["all", "bgnbd", "pareto_nbd", "gamma_gamma"])
-    p.add_argument("--returns", default="error", choices=["error", "drop", "net"],
-                   help="what to do with negative amounts (default: stop with an error)")
-    p.add_argument("--duplicates", default="error", choices=["error", "drop", "keep"],
-                   help="what to do with exact duplicate rows (default: stop with an error)")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fit BG/NBD, Pareto/NBD and Gamma-Gamma to a transaction log and report holdout accuracy."""
-    from ..calibration.calibrate import fit_report
+    """Fit the models to the log and report them with holdout accuracy; 1 if a model failed, else 0."""
+    from ..calibration.calibrate import calibrate
+    from ..calibration.reconcile import reconcile
+    from ..dates import parse_iso_date
     from ..text.fit import fit_report_text
+    from ..text.log_reading import failed_fits_text, reconciliation_text
 
-    columns = {k: v for k, v in (("customer_id", args.customer_col), ("timestamp", args.date_col),
-                                 ("amount", args.amount_col), ("quantity", args.quantity_col),
-                                 ("category", args.category_col), ("store_id", args.store_col)) if v}
-    res = fit_report(args.log, model=args.model, calibration_end=args.calibration_end,
-                     observation_end=args.observation_end, time_unit=args.time_unit, format=args.format,
-                     columns=columns or None, date_format=args.date_format, returns=args.returns,
-                     duplicates=args.duplicates)
-    emit(args, res, fit_report_text(args.log, res))
+    cal_end = parse_iso_date(args.calibration_end, option="--calibration-end")
+    obs_end = parse_iso_date(args.observation_end, option="--observation-end")
+    log, reading = read_log_from_args(args.log, args)
+    cal = calibrate(log, model=args.model, calibration_end=cal_end, observation_end=obs_end,
+                    time_unit=args.time_unit)
+    res = cal.report()
+    res["customers"] = reconcile(log, cal, calibration_end=cal_end, observation_end=obs_end)
+    res["reading"] = reading.counts
+    text = "\n".join([reading.text(), reconciliation_text(res["customers"]), fit_report_text(args.log, res)])
+    emit(args, res, text)
+    failed = [name for name, m in res.get("models", {}).items() if "error" in m]
+    if failed:
+        print(f"loyalty-sim fit: error: {failed_fits_text(res, failed)}", file=sys.stderr)
+        return 1
     return 0

@@ -110,14 +110,15 @@ def test_unparseable_date(tmp_path):
     with pytest.raises(DataError) as info:
         read_log(path, today=TODAY)
     assert_names(info.value, path, "timestamp", [3, 4])
-    assert "'yesterday'" in str(info.value) and "date_format" in str(info.value)
+    assert "'yesterday'" in str(info.value) and "--date-format" in str(info.value)
 
 
 def test_date_format_option(tmp_path):
     path = write(tmp_path, HEADER + "1,02/01/2024,3\n")
     assert read_log(path, date_format="%d/%m/%Y", today=TODAY).data["timestamp"].iloc[0] == pd.Timestamp("2024-01-02")
-    with pytest.raises(DataError, match="unparseable"):
-        read_log(path, today=TODAY)   # day-first dates are never guessed
+    with pytest.raises(DataError, match="not settled") as info:
+        read_log(path, today=TODAY)   # day/month order the data do not settle is never guessed
+    assert "--date-format %d/%m/%Y" in str(info.value) and "'02/01/2024'" in str(info.value)
 
 
 def test_non_numeric_amount(tmp_path):
@@ -188,7 +189,7 @@ def test_returns_error_lists_the_rows(tmp_path):
     with pytest.raises(DataError, match="negative amount") as info:
         read_log(path, today=TODAY)
     assert_names(info.value, path, "amount", [4])
-    assert "returns='drop'" in str(info.value) and "returns='net'" in str(info.value)
+    assert "--returns drop" in str(info.value) and "--returns net" in str(info.value)
 
 
 def test_returns_drop(tmp_path):
@@ -212,7 +213,7 @@ DUP_LOG = HEADER + "1,2024-01-01,10\n1,2024-01-01,10\n2,2024-01-02,5\n1,2024-01-
 def test_duplicates_error_lists_the_rows_and_their_first_copy(tmp_path):
     path = write(tmp_path, DUP_LOG)
     with pytest.raises(DataError, match="exact duplicate") as info:
-        read_log(path, today=TODAY)
+        read_log(path, duplicates="error", today=TODAY)
     assert_names(info.value, path, "(all columns)", [3, 5])
     assert "3 (repeats line 2)" in str(info.value) and "5 (repeats line 2)" in str(info.value)
 
@@ -231,24 +232,25 @@ def test_duplicates_are_found_across_chunks_and_other_columns_count(tmp_path):
     rows.insert(50, rows[4].replace("order4", "order99"))  # differs in an unmapped column: not a duplicate
     path = write(tmp_path, "customer_id,timestamp,amount,order\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataError) as info:
-        read_log(path, chunksize=10, today=TODAY)
+        read_log(path, chunksize=10, duplicates="error", today=TODAY)
     assert info.value.rows == [47]
     assert "repeats line 5" in str(info.value)
     log = read_log(path, chunksize=10, duplicates="drop", today=TODAY)
     assert log.report.n_duplicates == 1 and len(log) == 61
 
 
-def test_cdnow_has_exact_duplicates_that_must_be_chosen(tmp_path):
-    with pytest.raises(DataError, match="duplicates='keep'") as info:
-        read_log(CDNOW)
+def test_cdnow_exact_duplicates_are_kept_by_default_and_refused_on_request(tmp_path):
+    with pytest.raises(DataError, match="--duplicates drop") as info:
+        read_log(CDNOW, duplicates="error")
     assert str(CDNOW) in str(info.value) and info.value.rows
-    log = read_log(CDNOW, duplicates="keep")
+    log = read_log(CDNOW)
     rep = log.report
     assert (rep.format, rep.n_rows, rep.n_customers, rep.n_duplicates) == ("cdnow", 6919, 2357, 21)
     assert log.data["customer_id"].dtype == np.int64
     assert set(log.data.columns) == {"customer_id", "timestamp", "amount", "quantity"}
     assert log.data["timestamp"].min() == pd.Timestamp("1997-01-01")
     assert log.data["timestamp"].max() == pd.Timestamp("1998-06-30")
+    assert rep.n_duplicates_dropped == 0 and rep.duplicates == "keep"
 
 
 # --------------------------------------------------------------------------- files and chunks

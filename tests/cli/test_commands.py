@@ -67,8 +67,9 @@ def test_fit_command_on_cdnow(capsys):
     assert m["params"]["r"] == pytest.approx(0.243, rel=0.01)
     assert m["log_likelihood"] == pytest.approx(-9582.4, abs=0.1)
     assert set(m["standard_errors"]) == {"r", "alpha", "a", "b"}
-    assert main(["fit", os.path.join(ROOT, "loyalty_sim/datasets/CDNOW_sample.txt"), "--format", "cdnow", "--calibration-end", "1997-09-30"]) == 2
-    assert "duplicate" in capsys.readouterr().err  # exact duplicates must be handled explicitly
+    assert main(["fit", os.path.join(ROOT, "loyalty_sim/datasets/CDNOW_sample.txt"), "--format", "cdnow",
+                 "--calibration-end", "1997-09-30", "--duplicates", "error"]) == 2
+    assert "--duplicates drop" in capsys.readouterr().err  # duplicates refused on request, in flags
 
 
 def test_trial_design_and_review_through_the_main_command(tmp_path, capsys):
