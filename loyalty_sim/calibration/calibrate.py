@@ -253,22 +253,26 @@ class CalibratedPopulation(Calibration):
         return out
 
     def counts(self, size: int | None = None) -> dict[str, Any]:
-        """Customers in the log -> summarised -> fitted -> alive at its end -> simulated (``size``, default the alive base)."""
-        rep = self.log.report if isinstance(self.log, TransactionLog) else None
-        summarised = int(len(self.rfm)) + self.left_out
+        """Customers in the log -> summarised -> fitted (:func:`~loyalty_sim.calibration.reconcile.reconcile`) -> alive at its end -> simulated (``size``, default the alive base)."""
+        from .reconcile import reconcile
+
         shop = self.shop
+        if isinstance(self.log, TransactionLog) or isinstance(self.log, pd.DataFrame):
+            out = reconcile(self.log, self, calibration_end=self.calibration_end, observation_end=self.observation_end)
+        else:
+            n = int(len(self.rfm)) + self.left_out
+            out = {"in_log": n, "summarised": n, "observed_for_no_time": self.left_out, "fitted": int(len(self.rfm)),
+                   "repeat_customers": int((self.rfm["frequency"] > 0).sum()),
+                   "calibration_end": self.rfm.attrs.get("calibration_end")}
+        rep = self.log.report if isinstance(self.log, TransactionLog) else None
         simulated = shop.default_size if size is None else int(size)
-        return {"log_customers": rep.n_customers if rep is not None and rep.n_customers is not None else summarised,
-                "log_rows": rep.n_rows if rep is not None else None,
-                "duplicates": rep.n_duplicates if rep is not None else 0,
-                "duplicates_policy": rep.duplicates if rep is not None else None,
-                "duplicates_dropped": rep.n_duplicates_dropped if rep is not None else 0,
-                "summarised": summarised, "calibration_end": self.rfm.attrs.get("calibration_end"),
-                "left_out_no_time": self.left_out, "fitted": int(len(self.rfm)),
-                "repeat_customers": int((self.rfm["frequency"] > 0).sum()),
-                "customers_at_end": shop.customers_at_end, "alive_at_end": shop.base_alive,
-                "default_size": shop.default_size, "simulated": simulated,
-                "scale": simulated / shop.default_size}
+        out.update({"log_rows": rep.n_rows if rep is not None else None,
+                    "duplicates_kept": (rep.n_duplicates - rep.n_duplicates_dropped) if rep is not None else 0,
+                    "duplicates_dropped": rep.n_duplicates_dropped if rep is not None else 0,
+                    "customers_at_end": shop.customers_at_end, "alive_at_end": shop.base_alive,
+                    "default_size": shop.default_size, "simulated": simulated,
+                    "scale": simulated / shop.default_size})
+        return out
 
     def describe(self, size: int | None = None) -> dict[str, Any]:
         """JSON-able account of the customers built: counts, fit check, what is assumed, in words and numbers."""

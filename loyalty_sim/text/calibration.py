@@ -28,34 +28,25 @@ def _count(n: Any) -> str:
 
 def counts_sentence(counts: Mapping[str, Any]) -> str:
     """Customers in the log -> summarised -> fitted -> alive at its end -> simulated, in one paragraph."""
-    parts = [f"{_count(counts['log_customers'])} customers in the log"]
+    from .log_reading import reconciliation_text
+
+    head = reconciliation_text(counts).split("\n")[0]
+    rows = ""
     if counts.get("log_rows") is not None:
-        dup = counts.get("duplicates") or 0
-        policy = counts.get("duplicates_policy")
-        dup_words = ("" if not dup else f", {_count(dup)} exact duplicate rows "
-                     + ("dropped" if counts.get("duplicates_dropped") else "kept as repeat purchases")
-                     + (f", --duplicates {policy}" if policy else ""))
-        parts[0] += f" ({_count(counts['log_rows'])} purchase rows{dup_words})"
-    later = counts["log_customers"] - counts["summarised"]
-    summ = f"{_count(counts['summarised'])} summarised"
-    if later > 0 and counts.get("calibration_end"):
-        summ += (f" ({_count(later)} first bought after the calibration end {counts['calibration_end']} "
-                 "and only count in the holdout)")
-    parts.append(summ)
-    fitted = f"{_count(counts['fitted'])} fitted"
-    if counts.get("left_out_no_time"):
-        fitted += (f" ({_count(counts['left_out_no_time'])} first bought on the calibration period's last day, "
-                   "so their history carries no information)")
-    parts.append(fitted + f", of whom {_count(counts['repeat_customers'])} bought more than once")
-    parts.append(f"{_count(counts['alive_at_end'])} expected still active at the log's end, of the "
-                 f"{_count(counts['customers_at_end'])} it has seen (the fit's chance that each is still a customer)")
-    sim = f"{_count(counts['simulated'])} simulated at week 0"
+        rows = f" Read: {_count(counts['log_rows'])} purchase rows"
+        if counts.get("duplicates_kept"):
+            rows += f", {_count(counts['duplicates_kept'])} exact duplicate rows kept as repeat purchases"
+        if counts.get("duplicates_dropped"):
+            rows += f", {_count(counts['duplicates_dropped'])} exact duplicate rows dropped"
+        rows += "."
+    tail = (f" -> {_count(counts['alive_at_end'])} expected still active at the log's end (of the "
+            f"{_count(counts['customers_at_end'])} it has seen, by the fit's chance that each is still a customer)"
+            f" -> {_count(counts['simulated'])} simulated at week 0")
     scale = counts.get("scale", 1.0)
     if abs(scale - 1.0) > 1e-9:
-        sim += (f" ({number(scale, 2)} times the active base; every count of the simulation is for "
-                f"{_count(counts['simulated'])} customers, not the shop's {_count(counts['default_size'])})")
-    parts.append(sim)
-    return "Customers: " + " → ".join(parts) + "."
+        tail += (f" ({number(scale, 2)} times the active base: every count of the simulation is for "
+                 f"{_count(counts['simulated'])} customers, not the shop's {_count(counts['default_size'])})")
+    return head[0].upper() + head[1:] + tail + "." + rows
 
 
 def holdout_sentence(check: Mapping[str, Any]) -> str:
