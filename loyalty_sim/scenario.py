@@ -132,7 +132,8 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form, written into every output; :func:`scenario_from_mapping` reads it back."""
-        return {"name": self.name, "preset": self.preset or self.params.name, "population": self.params.to_dict(),
+        return {"name": self.name, "preset": (self.preset if self.calibration is not None and self.preset
+                                               else self.params.name), "population": self.params.to_dict(),
                 "customers": self.customers,
                 "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
                 "replications": self.replications, "behaviour": self.behaviour.to_dict(),
