@@ -244,6 +244,21 @@ def _preset_of(scenario: Scenario) -> str:
     return "coffee_shop"
 
 
+def scenarios_on_log(scenarios: Mapping[str, Scenario], log: Any, *, calibration_end: Any = "auto",
+                     fill_from: str | None = None, customers: int | None = None,
+                     **read_options: Any) -> tuple[dict[str, Scenario], Any]:
+    """Several scenarios on one calibration of ``log`` (reports 01, 02, 03, 05 with ``-p log FILE``).
+
+    ``fill_from`` defaults to the first scenario's preset; returns the scenarios and the
+    :class:`~loyalty_sim.calibration.calibrate.CalibratedPopulation`.
+    """
+    from .calibration.calibrate import calibrate
+
+    first = next(iter(scenarios.values()))
+    cal = calibrate(log, calibration_end=calibration_end, fill_from=fill_from or _preset_of(first), **read_options)
+    return {k: with_log(sc, cal, customers=customers) for k, sc in scenarios.items()}, cal
+
+
 def with_log(scenario: Scenario, log: Any, *, calibration_end: Any = "auto", fill_from: str | None = None,
              customers: int | None = None, survey: Any = None, **read_options: Any) -> Scenario:
     """``scenario`` on this shop's customers: fitted to ``log`` (a path, TransactionLog or CalibratedPopulation).

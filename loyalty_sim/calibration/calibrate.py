@@ -252,6 +252,15 @@ class CalibratedPopulation(Calibration):
         out["good_enough"] = not out["reasons"]
         return out
 
+    def check_tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """Weekly tracking and conditional expectations by past frequency of the chosen model (None without a holdout)."""
+        from ..btyd import conditional_expectations_by_frequency
+
+        label = self.chosen_model()
+        if label is None or not self.has_holdout or self.log is None:
+            return None
+        return self.tracking(label), conditional_expectations_by_frequency(self.rfm, self.fits[label])
+
     def counts(self, size: int | None = None) -> dict[str, Any]:
         """Customers in the log -> summarised -> fitted (:func:`~loyalty_sim.calibration.reconcile.reconcile`) -> alive at its end -> simulated (``size``, default the alive base)."""
         from .reconcile import reconcile

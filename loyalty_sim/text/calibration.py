@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from ..population import SEGMENTS
 from .format import number, percent
 
-__all__ = ["assumptions_sentence", "calibration_statements", "counts_sentence", "fit_check_sentence",
+__all__ = ["assumptions_sentence", "calibration_statements", "your_customers_markdown", "counts_sentence", "fit_check_sentence",
            "holdout_sentence"]
 
 _FIELD_WORDS = {"segment_mix": "segment mix", "catalogue": "categories", "affinity_concentration":
@@ -113,3 +113,14 @@ def calibration_statements(cal: Any, size: int | None = None) -> list[str]:
     check = cal.fit_check()
     return [counts_sentence(cal.counts(size)), holdout_sentence(check), fit_check_sentence(check),
             assumptions_sentence(cal.shop)]
+
+
+def your_customers_markdown(cal: Any, size: int | None = None) -> str:
+    """The "your customers" section of a report on a log (Markdown; every user string escaped)."""
+    from .escape import escape_markdown
+
+    counts, holdout, check, assumed = calibration_statements(cal, size)
+    verdict = f"**{escape_markdown(check)}**" if not cal.fit_check()["good_enough"] else escape_markdown(check)
+    return ("## Your customers\n\n"
+            f"Fitted to the log {escape_markdown(cal.source.replace(chr(92), '/').rsplit('/', 1)[-1])}. "
+            f"{escape_markdown(holdout)} {verdict}\n\n{escape_markdown(counts)}\n\n{escape_markdown(assumed)}")
