@@ -230,10 +230,24 @@ def _log_calibration(top: _ScenarioFile, source: str | None) -> Any:
     if fill not in available_presets():
         raise ConfigError(f"unknown preset '{fill}'; available presets: {', '.join(available_presets())}",
                           field="population.fill_from", source=source)
+    end = spec.calibration_end
+    if end not in (None, "auto"):
+        from .dates import parse_iso_date
+
+        try:
+            end = str(parse_iso_date(end, "population.calibration_end").date())
+        except ConfigError as exc:
+            raise ConfigError(exc.message, field="population.calibration_end", source=source) from None
     read = {"duplicates": spec.duplicates, **spec.model_dump(exclude_unset=True, exclude={
         "log", "calibration_end", "fill_from", "survey"})}
-    return calibrate(log, calibration_end=spec.calibration_end, fill_from=fill,
-                     survey=here(spec.survey) if spec.survey else None, **read)
+    try:
+        return calibrate(log, calibration_end=end, fill_from=fill,
+                         survey=here(spec.survey) if spec.survey else None, **read)
+    except ConfigError as exc:  # a setting of the file's population: name the file and the field
+        if exc.source:
+            raise
+        raise ConfigError(exc.message, field=f"population.{exc.field}" if exc.field else "population",
+                          source=source) from None
 
 
 def _preset_of(scenario: Scenario) -> str:

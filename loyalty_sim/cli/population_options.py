@@ -25,7 +25,7 @@ def add_population_options(parser: argparse.ArgumentParser, *, log_flag: bool = 
         g.add_argument("--log", help="your transaction log (CSV, Parquet or CDNOW): simulate your own customers")
     g.add_argument("--calibration-end", default="auto", metavar="YYYY-MM-DD",
                    help="last day the models are fitted on; the rest of the log checks them (default auto: "
-                        "two thirds of the way through the log)")
+                        "two thirds of the way through the log; none: no holdout check)")
     g.add_argument("--fill-from", choices=available_presets(), metavar="PRESET",
                    help="preset for what a log cannot show: segment mix, e-mail behaviour, and categories when "
                         "the log has no category column (default: the scenario's or --preset's; "
@@ -36,11 +36,14 @@ def add_population_options(parser: argparse.ArgumentParser, *, log_flag: bool = 
 def calibrated_from_args(args: argparse.Namespace, *, fill_default: str, survey: Any = None) -> Any:
     """Read ``args.log`` with the log options and calibrate it: a :class:`~loyalty_sim.calibration.calibrate.CalibratedPopulation`."""
     from ..calibration.calibrate import calibrate
+    from ..dates import parse_iso_date
     from .log_options import read_log_from_args
 
     tl = read_log_from_args(args.log, args)
     tl = tl[0] if isinstance(tl, tuple) else tl
     end = args.calibration_end
+    if end not in ("auto", "none", ""):
+        end = str(parse_iso_date(end, "--calibration-end").date())
     return calibrate(tl, calibration_end=None if end in ("none", "") else end,
                      fill_from=args.fill_from or fill_default, survey=survey)
 
