@@ -19,7 +19,8 @@ from .._lazy import lazy_exports
 #: does not load the model fits.
 
 _WHERE = {
-    "CalibratedPopulation": "calibrate", "Calibration": "calibrate", "ShopCustomers": "customers", "calibrate": "calibrate", "fit_report": "calibrate",
+    "CalibratedPopulation": "calibrate", "Calibration": "calibrate",
+    "ShopCustomers": "customers", "calibrate": "calibrate", "fit_report": "calibrate",
     "ColumnMap": "log_readers", "LogReport": "logs", "TransactionLog": "logs", "read_log": "logs",
     "summarise_log": "logs",
 }

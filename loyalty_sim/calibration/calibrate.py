@@ -190,7 +190,7 @@ class CalibratedPopulation(Calibration):
         return self.shop.params
 
     def population(self, size: int | None = None, *, weeks: int = 52, seed: int = 0, **overrides: Any) -> Any:
-        """This shop's customers as a :class:`~loyalty_sim.population.Population`.
+        """The shop's customers as a :class:`~loyalty_sim.population.Population`.
 
         Parameters
         ----------
@@ -262,7 +262,10 @@ class CalibratedPopulation(Calibration):
         return self.tracking(label), conditional_expectations_by_frequency(self.rfm, self.fits[label])
 
     def counts(self, size: int | None = None) -> dict[str, Any]:
-        """Customers in the log -> summarised -> fitted (:func:`~loyalty_sim.calibration.reconcile.reconcile`) -> alive at its end -> simulated (``size``, default the alive base)."""
+        """Customers in the log -> summarised -> fitted -> alive at its end -> simulated (``size``, default the alive base).
+
+        The first steps are :func:`~loyalty_sim.calibration.reconcile.reconcile`'s.
+        """
         from .reconcile import reconcile
 
         shop = self.shop

@@ -1,4 +1,4 @@
-"""This shop's customers from its fits: who is alive at the log's end, who arrives, what is assumed.
+"""A shop's customers from its fits: who is alive at the log's end, who arrives, what is assumed.
 
 :func:`shop_customers` turns a :class:`~loyalty_sim.calibration.calibrate.Calibration` into the
 parameters of a :class:`~loyalty_sim.population.Population`:
