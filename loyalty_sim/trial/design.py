@@ -422,9 +422,10 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
     design = design_trial(pop, sch, unit=unit, share=share, pilot_weeks=pilot_weeks, pre_weeks=pre_weeks, seed=seed,
                           candidate_weeks=candidate_weeks, **store_kw, **design_kw)
     notes.extend(described["statements"])
-    notes.append(f"{n_active:,} of the log's customers bought in its last {pre_weeks} weeks: they are the ones "
-                 f"assigned; the power is simulated on the {pop.size:,} customers above, of whom those who buy in "
-                 "the simulated pre-period are analysed, as the review will")
+    if unit == "customer":
+        notes.append(f"all {len(assignment):,} of the log's customers are assigned (stratified by pre-period spend); "
+                     f"the {n_active:,} who bought in its last {pre_weeks} weeks are the ones the review analyses, "
+                     f"as the power is simulated on the pre-period buyers among the {pop.size:,} customers above")
     extra["notes"] = notes
     return design, assignment, extra
 

@@ -64,7 +64,10 @@ def test_trial_design_on_a_log_has_one_count_chain(shop, capsys):
     assert out["settings"]["population_size"] == counts["simulated"] == counts["default_size"]
     assert out["assumptions_preset"] == "online_retail"
     assert any(n.startswith("Assumed from preset online_retail") for n in out["notes"])
-    assert any(f"{out['pre_period']['active_customers']:,} of the log's customers" in n for n in out["notes"])
+    n_log = pd.read_csv(log)["customer_id"].nunique()
+    assert out["assignment"]["pilot"] + out["assignment"]["control"] == n_log == counts["in_log"]
+    assert any(f"all {n_log:,} of the log's customers are assigned" in n
+               and f"the {out['pre_period']['active_customers']:,} who bought" in n for n in out["notes"])
 
 
 @pytest.mark.parametrize("argv, words", [
