@@ -210,6 +210,14 @@ class CalibratedPopulation(Calibration):
         pop.fitted_fields = tuple(f for f in shop.fitted_fields if f not in overrides)
         return pop
 
+    @cached_property
+    def _holdout_totals(self) -> dict[str, dict[str, Any]]:
+        """Label -> holdout accuracy of each fitted transaction model (empty without a holdout)."""
+        if not self.has_holdout:
+            return {}
+        return {lab: holdout_accuracy(self.rfm, f) for lab, f in self.fits.items()
+                if isinstance(f, FitResult) and f.model in ("bgnbd", "pareto_nbd")}
+
     def chosen_model(self) -> str | None:
         """Label of the transaction model that predicts the holdout total best (by log-likelihood without one)."""
         cands = {lab: f for lab, f in self.fits.items()
@@ -219,12 +227,16 @@ class CalibratedPopulation(Calibration):
         if not self.has_holdout:
             return max(cands, key=lambda lab: cands[lab].log_likelihood)
         def err(lab: str) -> float:
-            e = holdout_accuracy(self.rfm, cands[lab])["relative_error_total"]
+            e = self._holdout_totals[lab]["relative_error_total"]
             return abs(e) if e is not None else math.inf
         return min(cands, key=lambda lab: (err(lab), cands[lab].model != "bgnbd"))
 
     def fit_check(self) -> dict[str, Any]:
         """Whether the fit is good enough to decide on: holdout totals, error, repeat customers and the reasons."""
+        return dict(self._fit_check)
+
+    @cached_property
+    def _fit_check(self) -> dict[str, Any]:
         label = self.chosen_model()
         repeaters = int((self.rfm["frequency"] > 0).sum())
         out: dict[str, Any] = {"model": label, "simulated_model": "bgnbd", "repeat_customers": repeaters,
@@ -232,12 +244,13 @@ class CalibratedPopulation(Calibration):
                                "predicted": None, "actual": None, "relative_error": None, "reasons": [],
                                "calibration_end": self.rfm.attrs.get("calibration_end")}
         if label is not None and self.has_holdout:
-            acc = holdout_accuracy(self.rfm, self.fits[label])
+            acc = self._holdout_totals[label]
             out.update(predicted=acc["predicted_total"], actual=acc["actual_total"],
                        relative_error=acc["relative_error_total"])
             bg = self.fit_of("bgnbd")
             if isinstance(bg, FitResult) and self.fits[label] is not bg:
-                out["simulated_error"] = holdout_accuracy(self.rfm, bg)["relative_error_total"]
+                out["simulated_error"] = self._holdout_totals[next(k for k, f in self.fits.items() if f is bg)][
+                    "relative_error_total"]
         if label is None:
             out["reasons"].append("no purchase model could be fitted")
         elif not self.has_holdout:
