@@ -93,7 +93,7 @@ def test_quoted_newlines_are_read_as_one_value(tmp_path, monkeypatch, engine):
     dup.write_text(MULTILINE.replace("abc", "12").replace("3,2024-03-03", "2,2024-03-02")
                    .replace(",y\n", ',"x\n""q""\nz"\n'))
     with pytest.raises(DataError, match=r"8 \(repeats line 5\)"):
-        read_log(dup, today=TODAY)
+        read_log(dup, today=TODAY, duplicates="error")
 
 
 def test_physical_lines_only_when_a_field_spans_lines(tmp_path):

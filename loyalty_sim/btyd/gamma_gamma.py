@@ -70,8 +70,11 @@ def _gg_terms(theta: np.ndarray, D: _GGData, grad: bool) -> tuple[np.ndarray, np
 
 
 def spend_frequency(rfm: Any) -> np.ndarray:
-    """The repeat transactions behind each ``monetary_value``: ``spend_frequency`` when the summary has
-    zero-amount visits (see :mod:`loyalty_sim.btyd.rfm`), else ``frequency``."""
+    """The repeat transactions behind each ``monetary_value`` (what Gamma-Gamma's ``x`` counts).
+
+    ``spend_frequency`` when the summary has zero-amount visits (see
+    :mod:`loyalty_sim.btyd.rfm`), else ``frequency``.
+    """
     return _column(rfm, "spend_frequency" if "spend_frequency" in rfm else "frequency")
 
 

@@ -29,7 +29,7 @@ SNIFF_LINES = 20
 
 
 #: candidate separators, in the order of preference, with their ``--separator`` word
-_CANDIDATES = ((",", ","), (";", ";"), ("\t", "tab"), ("|", "|"))
+_CANDIDATES = ((",", "comma"), (";", "semicolon"), ("\t", "tab"), ("|", "bar"))
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
@@ -154,8 +154,8 @@ def detect_layout(path: Path, *, separator: str | None = None, header: str = "au
     ----------
     path : Path
     separator : str, optional
-        A ``--separator`` word (``","``, ``";"``, ``"tab"``, ``"|"``, ``"whitespace"``) or
-        the character itself; detected when None.
+        A ``--separator`` word (``"comma"``, ``"semicolon"``, ``"tab"``, ``"bar"``,
+        ``"whitespace"``) or the character itself; detected when None.
     header : {"auto", "yes", "no"}
     default_separator : str, optional
         Used when the file cannot be looked into (zstd) and none is given.
@@ -177,8 +177,6 @@ def detect_layout(path: Path, *, separator: str | None = None, header: str = "au
     lines = [ln for ln in all_lines[skipped:] if ln.strip()]
     if separator is not None:
         sep = SEPARATORS[separator] if separator in SEPARATORS else separator
-        if sep == "\\t":
-            sep = "\t"
     elif not lines:
         sep = default_separator if default_separator is not None else ","
     else:
@@ -238,7 +236,7 @@ def cdnow_layout(path: Path, header: str = "auto") -> Layout:
         return Layout(None, False, list(CDNOW_COLUMNS), skipped + 1)
     has_header = {"yes": True, "no": False}.get(header)
     if has_header is None:
-        has_header = not all(looks_like_data(f) for f in body[0])
+        has_header = not any(looks_like_data(f) for f in body[0])
     data = body[1:] if has_header else body
     counts = {len(r) for r in data[:SNIFF_LINES]}
     names = {5: list(CDNOW_COLUMNS), 4: list(CDNOW_MASTER_COLUMNS)}.get(counts.pop() if len(counts) == 1 else -1)

@@ -10,6 +10,7 @@ rule in :func:`detect_format`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -38,10 +39,15 @@ CDNOW_MASTER_COLUMNS = ("customer_id", "date", "cds", "dollars")
 
 #: ``separator`` values (the command line's ``--separator``) -> the character; ``whitespace``
 #: is any run of spaces or tabs.
-SEPARATORS = {",": ",", ";": ";", "tab": "\t", "|": "|", "whitespace": None}
+SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "bar": "|", "whitespace": None}
 
 
-_SNIFF_LINES = 20
+def separator_word(sep: str | None) -> str:
+    """The ``--separator`` word of a separator character (None: runs of whitespace)."""
+    for word, char in SEPARATORS.items():
+        if char == sep:
+            return word
+    return str(sep)
 
 
 _SHOW = 5
@@ -132,6 +138,37 @@ class ColumnMap:
             else:
                 mapping[name] = col
         return mapping
+
+
+#: the flags the reader's messages name -> the keyword of :func:`~loyalty_sim.calibration.logs.read_log`
+FLAG_KEYWORDS = {"--duplicates": "duplicates", "--returns": "returns", "--date-format": "date_format",
+                 "--separator": "separator", "--header": "header", "--format": "format"}
+
+
+_FLAG_VALUE = re.compile(r"--(duplicates|returns|date-format|separator|header|format) (\S+(?: %H:%M(?::%S)?)?)")
+
+
+_COLUMN_FLAG = re.compile(r"--column (customer|date|amount|quantity|category|store)=(\S+)")
+
+
+def python_words(message: str) -> str:
+    """A reader message in the words of the Python API: ``--duplicates drop`` -> ``duplicates='drop'``.
+
+    The messages name command-line flags (what most users type); this rewrites them as
+    the keywords of :func:`~loyalty_sim.calibration.logs.read_log`.
+    """
+    fields = {v: k for k, v in _FLAG_FIELD.items()}
+
+    def flag(m: re.Match[str]) -> str:
+        value = m.group(2).rstrip(".,;)")
+        rest = m.group(2)[len(value):]
+        return f"{FLAG_KEYWORDS['--' + m.group(1)]}={value!r}{rest}"
+
+    def column(m: re.Match[str]) -> str:
+        value = m.group(2).rstrip(".,;)")
+        rest = m.group(2)[len(value):]
+        return f"columns={{{fields[m.group(1)]!r}: {value!r}}}{rest}"
+    return _COLUMN_FLAG.sub(column, _FLAG_VALUE.sub(flag, message))
 
 
 #: our field -> its name in ``--column FIELD=COLUMN``
@@ -286,7 +323,7 @@ class _CsvReader(_Reader):
             raise DataError("the file is empty: expected a header line and rows", source=src, rows=[1])
         try:
             self.mapping = self.cmap.resolve(layout.names, src, layout.header_line if layout.header else None)
-        except DataError as exc:
+        except DataError:
             if layout.header:
                 raise
             raise DataError(no_header_hint(layout, head_lines(self.path)), source=src,

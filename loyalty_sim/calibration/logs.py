@@ -15,12 +15,24 @@ the :class:`LogReport`:
     ``"net"`` keeps them so that summaries net them against purchases (see
     :mod:`loyalty_sim.btyd.rfm`).
 ``duplicates`` (exact duplicate rows: the same value in every column of the file)
-    ``"error"`` (default) raises and lists them with the line they repeat;
-    ``"drop"`` keeps the first copy; ``"keep"`` keeps them all (two identical
-    purchases on one day are possible, e.g. in CDNOW).
+    ``"keep"`` (default) keeps them all as genuine repeat purchases (two identical
+    purchases on one day are possible, e.g. in CDNOW) and counts them;
+    ``"drop"`` keeps the first copy; ``"error"`` raises and lists them with the line
+    they repeat.
+
+Zero-amount rows are kept and counted (``n_zero_amounts``): visits that count for
+frequency, left out of the spend model (see :mod:`loyalty_sim.btyd.rfm`). The separator
+and a header line of a text file are detected (:mod:`.log_layout`); a day/month order
+the dates settle is used and reported, one they do not settle is an error
+(:mod:`.log_dates`).
+
+Messages name the command-line flags (``--duplicates drop``, ``--column customer=cust``,
+``--date-format %d/%m/%Y``); :func:`~loyalty_sim.calibration.log_readers.python_words`
+rewrites one as the keywords of :func:`read_log` (``duplicates='drop'``).
 
 Dates are parsed as ISO 8601 unless ``date_format`` (a ``strftime`` pattern) is given;
-day-first and month-first dates are ambiguous, so they are never guessed. Time-zone
+day-first and month-first dates are never guessed: only a value with a day above 12
+settles the order. Time-zone
 aware timestamps keep their wall-clock time; mixed offsets are converted to UTC.
 Quoted CSV fields may span lines; errors then name the physical line where the record starts.
 """
@@ -70,6 +82,7 @@ from .log_readers import (
     _value_hashes,
     _values_of,
     detect_format,
+    separator_word,
 )
 
 __all__ = ["ColumnMap", "LogReport", "TransactionLog", "read_log", "summarise_log"]
@@ -81,6 +94,10 @@ RETURNS = ("error", "drop", "net")
 
 #: ``duplicates`` values (``--duplicates``); the first is the default
 DUPLICATES = ("keep", "drop", "error")
+
+
+#: the largest amount or quantity believed (a 1e308 in a log would overflow every sum)
+_LARGEST = 1e15
 
 
 #: ``header`` values (``--header``)
@@ -388,6 +405,10 @@ class _Validator:
         bad = ~np.isfinite(out) & ~miss
         if bad.any():
             raise self.fail(f"non-numeric {what}: {_values_of(values, bad)}", col, _lines_of(lines, bad))
+        huge = np.abs(np.where(miss, 0.0, out)) > _LARGEST
+        if huge.any():
+            raise self.fail(f"{what} too large to be real: {_values_of(values, huge)} (above {_LARGEST:.0e}); "
+                            f"a unit or a separator is probably wrong", col, _lines_of(lines, huge))
         return out
 
     def _duplicates(self, cols: dict[str, Any], tidy: pd.DataFrame, codes: np.ndarray, lines: np.ndarray,
@@ -488,14 +509,6 @@ def _options(path: str | os.PathLike, fmt: str, columns: Any, date_format: str |
                        separator, header)
 
 
-def _separator_word(sep: str | None) -> str:
-    """The ``--separator`` word of a separator character (None: runs of whitespace)."""
-    for word, char in SEPARATORS.items():
-        if char == sep:
-            return word
-    return str(sep)
-
-
 def _read(opts: ReadOptions, consume: Callable[[_Validator], Callable[[_Chunk], None]]) -> _Validator:
     """Feed every validated chunk to ``consume(validator)``; start again with pandas if Arrow gives up.
 
@@ -518,7 +531,7 @@ def _read(opts: ReadOptions, consume: Callable[[_Validator], Callable[[_Chunk], 
             validator.report.columns = dict(reader.mapping)
         layout = getattr(reader, "layout", None)
         if layout is not None:
-            validator.report.separator = _separator_word(layout.separator)
+            validator.report.separator = separator_word(layout.separator)
             validator.report.header = layout.header
         return validator
     raise AssertionError("unreachable")  # pragma: no cover
@@ -552,8 +565,8 @@ def read_log(path: str | os.PathLike, *, format: str = "auto", columns: ColumnMa
     duplicates : {"keep", "drop", "error"}
         What to do with exact duplicate rows (see the module docstring).
     separator : str, optional
-        ``","``, ``";"``, ``"tab"``, ``"|"``, ``"whitespace"`` (or one punctuation
-        character); detected from the first lines when None. CSV only.
+        ``"comma"``, ``"semicolon"``, ``"tab"``, ``"bar"``, ``"whitespace"`` (or one
+        punctuation character); detected from the first lines when None. CSV only.
     header : {"auto", "yes", "no"}
         Whether the first line holds column names; detected when ``"auto"``. Without
         one, columns are named by position: ``columns={"customer_id": "1", ...}``.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..calibration.log_readers import FORMATS, SEPARATORS
-from ..calibration.logs import DUPLICATES, RETURNS, HEADERS, LogReport, TransactionLog
+from ..calibration.logs import DUPLICATES, HEADERS, RETURNS, LogReport, TransactionLog
 from ..errors import ConfigError
 
 __all__ = ["ReadingSummary", "add_log_options", "read_log_from_args", "read_options_from_args"]
@@ -37,6 +37,18 @@ COLUMN_FLAGS = {"--customer-col": "customer_id", "--date-col": "timestamp", "--a
 COLUMN_FIELDS = {"customer": "customer_id", "customer_id": "customer_id", "date": "timestamp",
                  "timestamp": "timestamp", "amount": "amount", "quantity": "quantity",
                  "category": "category", "store": "store_id", "store_id": "store_id"}
+
+
+#: our field -> its word in ``--column FIELD=COLUMN``
+FIELD_WORDS = {"customer_id": "customer", "timestamp": "date", "amount": "amount", "quantity": "quantity",
+               "category": "category", "store_id": "store"}
+
+
+def _check_separator(value: str | None) -> None:
+    """``--separator``: one of :data:`SEPARATORS` or one punctuation character."""
+    if value is None or value in SEPARATORS or (len(value) == 1 and not value.isalnum() and value != " "):
+        return
+    raise ConfigError(f"--separator {value}: expected {', '.join(SEPARATORS)} or one punctuation character")
 
 
 def _dest(flag: str) -> str:
@@ -65,9 +77,10 @@ def add_log_options(parser: argparse.ArgumentParser, *, exclude: Sequence[str] =
         help="the file's column for one of our fields: customer, date, amount, quantity, category, store; "
              "a column number (1 = first) when the file has no header line; repeat for several")
     for flag, name in COLUMN_FLAGS.items():
-        add(flag, metavar="COLUMN", help=f"same as --column {name}=COLUMN")
-    add("--separator", choices=list(SEPARATORS),
-        help="field separator of a CSV/text file (default: detected from the first lines)")
+        add(flag, metavar="COLUMN", help=f"same as --column {FIELD_WORDS[name]}=COLUMN")
+    add("--separator", metavar="SEP",
+        help=f"field separator of a CSV/text file: {', '.join(SEPARATORS)} or one punctuation character "
+             f"(default: detected from the first lines)")
     add("--header", default="auto", choices=list(HEADERS),
         help="whether the first line holds column names (default auto: detected)")
     add("--date-format", metavar="PATTERN",
@@ -88,7 +101,7 @@ def _columns(args: argparse.Namespace) -> dict[str, str] | None:
         field = COLUMN_FIELDS.get(key.strip().lower())
         if not sep or field is None or not col.strip():
             raise ConfigError(f"--column {item}: expected FIELD=COLUMN with FIELD one of "
-                              f"{', '.join(sorted(set(COLUMN_FIELDS) - {'customer_id', 'timestamp', 'store_id'}))}"
+                              f"{', '.join(FIELD_WORDS.values())}"
                               f" (e.g. --column customer=cust_no)")
         if field in out and out[field] != col.strip():
             raise ConfigError(f"--column {item}: {key} is already mapped to {out[field]!r}")
@@ -107,6 +120,7 @@ def read_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
     Options a command did not add (see ``exclude``) are left at the reader's defaults.
     """
+    _check_separator(getattr(args, "separator", None))
     opts: dict[str, Any] = {"columns": _columns(args)}
     for name in ("format", "separator", "header", "date_format", "duplicates", "returns"):
         value = getattr(args, name, None)

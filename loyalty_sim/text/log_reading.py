@@ -79,5 +79,5 @@ def reconciliation_text(c: Mapping[str, Any]) -> str:
 
 def failed_fits_text(res: Mapping[str, Any], failed: Sequence[str]) -> str:
     """One line naming the models that failed and why."""
-    models = res.get("models", {})
-    return "; ".join(f"{name} failed: {models[name].get('error')}" for name in failed)
+    return (f"{', '.join(failed)} failed to fit (the reason is printed after FAILED above); "
+            f"a failed model is not usable (--strict makes this exit 2)")
