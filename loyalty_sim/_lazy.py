@@ -12,8 +12,12 @@ def lazy_exports(package: str, where: Mapping[str, str], names: Sequence[str]) -
 
     def __getattr__(name: str) -> Any:
         if name in where:
-            value = getattr(importlib.import_module(f"{package}.{where[name]}"), name)
+            module = importlib.import_module(f"{package}.{where[name]}")
+            value = getattr(module, name)
             namespace[name] = value
+            if where[name] in where:  # importing submodule ``calibrate`` bound the module over the function ``calibrate``
+                namespace[where[name]] = getattr(importlib.import_module(f"{package}.{where[where[name]]}"),
+                                                 where[name])
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 

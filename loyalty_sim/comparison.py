@@ -421,7 +421,8 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
         raise ConfigError(f"must be >= 1, got {k}", field="replications")
     if not 0 < level < 1:
         raise ConfigError(f"must be in (0, 1), got {level}", field="level")
-    econ = economics or Economics.from_mapping(scenario.economics, preset=scenario.params.name, source=scenario.source)
+    econ = economics or Economics.from_mapping(scenario.economics, preset=scenario.preset or scenario.params.name,
+                                                source=scenario.source)
     seeds = replication_seeds(scenario.seed, k)
     rows, gaps, segs, runs, draws = [], [], [], [], []
     it = range(k)

@@ -110,7 +110,8 @@ def economics_for(scenario: Any, *, gross_margin: float | None = None, **overrid
     extra = dict(overrides)
     if gross_margin is not None and gross_margin >= 0:
         extra["gross_margin"] = gross_margin
-    return Economics.from_mapping({**scenario.economics, **extra}, preset=scenario.params.name, source=scenario.source)
+    return Economics.from_mapping({**scenario.economics, **extra}, preset=getattr(scenario, "preset", None) or scenario.params.name,
+                                 source=scenario.source)
 
 
 def _scheme_costs(result: SimulationResult) -> tuple[float, float]:

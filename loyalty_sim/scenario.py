@@ -13,6 +13,8 @@ Example (the shipped ``loyalty_sim/scenarios/*.yaml``, loaded by name: ``load_sc
     seed: 1
     behaviour: {goal_gradient: 0.2}      # optional overrides of the behaviour table
     population: {arrivals: none}         # optional overrides of the preset
+    # or this shop's customers, fitted to its log (path relative to this file):
+    # population: {log: sales.csv, calibration_end: auto, fill_from: grocery, duplicates: keep}
     schemes:
       - {type: stamp_card, name: stamp10, stamps_required: 10, reward_value: 4.5, reward_cost: 1.2}
 """
@@ -66,6 +68,8 @@ class _ScenarioFile(BaseModel):
     schemes: list[Any] = Field(min_length=1)
     #: where a scenario written into an output came from (:meth:`Scenario.to_dict`); provenance only
     source: str | None = None
+    #: the log a population was fitted to and what was assumed (:meth:`Scenario.to_dict`); provenance only
+    calibrated_from: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "_ScenarioFile":
@@ -111,6 +115,10 @@ class Scenario:
     replications: int = 1
     economics: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
+    #: the :class:`~loyalty_sim.calibration.calibrate.CalibratedPopulation` the customers were fitted from
+    calibration: Any = field(default=None, compare=False, repr=False)
+    #: the preset the economics defaults (and, on a log, the unidentified traits) come from
+    preset: str | None = field(default=None, compare=False)
 
     def population(self, seed: int | None = None) -> Population:
         """The scenario's customers (seed defaults to the scenario's); a size that cannot fit names the file."""
@@ -124,12 +132,23 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form, written into every output; :func:`scenario_from_mapping` reads it back."""
-        return {"name": self.name, "preset": self.params.name, "population": self.params.to_dict(),
+        return {"name": self.name, "preset": (self.preset if self.calibration is not None and self.preset
+                                               else self.params.name), "population": self.params.to_dict(),
                 "customers": self.customers,
                 "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
                 "replications": self.replications, "behaviour": self.behaviour.to_dict(),
                 "economics": dict(self.economics), "schemes": [s.to_dict() for s in self.schemes],
-                "source": self.source}
+                "source": self.source, "calibrated_from": self.calibrated_from()}
+
+    def calibrated_from(self) -> dict[str, Any] | None:
+        """The log the customers were fitted to, its counts, fit check and assumptions (None for a preset)."""
+        if self.calibration is None:
+            return None
+        return self.calibration.describe(self.customers)
+
+    def statements(self) -> list[str]:
+        """What every output on a log states (counts, holdout, fit check, assumptions); empty for a preset."""
+        return [] if self.calibration is None else self.calibration.describe(self.customers)["statements"]
 
 
 def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, require_schemes: bool = True,
@@ -147,11 +166,20 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
     except ValidationError as exc:
         raise validation_error(exc, source=source, path="scenario") from None
     source = source if source is not None else top.source
-    params = _population(top, source)
+    calibration = None
+    if "log" in top.population:
+        calibration = _log_calibration(top, source)
+        params = calibration.params
+        if "customers" not in data:
+            top.customers = calibration.shop.default_size
+    else:
+        params = _population(top, source)
     behaviour = BehaviourParams.from_mapping(top.behaviour, source=source)
     from .economics import Economics
 
-    Economics.from_mapping(top.economics, preset=params.name, source=source)  # validate early: a wrong key fails here
+    preset = (calibration.shop.fill_from if calibration is not None
+              else top.preset if top.preset in available_presets() else params.name)
+    Economics.from_mapping(top.economics, preset=preset, source=source)  # validate early: a wrong key fails here
     schemes = [scheme_from_dict(s, source=source, path=f"schemes[{i}]") for i, s in enumerate(top.schemes)]
     for i, sc in enumerate(schemes):  # settings the population cannot serve: refused here, not mid-run
         for where, msg in population_errors(sc, params, path=f"schemes[{i}]"):
@@ -163,7 +191,107 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
                           field="schemes", source=source)
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
-                    replications=top.replications, economics=dict(top.economics), source=source)
+                    replications=top.replications, economics=dict(top.economics), source=source,
+                    calibration=calibration, preset=preset)
+
+
+class _LogPopulation(BaseModel):
+    """``population: {log: FILE, ...}``: this shop's customers, fitted to its log."""
+
+    model_config = ConfigDict(extra="forbid")
+    log: str = Field(min_length=1)
+    calibration_end: str | None = "auto"
+    fill_from: str | None = None
+    survey: str | None = None
+    format: str = "auto"
+    columns: dict[str, str] | None = None
+    date_format: str | None = None
+    separator: str | None = None
+    header: str = "auto"
+    duplicates: str = "keep"
+    returns: str = "error"
+
+
+def _log_calibration(top: _ScenarioFile, source: str | None) -> Any:
+    """Calibrate on the log a scenario's ``population:`` names (a path relative to the scenario file)."""
+    from .calibration.calibrate import calibrate
+
+    try:
+        spec = _LogPopulation.model_validate(top.population)
+    except ValidationError as exc:
+        raise validation_error(exc, source=source, path="population") from None
+    base = Path(source).parent if source and Path(source).is_file() else Path(".")
+    def here(p: str) -> str:
+        return str(p if Path(p).is_absolute() else base / p)
+    log = Path(here(spec.log))
+    if not log.is_file():
+        raise ConfigError(f"no log file '{log}'", field="population.log", source=source)
+    fill = spec.fill_from or top.preset
+    if fill not in available_presets():
+        raise ConfigError(f"unknown preset '{fill}'; available presets: {', '.join(available_presets())}",
+                          field="population.fill_from", source=source)
+    end = spec.calibration_end
+    if end not in (None, "auto"):
+        from .dates import parse_iso_date
+
+        try:
+            end = str(parse_iso_date(end, "population.calibration_end").date())
+        except ConfigError as exc:
+            raise ConfigError(exc.message, field="population.calibration_end", source=source) from None
+    read = {"duplicates": spec.duplicates, **spec.model_dump(exclude_unset=True, exclude={
+        "log", "calibration_end", "fill_from", "survey"})}
+    try:
+        return calibrate(log, calibration_end=end, fill_from=fill,
+                         survey=here(spec.survey) if spec.survey else None, **read)
+    except ConfigError as exc:  # a setting of the file's population: name the file and the field
+        if exc.source:
+            raise
+        raise ConfigError(exc.message, field=f"population.{exc.field}" if exc.field else "population",
+                          source=source) from None
+
+
+def _preset_of(scenario: Scenario) -> str:
+    """The shipped preset a scenario's unidentified traits and economics come from."""
+    for name in (scenario.preset, scenario.params.name):
+        if name in available_presets():
+            return name
+    return "coffee_shop"
+
+
+def scenarios_on_log(scenarios: Mapping[str, Scenario], log: Any, *, calibration_end: Any = "auto",
+                     fill_from: str | None = None, customers: int | None = None,
+                     **read_options: Any) -> tuple[dict[str, Scenario], Any]:
+    """Several scenarios on one calibration of ``log`` (reports 01, 02, 03, 05 with ``-p log FILE``).
+
+    ``fill_from`` defaults to the first scenario's preset; returns the scenarios and the
+    :class:`~loyalty_sim.calibration.calibrate.CalibratedPopulation`.
+    """
+    from .calibration.calibrate import calibrate
+
+    first = next(iter(scenarios.values()))
+    cal = calibrate(log, calibration_end=calibration_end, fill_from=fill_from or _preset_of(first), **read_options)
+    return {k: with_log(sc, cal, customers=customers) for k, sc in scenarios.items()}, cal
+
+
+def with_log(scenario: Scenario, log: Any, *, calibration_end: Any = "auto", fill_from: str | None = None,
+             customers: int | None = None, survey: Any = None, **read_options: Any) -> Scenario:
+    """``scenario`` on this shop's customers: fitted to ``log`` (a path, TransactionLog or CalibratedPopulation).
+
+    ``customers`` (default: the customers expected active at the log's end) is the simulated
+    size; the scaling is stated in :meth:`Scenario.statements`. ``fill_from`` defaults to the
+    scenario's preset.
+    """
+    from .calibration.calibrate import CalibratedPopulation, calibrate
+
+    cal = log if isinstance(log, CalibratedPopulation) else calibrate(
+        log, calibration_end=calibration_end, fill_from=fill_from or _preset_of(scenario), survey=survey,
+        **read_options)
+    params = cal.params
+    for i, sc in enumerate(scenario.schemes):
+        for where, msg in population_errors(sc, params, path=f"schemes[{i}]"):
+            raise ConfigError(f"{msg} (the log's customers)", field=where, source=scenario.source)
+    return dataclasses.replace(scenario, params=params, calibration=cal, preset=cal.shop.fill_from,
+                               customers=cal.shop.default_size if customers is None else customers)
 
 
 def scheme_named(scenario: Scenario, name: str) -> SchemeConfig:

@@ -6,6 +6,8 @@
 :mod:`~.calibration.survey`     read a customer survey and draw segment mixes from it
 :mod:`~.calibration.calibrate`  log → RFM summary → fits → holdout checks → population
                                 (:func:`calibrate`, :func:`fit_report`)
+:mod:`~.calibration.customers`  this shop's customers from the fits: alive base, arrivals,
+                                categories, what is assumed (:class:`ShopCustomers`)
 ==============================  ==============================================================
 """
 
@@ -17,12 +19,13 @@ from .._lazy import lazy_exports
 #: does not load the model fits.
 
 _WHERE = {
-    "Calibration": "calibrate", "calibrate": "calibrate", "fit_report": "calibrate",
+    "CalibratedPopulation": "calibrate", "Calibration": "calibrate",
+    "ShopCustomers": "customers", "calibrate": "calibrate", "fit_report": "calibrate",
     "ColumnMap": "log_readers", "LogReport": "logs", "TransactionLog": "logs", "read_log": "logs",
     "summarise_log": "logs",
 }
 
-__all__ = ["Calibration", "ColumnMap", "LogReport", "TransactionLog", "calibrate", "fit_report", "read_log",
+__all__ = ["CalibratedPopulation", "Calibration", "ShopCustomers", "ColumnMap", "LogReport", "TransactionLog", "calibrate", "fit_report", "read_log",
            "summarise_log"]
 
 

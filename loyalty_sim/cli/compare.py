@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                                     "take-up from it, so intervals carry its sampling uncertainty")
     p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
     p.add_argument("--json", action="store_true", help="print JSON")
+    from .population_options import add_population_options
+
+    add_population_options(p)
     return p
 
 
@@ -40,6 +43,12 @@ def run(args: argparse.Namespace) -> int:
         check_output_dir(args.out, field="out")  # before the comparison runs, not after
         clean_output_folder("compare", Path(args.out))
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    if args.log:
+        from ..scenario import with_log
+        from .population_options import calibrated_from_args
+
+        sc = with_log(sc, calibrated_from_args(args, fill_default=sc.preset or "coffee_shop"),
+                      customers=args.customers)
     survey = None
     if args.survey:
         from ..calibration.survey import read_survey
@@ -58,5 +67,10 @@ def run(args: argparse.Namespace) -> int:
             write_csv_safe(comp.member_gaps.reset_index(), out / "member_gaps.csv")
         write_json_atomic(out / "comparison.json", payload)
         payload["written"] = str(out)
-    emit(args, payload, comparison_text(comp))
+    text = comparison_text(comp)
+    if sc.calibration is not None:
+        from .population_options import statements_text
+
+        text = statements_text(sc.statements()) + "\n" + text
+    emit(args, payload, text)
     return 0

@@ -1,4 +1,4 @@
-"""``loyalty-sim simulate``: a preset's baseline, or a scenario file's baseline and schemes."""
+"""``loyalty-sim simulate``: a preset's baseline, or a scenario file's baseline and schemes; ``--log``: on your customers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..text.simulation import key_value_table, scenario_table
 from ._common import clean_output_folder, emit, options_named, show_progress
+from .population_options import statements_text
 
 HELP = "simulate customers' purchases and print a summary"
 
@@ -22,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--memory-limit", help="memory a run may use, e.g. 64GiB (default: the machine's memory, or LOYALTY_SIM_MEMORY_LIMIT)")
     p.add_argument("--out", help="write the transaction log here (.csv or .parquet)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    from .population_options import add_population_options
+
+    add_population_options(p)
     return p
 
 
@@ -33,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.scenario:
         return _run_scenario(args)
-    customers = 10_000 if args.customers is None else args.customers
+    cal = None
+    if args.log:
+        from .population_options import calibrated_from_args
+
+        cal = calibrated_from_args(args, fill_default=args.preset)
+    customers = (cal.shop.default_size if cal is not None else 10_000) if args.customers is None else args.customers
     weeks = 52 if args.weeks is None else args.weeks
     seed = 0 if args.seed is None else args.seed
     if args.out:
@@ -44,14 +53,19 @@ def run(args: argparse.Namespace) -> int:
     output = "log" if args.out else "aggregate"
     with options_named(args, {"size": "customers", "weeks": "weeks", "seed": "seed", "workers": "workers",
                               "preset": "preset"}):
-        pop = Population(args.preset, size=customers, weeks=weeks, seed=seed)
+        pop = (cal.population(customers, weeks=weeks, seed=seed) if cal is not None
+               else Population(args.preset, size=customers, weeks=weeks, seed=seed))
         res = simulate(pop, weeks=weeks, seed=seed, output=output, workers=args.workers,
                        progress=show_progress(args))
     summary = res.summary()
     if args.out:
         write_table(res.transactions, args.out)
         summary["log"] = str(args.out)
-    emit(args, summary, key_value_table(summary))
+    text = key_value_table(summary)
+    if cal is not None:
+        summary["calibrated_from"] = cal.describe(customers)
+        text = statements_text(summary["calibrated_from"]["statements"]) + "\n" + text
+    emit(args, summary, text)
     return 0
 
 
@@ -59,7 +73,17 @@ def _run_scenario(args: argparse.Namespace) -> int:
     from ..scenario import load_scenario, run_scenario
 
     sc = load_scenario(args.scenario, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    if args.log:
+        from ..scenario import with_log
+        from .population_options import calibrated_from_args
+
+        sc = with_log(sc, calibrated_from_args(args, fill_default=sc.preset or "coffee_shop"),
+                      customers=args.customers)
     run = run_scenario(sc, workers=args.workers, progress=show_progress(args))
     summary = run.summary()
-    emit(args, summary, scenario_table(sc.name, sc.launch_week, sc.weeks, run.seed, summary))
+    text = scenario_table(sc.name, sc.launch_week, sc.weeks, run.seed, summary)
+    if sc.calibration is not None:
+        summary["calibrated_from"] = sc.calibrated_from()
+        text = statements_text(sc.statements()) + "\n" + text
+    emit(args, summary, text)
     return 0

@@ -6,11 +6,12 @@
     loyalty-sim trial design --log my_log.csv --scheme my_scheme.yaml --assignment-out assignment.csv
     loyalty-sim trial design --log my_log.csv --store-col shop --unit store --scheme gift --json
 
-With ``--log`` the log is read (never modified), BG/NBD and Gamma-Gamma are fitted to
-it, the population is built from the fit (:meth:`~loyalty_sim.population.Population.from_fit`),
-and the assignment written is for the log's own customers (or stores); the pre-period is
-the last ``--pre-weeks`` weeks of the log and the pilot is assumed to start the day
-after it ends.
+With ``--log`` the log is read (never modified) with the log options every command shares
+and calibrated on the one path (:func:`loyalty_sim.calibration.calibrate.calibrate`): the
+customers simulated are the shop's, what a log cannot show comes from ``--fill-from`` (and
+is stated), and the assignment written is for the log's own customers (or stores); the
+pre-period is the last ``--pre-weeks`` weeks of the log and the pilot is assumed to start
+the day after it ends.
 
 :func:`add_design_arguments` adds the options to a parser; :func:`run_design` runs the
 command and returns the exit status. Invalid options raise
@@ -84,7 +85,7 @@ def add_design_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--weeks", type=int, default=8, help="pilot length in weeks (default 8)")
     parser.add_argument("--pre-weeks", type=int, default=8, help="pre-period in weeks (default 8)")
     parser.add_argument("--customers", type=int,
-                        help="customers to simulate (default 10000; with --log, sized to the log's active customers)")
+                        help="customers to simulate (default 10000; with --log, those expected active at the log's end)")
     parser.add_argument("--target-power", type=float, default=0.8, help="power to reach (default 0.8)")
     parser.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)")
     parser.add_argument("--primary", default="spend", help="outcome to size the pilot for: spend, frequency or retention")
@@ -96,14 +97,10 @@ def add_design_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
                         help="re-randomised assignments for the simulated power (default 200; 0 = analytic only)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--assignment-out", help="write the stratified random assignment here (.csv)")
-    parser.add_argument("--format", default="auto", help="log format: auto, csv, parquet or cdnow")
-    parser.add_argument("--customer-col", help="log column with the customer id (default customer_id)")
-    parser.add_argument("--date-col", help="log column with the date (default timestamp)")
-    parser.add_argument("--amount-col", help="log column with the amount (default amount)")
-    parser.add_argument("--date-format", help="strftime format of the log's dates if not ISO")
-    parser.add_argument("--returns", default="error", help="negative amounts in the log: error, drop or net")
-    parser.add_argument("--duplicates", default="error", help="exact duplicate rows in the log: error, drop or keep")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    from .population_options import add_population_options
+
+    add_population_options(parser, log_flag=False, exclude=("--store-col",))
     return parser
 
 
@@ -210,13 +207,11 @@ def _design_from_preset(args: argparse.Namespace, scheme: Any, info: dict[str, A
 def _design_from_log(args: argparse.Namespace, scheme: Any, info: dict[str, Any],
                      common: dict[str, Any]) -> tuple[dz.TrialDesign, pd.DataFrame, dict[str, Any]]:
     """:func:`~loyalty_sim.trial.design.design_trial_from_log` with the options of the command line."""
-    columns = {k: v for k, v in (("customer_id", args.customer_col), ("timestamp", args.date_col),
-                                 ("amount", args.amount_col), ("store_id", args.store_col)) if v}
-    read_options = dict(format=args.format, columns=columns or None, date_format=args.date_format,
-                        returns=args.returns, duplicates=args.duplicates)
-    return dz.design_trial_from_log(args.log, scheme, customers=args.customers, icc=args.icc,
-                                    store_effect_sd=args.store_effect_sd, read_options=read_options,
-                                    assumptions=info.get("preset"), **common)
+    from .population_options import calibrated_from_args
+
+    cal = calibrated_from_args(args, fill_default=info.get("preset") or "coffee_shop")
+    return dz.design_trial_from_log(cal, scheme, customers=args.customers, icc=args.icc,
+                                    store_effect_sd=args.store_effect_sd, **common)
 
 
 # --------------------------------------------------------------------------- review

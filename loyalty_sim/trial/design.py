@@ -357,31 +357,30 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
                           store_effect_sd: float | None = None, seed: int = 0,
                           candidate_weeks: Sequence[int] = DEFAULT_WEEKS, read_options: Mapping[str, Any] | None = None,
                           assumptions: str | None = None, scheme_name: str | None = None,
-                          **design_kw: Any) -> tuple[TrialDesign, pd.DataFrame, dict[str, Any]]:
+                          calibration_end: Any = "auto", **design_kw: Any) -> tuple[TrialDesign, pd.DataFrame, dict[str, Any]]:
     """Design a pilot for the customers (or stores) of a transaction log, and assign them.
 
-    The log is read (never modified) with :func:`loyalty_sim.calibration.logs.read_log`; BG/NBD and
-    Gamma-Gamma are fitted to it and the population is built from the fit
-    (:func:`loyalty_sim.calibration.calibrate`, then
-    :meth:`~loyalty_sim.population.Population.from_fit`), sized by a probe simulation
-    so that about as many customers are active in the pre-period as in the log. The
-    pre-period is the last ``pre_weeks`` weeks of the log; the pilot is assumed to start
-    the day after it ends. For store assignment the stores, their sizes and (unless
-    ``icc`` or ``store_effect_sd`` is given) their intra-store correlations come from
-    the log (:func:`store_summary`).
+    The log is calibrated on the one path (:func:`loyalty_sim.calibration.calibrate.calibrate`):
+    the simulated customers are this shop's, sized to those expected active at the log's end
+    unless ``customers`` says otherwise. The pre-period is the last ``pre_weeks`` weeks of the
+    log; the pilot is assumed to start the day after it ends. For store assignment the stores,
+    their sizes and (unless ``icc`` or ``store_effect_sd`` is given) their intra-store
+    correlations come from the log (:func:`store_summary`).
 
     Parameters
     ----------
-    log : path-like
-        The transaction log.
+    log : path-like, TransactionLog or CalibratedPopulation
+        The transaction log, or its calibration.
     scheme : Scheme, mapping, path or str
         The candidate scheme (:func:`resolve_scheme`).
     unit, share, pilot_weeks, pre_weeks, customers, icc, store_effect_sd, seed, candidate_weeks, scheme_name
-        As in :func:`design_trial` (``customers`` default: sized to the log).
+        As in :func:`design_trial` (``customers`` default: the customers expected active at the log's end).
     read_options : mapping, optional
         Keywords of :func:`~loyalty_sim.calibration.logs.read_log` (``format``, ``columns``, ``date_format``, ...).
     assumptions : str, optional
         Preset for the fields a log does not identify (default: the scheme file's preset, else coffee_shop).
+    calibration_end : date-like, "auto" or None
+        As in :func:`~loyalty_sim.calibration.calibrate.calibrate`.
     **design_kw
         Other keywords of :func:`design_trial` (``alpha``, ``target_power``, ``primary``, ...).
 
@@ -389,27 +388,32 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
     -------
     design, assignment, extra
         The :class:`TrialDesign`, the assignment of the log's units (:func:`assign`),
-        and what the log and the fit gave: ``log``, ``fit``, ``pre_period``,
-        ``assumptions_preset``, ``icc_estimated`` (store unit) and ``notes``.
+        and what the log and the fit gave: ``calibrated_from`` (counts, fit check,
+        assumptions), ``pre_period``, ``assumptions_preset``, ``icc_estimated`` (store unit) and ``notes``.
     """
-    from ..calibration.logs import read_log
+    from ..calibration.calibrate import CalibratedPopulation, calibrate
 
     sch, info = resolve_scheme(scheme, name=scheme_name)
     design_kw.setdefault("behaviour", info.get("behaviour"))
-    tl = read_log(log, **dict(read_options or {}))
-    data, notes = tl.data, []
-    end, pre, n_active = _log_pre_period(data, str(log), pre_weeks)
     assumptions = assumptions or info.get("preset") or "coffee_shop"
+    cal = log if isinstance(log, CalibratedPopulation) else calibrate(
+        log, model=("bgnbd", "pareto_nbd", "gamma_gamma"), required=("bgnbd",), calibration_end=calibration_end,
+        fill_from=assumptions, **dict(read_options or {}))
+    source = cal.source
+    data, notes = cal.log.data, []
+    end, pre, n_active = _log_pre_period(data, source, pre_weeks)
     horizon = pre_weeks + max(max(candidate_weeks), pilot_weeks)
-    pop, fits = _population_from_log(tl, str(log), end=end, pre_weeks=pre_weeks, n_active=n_active, size=customers,
-                                     horizon=horizon, seed=seed, assumptions=assumptions, notes=notes)
+    pop = cal.population(customers, weeks=horizon, seed=seed)
     start_pre = end - pd.Timedelta(weeks=pre_weeks)
-    extra: dict[str, Any] = {"log": tl.report.to_dict(), "fit": fits,
+    described = cal.describe(pop.size)
+    fits = {m: (f.to_dict() if f is not None else None) for m, f in
+            (("bgnbd", cal.fit_of("bgnbd")), ("gamma_gamma", cal.fit_of("gamma_gamma")))}
+    extra: dict[str, Any] = {"log": cal.log.report.to_dict(), "fit": fits, "calibrated_from": described,
                              "pre_period": {"start": str(start_pre.date()), "end": str((end - pd.Timedelta(days=1)).date()),
                                             "active_customers": n_active},
-                             "assumptions_preset": assumptions}
+                             "assumptions_preset": cal.shop.fill_from}
     if unit == "store":
-        store_kw, units = _log_stores(data, str(log), pre_weeks=pre_weeks, end=end, icc=icc,
+        store_kw, units = _log_stores(data, source, pre_weeks=pre_weeks, end=end, icc=icc,
                                       store_effect_sd=store_effect_sd, extra=extra, notes=notes)
         assignment = assign(units, unit="store", share=share, seed=seed)
     else:
@@ -417,8 +421,11 @@ def design_trial_from_log(log: Any, scheme: Any, *, unit: str = "customer", shar
         assignment = assign(pre[["customer_id", "spend"]], unit="customer", share=share, seed=seed)
     design = design_trial(pop, sch, unit=unit, share=share, pilot_weeks=pilot_weeks, pre_weeks=pre_weeks, seed=seed,
                           candidate_weeks=candidate_weeks, **store_kw, **design_kw)
-    notes.append(f"population fitted to the log ({pop.size:,} simulated customers at week 0); fields not identified "
-                 f"by a log come from the '{assumptions}' preset: {', '.join(pop.assumed_fields()) or 'none'}")
+    notes.extend(described["statements"])
+    if unit == "customer":
+        notes.append(f"all {len(assignment):,} of the log's customers are assigned (stratified by pre-period spend); "
+                     f"the {n_active:,} who bought in its last {pre_weeks} weeks are the ones the review analyses, "
+                     f"as the power is simulated on the pre-period buyers among the {pop.size:,} customers above")
     extra["notes"] = notes
     return design, assignment, extra
 
@@ -468,38 +475,6 @@ def _log_pre_period(data: pd.DataFrame, source: str, pre_weeks: int) -> tuple[pd
     if n_active < 8:
         raise DataError(f"only {n_active} customers bought in the last {pre_weeks} weeks of the log", source=source)
     return end, pre, n_active
-
-
-def _population_from_log(tl: Any, source: str, *, end: pd.Timestamp, pre_weeks: int, n_active: int,
-                         size: int | None, horizon: int, seed: int, assumptions: str,
-                         notes: list[str]) -> tuple[Any, dict[str, Any]]:
-    """A population fitted to the log (BG/NBD, and Gamma-Gamma when it fits), sized to its active customers."""
-    from ..btyd import NotFitted
-    from ..calibration.calibrate import calibrate
-    from ..engine import simulate
-    from ..errors import FitError
-
-    try:
-        cal = calibrate(tl, model=("bgnbd", "gamma_gamma"), required=("bgnbd",), observation_end=end, time_unit="W")
-    except FitError as exc:
-        raise FitError(f"{source}: BG/NBD fit failed, so the log cannot be simulated: {exc}") from None
-    bg, spend = cal.fits["bgnbd"], cal.fits["gamma_gamma"]
-    if isinstance(spend, NotFitted):
-        notes.append(f"Gamma-Gamma spend fit failed ({spend.reason}); the spend model is the assumption preset's")
-        spend = None
-
-    def build(n: int, weeks: int) -> Any:
-        return cal.population(size=n, weeks=weeks, seed=seed, assumptions=assumptions,
-                              name="fitted to " + source.rsplit("/", 1)[-1])
-
-    if size is None:
-        # size the simulated base so that about as many customers are active in the pre-period as in the log
-        probe = build(max(n_active, 100), pre_weeks)
-        cust = simulate(probe, None, weeks=pre_weeks, seed=seed).customers
-        frac = float((cust["transactions"] > 0).sum()) / probe.size
-        size = max(10, int(round(n_active / frac))) if frac > 0 else n_active
-    fits = {"bgnbd": bg.to_dict(), "gamma_gamma": spend.to_dict() if spend else None}
-    return build(size, horizon), fits
 
 
 def _log_stores(data: pd.DataFrame, source: str, *, pre_weeks: int, end: pd.Timestamp, icc: float | None,
