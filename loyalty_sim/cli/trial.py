@@ -251,23 +251,23 @@ def add_review_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
                         "enrol (default: 'enrolled' if present)")
     parser.add_argument("--self-selected", action="store_true", help="the pilot group chose to take part "
                         "(not randomised)")
-    parser.add_argument("--returns", choices=("error", "drop", "net"), default="error",
-                        help="negative amounts in the log (default: error)")
-    parser.add_argument("--duplicates", choices=("error", "drop", "keep"), default="error",
-                        help="exact duplicate rows in the log (default: error)")
-    parser.add_argument("--date-format", help="strftime pattern of the log's dates (default: ISO 8601)")
     parser.add_argument("--out", help="folder for review.json, effects.csv, before_after.csv, event_study.csv, "
                         "money.csv")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    from .log_options import add_log_options
+
+    add_log_options(parser)
     return parser
 
 
 def review_from_args(args: argparse.Namespace) -> TrialReview:
     """The :class:`TrialReview` the arguments ask for."""
-    read_options = {"returns": args.returns, "duplicates": args.duplicates}
-    if args.date_format:
-        read_options["date_format"] = args.date_format
-    return review_trial(args.log, args.assignment, start=args.start, end=args.end, pre_weeks=args.pre_weeks,
+    from ..dates import parse_iso_date
+    from .log_options import read_options_from_args
+
+    read_options = read_options_from_args(args)
+    start, end = parse_iso_date(args.start, option="--start"), parse_iso_date(args.end, option="--end")
+    return review_trial(args.log, args.assignment, start=start, end=end, pre_weeks=args.pre_weeks,
                         margin=args.margin, reward_cost_share=args.reward_cost_share, reward_cost=args.reward_cost,
                         programme_cost=args.programme_cost, cost_per_pilot_customer=args.cost_per_customer,
                         discount_share=args.discount_share, level=args.level, enrolled=args.enrolled,

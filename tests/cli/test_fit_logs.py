@@ -202,3 +202,19 @@ def test_log_layout_problems_exit_2_with_the_lines_and_the_flag(capsys, tmp_path
     assert len(err.strip().splitlines()) == 1
     for w in words:
         assert w in err
+
+
+def test_trial_review_dates_are_iso_only_and_its_log_options_are_the_shared_ones(capsys):
+    """`trial review --start 04/05/2026` was read as 5 April; the review reads logs with the same options."""
+    from loyalty_sim.cli import trial
+
+    trial_dir = Path(__file__).resolve().parents[2] / "loyalty_sim" / "datasets" / "trial"
+    code, out, err = run(capsys, "trial", "review", "--log", str(trial_dir / "pilot_customers.csv"),
+                         "--assignment", str(trial_dir / "assignment_customers.csv"),
+                         "--start", "04/05/2026", "--end", "2026-06-01")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "--start 04/05/2026: expected a date as YYYY-MM-DD" in err
+    review = trial.add_review_arguments(argparse.ArgumentParser())
+    shared = add_log_options(argparse.ArgumentParser())
+    flags = lambda p: {s for a in p._actions for s in a.option_strings}
+    assert flags(shared) <= flags(review)
