@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 
 from loyalty_sim.comparison import compare
@@ -86,6 +87,8 @@ def main() -> None:
     print(f"speed-up 2 vs 1 dask worker: {speedup:.2f}x (target >= 1.7x)")
     print(f"dask over local processes, 2 workers: {100 * overhead:+.1f}% (target <= +10%)")
     print("identical JSON on every executor: yes")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(other work on the machine makes the speed-ups smaller than the model's)")
     print("scaling model T(n) = ceil(N / n) * (t + o), t = per-task time, o = Dask's cost per task:")
     for tasks in (n, 10 * n):
         for workers in (10, 100):

@@ -149,6 +149,31 @@ def test_as_executor_accepts_a_client_a_count_or_nothing(dask_ex):
         as_executor("tcp://somewhere")
 
 
+def test_compare_command_joins_a_scheduler_or_uses_local_processes_with_the_same_output(dask_ex, tmp_path, capsys,
+                                                                                        monkeypatch):
+    from loyalty_sim.cli import main
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(json.dumps(TINY))
+    base = ["compare", str(path), "--replications", "2", "--json"]
+    outputs = []
+    for extra in ([], ["--workers", "2"], ["--scheduler", dask_ex.client.scheduler.address]):
+        assert main(base + extra) == 0
+        outputs.append(capsys.readouterr().out)
+    monkeypatch.setenv("LOYALTY_SIM_SCHEDULER", dask_ex.client.scheduler.address)  # joined without the option
+    assert main(base) == 0
+    outputs.append(capsys.readouterr().out)
+    assert json.loads(outputs[0])["replications"] == 2
+    assert outputs[1:] == [outputs[0]] * 3
+    assert main(base + ["--workers", "2"]) == 2  # local processes and a cluster at once
+    assert "--workers 2 is for local processes" in capsys.readouterr().err
+    monkeypatch.delenv("LOYALTY_SIM_SCHEDULER")
+    for bad in (["--workers", "0"], ["--dask", "1000000"]):
+        assert main(base + bad) == 2
+        err = capsys.readouterr().err
+        assert f"{bad[0]} {bad[1]}: expected 1 to" in err and "Traceback" not in err
+
+
 def test_without_dask_the_error_names_the_extra(monkeypatch, tmp_path, capsys):
     from loyalty_sim.cli import main
 

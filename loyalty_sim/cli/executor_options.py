@@ -38,10 +38,11 @@ def executor_from_args(args: argparse.Namespace, *, progress: bool = False) -> I
     scheduler = getattr(args, "scheduler", None)
     if n_dask is not None and scheduler:
         raise ConfigError(f"--dask {n_dask} starts a cluster and --scheduler {scheduler} joins one: give one of them")
-    if n_dask is not None and n_dask < 1:
-        raise ConfigError(f"--dask {n_dask}: expected at least 1 worker process")
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers {workers}: expected at least 1 process")
+    most = 4 * (os.cpu_count() or 1)  # processes on this machine; a bigger sweep wants a cluster (--scheduler)
+    for flag, value in (("--dask", n_dask), ("--workers", workers)):
+        if value is not None and not 1 <= value <= most:
+            raise ConfigError(f"{flag} {value}: expected 1 to {most} local processes (4 per core of this machine); "
+                              "for more, join a cluster with --scheduler")
     if n_dask is None and not scheduler:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
     if (n_dask is not None or scheduler) and workers not in (None, 1):
