@@ -220,23 +220,18 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
     store_effect_sd : float, optional
         SD of store shocks in the pilot window as a share of the outcome's mean (what the
         pre-period cannot predict); default 0.05 (an assumption) without ``icc``.
-    candidate_weeks : sequence of int
-        Pilot lengths to evaluate (``pilot_weeks`` is added).
-    candidate_shares : sequence of float
-        Pilot shares to evaluate (``share`` is added).
+    candidate_weeks, candidate_shares : sequence of int, sequence of float
+        Pilot lengths and shares to evaluate (``pilot_weeks`` and ``share`` are added).
     rerandomisations : int
         Assignments drawn for the simulated power at the chosen design (0: analytic only).
     curve_rerandomisations : int, optional
         Assignments per point of the curves; default half of ``rerandomisations`` (>= 50).
     seed : int
         Seed of the population (for a preset), the simulation and the draws.
-    scheme_name : str, optional
-        Which scheme of a scenario file.
-    behaviour : BehaviourParams, optional
-        Behaviour overrides (default: the scenario file's, or the package defaults).
+    scheme_name, behaviour : str, BehaviourParams, optional
+        Which scheme of a scenario file; behaviour overrides (default: the file's, or the package's).
     executor : Executor, int or dask.distributed.Client, optional
-        Where the re-randomisations run, one task per design point
-        (:func:`loyalty_sim.executor.as_executor`; default: here); the same numbers on any.
+        Where the re-randomisations run, a task per design point (:func:`loyalty_sim.executor.as_executor`).
 
     Returns
     -------
