@@ -307,7 +307,8 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Any
     n = check_count("dask", 1 if workers is None else workers, minimum=1)
     import logging
 
-    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    # dashboard on a free port: two clusters on one machine (parallel tests) never clash on 8787
+    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        silence_logs=logging.ERROR)
     return distributed.Client(cluster)
 
