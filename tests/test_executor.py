@@ -149,6 +149,7 @@ def test_as_executor_accepts_a_client_a_count_or_nothing(dask_ex):
         as_executor("tcp://somewhere")
 
 
+@pytest.mark.slow
 def test_compare_command_joins_a_scheduler_or_uses_local_processes_with_the_same_output(dask_ex, tmp_path, capsys,
                                                                                         monkeypatch):
     from loyalty_sim.cli import main
@@ -189,6 +190,7 @@ def test_without_dask_the_error_names_the_extra(monkeypatch, tmp_path, capsys):
     assert "--dask 2 starts a cluster and --scheduler tcp://127.0.0.1:1 joins one" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_killed_worker_has_its_tasks_rerun_with_the_same_result(dask_ex, tiny_here):
     """Kill (SIGKILL) the worker process running a replication: the scheduler reruns it elsewhere."""
     sc = scenario_from_mapping(TINY)
