@@ -390,9 +390,61 @@ def with_survey_draw(scenario: Scenario, survey: Any, seed: int) -> tuple[Scenar
     return out, {"segment_mix": mix, "take_up": take}
 
 
+@dataclass(frozen=True)
+class _ReplicationInputs:
+    """What every replication of a comparison shares (shipped to each worker once)."""
+
+    scenario: Scenario
+    economics: Economics
+    survey: Any
+    paired: bool
+    workers: int
+
+
+def _reduced(run: ScenarioRun) -> ScenarioRun:
+    """The run without its per-customer tables: weekly series, ledgers and configuration only."""
+    results = {k: dataclasses.replace(r, customers=r.customers.iloc[:0], transactions=None) for k, r in run.results.items()}
+    return dataclasses.replace(run, results=results)
+
+
+def _replicate(task: tuple[int, int, int, bool], shared: _ReplicationInputs) -> dict[str, Any]:
+    """One replication (a task of :func:`compare`): its metrics, member gaps, segment effects, survey draw, run.
+
+    ``task`` is (replication, population seed, simulation seed, keep the run whole); the run
+    comes back reduced (:func:`_reduced`) unless asked whole, so what a worker returns
+    does not grow with the population.
+    """
+    rep, pop_seed, sim_seed, whole = task
+    scenario, workers = shared.scenario, shared.workers
+    rep_scenario, draw = scenario, None
+    if shared.survey is not None:
+        rep_scenario, d = with_survey_draw(scenario, shared.survey, sim_seed)
+        draw = {"replication": rep, "take_up": d["take_up"], **{f"share_{k}": v for k, v in d["segment_mix"].items()}}
+    if shared.paired:
+        run = run_scenario(rep_scenario, seed=sim_seed, population_seed=pop_seed, workers=workers)
+    else:
+        results = {}
+        for j, sc in enumerate([None, *rep_scenario.schemes]):
+            ps, ss = replication_seeds(sim_seed + 7919 * (j + 1), 1)[0]
+            sub = run_scenario(rep_scenario, seed=ss, population_seed=ps, workers=workers,
+                               schemes=[] if sc is None else [sc])
+            results.update({"baseline": sub.baseline} if sc is None else {sc.name: sub.results[sc.name]})
+        run = ScenarioRun(scenario=rep_scenario, results=results, seed=sim_seed)
+    rows = [{"replication": rep, "scheme": name, "metric": m, "value": v}
+            for name, mets in _run_metrics(run, shared.economics).items() for m, v in mets.items()]
+    gaps, segs = [], []
+    if shared.paired:
+        for sc in scenario.schemes:
+            gap = _member_gap(run, sc.name)
+            if gap:
+                gaps.append({"replication": rep, "scheme": sc.name, **gap})
+            segs.append(_segment_effects(run, sc.name).assign(replication=rep))
+    return {"rows": rows, "gaps": gaps, "segments": segs, "draw": draw, "run": run if whole else _reduced(run)}
+
+
 def compare(scenario: Scenario, *, replications: int | None = None, level: float = 0.95,
             economics: Economics | None = None, workers: int = 1, progress: bool = False,
-            paired: bool = True, survey: Any = None) -> Comparison:
+            paired: bool = True, survey: Any = None, executor: Any = None, whole_runs: int = 1) -> Comparison:
     """Run ``replications`` paired replications of a scenario and gather metrics and economics.
 
     Parameters
@@ -405,7 +457,7 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
     economics : Economics, optional
         Default: the preset's economics overridden by the scenario's ``economics:``.
     workers : int
-        Processes per simulation.
+        Processes per simulation when the replications run in this process (elsewhere 1).
     progress : bool
         Show a progress bar over replications.
     paired : bool
@@ -415,7 +467,15 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
         A customer survey (:func:`loyalty_sim.calibration.survey.read_survey`): each replication draws
         the segment mix and the opt-in take-up from their posteriors, so the intervals
         carry the survey's sampling uncertainty (see :func:`with_survey_draw`).
+    executor : Executor, int or dask.distributed.Client, optional
+        Where the replications run (:func:`loyalty_sim.executor.as_executor`; default: here).
+        The result has the same bits on any executor.
+    whole_runs : int
+        Replications whose runs are kept whole in ``runs`` (the first; figures draw them);
+        the others keep weekly series, ledgers and configuration, not per-customer tables.
     """
+    from .executor import as_executor
+
     k = scenario.replications if replications is None else int(replications)
     if k < 1:
         raise ConfigError(f"must be >= 1, got {k}", field="replications")
@@ -424,38 +484,18 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
     econ = economics or Economics.from_mapping(scenario.economics, preset=scenario.preset or scenario.params.name,
                                                 source=scenario.source)
     seeds = replication_seeds(scenario.seed, k)
-    rows, gaps, segs, runs, draws = [], [], [], [], []
-    it = range(k)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc="replications", unit="rep")
-    for rep in it:
-        pop_seed, sim_seed = seeds[rep]
-        rep_scenario = scenario
-        if survey is not None:
-            rep_scenario, draw = with_survey_draw(scenario, survey, sim_seed)
-            draws.append({"replication": rep, "take_up": draw["take_up"],
-                          **{f"share_{k}": v for k, v in draw["segment_mix"].items()}})
-        if paired:
-            run = run_scenario(rep_scenario, seed=sim_seed, population_seed=pop_seed, workers=workers)
-        else:
-            results = {}
-            for j, sc in enumerate([None, *rep_scenario.schemes]):
-                ps, ss = replication_seeds(sim_seed + 7919 * (j + 1), 1)[0]
-                sub = run_scenario(rep_scenario, seed=ss, population_seed=ps, workers=workers,
-                                   schemes=[] if sc is None else [sc])
-                results.update({"baseline": sub.baseline} if sc is None else {sc.name: sub.results[sc.name]})
-            run = ScenarioRun(scenario=rep_scenario, results=results, seed=sim_seed)
-        runs.append(run)
-        for name, mets in _run_metrics(run, econ).items():
-            rows.extend({"replication": rep, "scheme": name, "metric": m, "value": v} for m, v in mets.items())
-        if paired:
-            for sc in scenario.schemes:
-                gap = _member_gap(run, sc.name)
-                if gap:
-                    gaps.append({"replication": rep, "scheme": sc.name, **gap})
-                segs.append(_segment_effects(run, sc.name).assign(replication=rep))
+    ex = as_executor(executor)
+    shared = _ReplicationInputs(scenario=scenario, economics=econ, survey=survey, paired=paired,
+                                workers=workers if ex.runs_here(k) else 1)  # no pool inside a pool
+    tasks = [(rep, pop_seed, sim_seed, rep < whole_runs) for rep, (pop_seed, sim_seed) in enumerate(seeds)]
+    what = f"scenario '{scenario.name}'"
+    keys = [f"{what}, replication {rep}" + (f" (survey draw {rep})" if survey is not None else "") for rep in range(k)]
+    done = ex.map(_replicate, tasks, desc="replications", keys=keys, shared=shared, progress=progress)
+    rows = [r for d in done for r in d["rows"]]
+    gaps = [g for d in done for g in d["gaps"]]
+    segs = [s for d in done for s in d["segments"]]
+    draws = [d["draw"] for d in done if d["draw"] is not None]
+    runs = [d["run"] for d in done]
     per_rep = pd.DataFrame(rows)
     member_gaps = pd.DataFrame(gaps)
     if len(member_gaps):
@@ -481,7 +521,7 @@ def compare(scenario: Scenario, *, replications: int | None = None, level: float
 
 def sweep(scenario: Scenario, make_scheme: Any, values: list[float], *, name: str = "value",
           replications: int | None = None, level: float = 0.95, economics: Economics | None = None,
-          progress: bool = False) -> pd.DataFrame:
+          progress: bool = False, executor: Any = None) -> pd.DataFrame:
     """Compare one scheme family over a grid of a parameter (e.g. discount depth), paired throughout.
 
     Parameters
@@ -494,6 +534,8 @@ def sweep(scenario: Scenario, make_scheme: Any, values: list[float], *, name: st
         The grid.
     name : str
         Column name of the swept parameter.
+    executor : Executor, int or dask.distributed.Client, optional
+        Where the replications run (see :func:`compare`).
 
     Returns
     -------
@@ -507,7 +549,8 @@ def sweep(scenario: Scenario, make_scheme: Any, values: list[float], *, name: st
         sc = make_scheme(v)
         schemes.append(sc.model_copy(update={"name": f"{name}={v:g}"}))
     sub = dataclasses.replace(scenario, schemes=schemes)
-    comp = compare(sub, replications=replications, level=level, economics=economics, progress=progress)
+    comp = compare(sub, replications=replications, level=level, economics=economics, progress=progress,
+                   executor=executor)
     eff = comp.effects().set_index(["scheme", "metric"])
     rows = []
     for v, sc in zip(values, schemes):

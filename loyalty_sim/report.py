@@ -305,12 +305,23 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
                 tmp.unlink()
 
 
+def _batch_report(task: tuple[str, dict[str, Any], Path, str]) -> ReportOutput | ReportError:
+    """One report of a batch (a task of :func:`run_batch`): its output, or the error of its notebook."""
+    name, params, out, run_id = task
+    try:
+        return run_report(name, params, out_dir=out, run_id=run_id)
+    except ReportError as exc:
+        return exc
+
+
 def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: str | os.PathLike | None = None,
-              title: str | None = None) -> tuple[Path, list[ReportOutput | ReportError]]:
+              title: str | None = None, executor: Any = None) -> tuple[Path, list[ReportOutput | ReportError]]:
     """Run one report over several parameter sets and write an index page linking them.
 
     All parameter sets are validated before the first run. A failed run is listed
-    in the index with its error; the others still run.
+    in the index with its error; the others still run. ``executor`` runs the reports
+    (:func:`loyalty_sim.executor.as_executor`; default: one after the other here); on a
+    cluster every worker must see ``out_dir`` (a shared file system).
     """
     name = notebook_path(name).stem  # a shipped report, never a path
     if not isinstance(parameter_sets, list) or not parameter_sets:
@@ -325,12 +336,12 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
             raise ConfigError(exc.message, field=f"batch[{i}].{exc.field}") from None
     out = check_output_dir(out_dir if out_dir is not None else REPORT_DIR, field="out")
     batch_id = new_run_id()
-    results: list[ReportOutput | ReportError] = []
-    for i, ps in enumerate(checked):
-        try:
-            results.append(run_report(name, ps, out_dir=out, run_id=f"{batch_id}-{i:02d}"))
-        except ReportError as exc:
-            results.append(exc)
+    from .executor import as_executor
+
+    tasks = [(name, ps, out, f"{batch_id}-{i:02d}") for i, ps in enumerate(checked)]
+    keys = [f"report {name}, batch run {i} ({run_id})" for i, (_, _, _, run_id) in enumerate(tasks)]
+    results: list[ReportOutput | ReportError] = as_executor(executor).map(_batch_report, tasks, desc="reports",
+                                                                           keys=keys)
     rows = []
     for ps, r in zip(checked, results):
         pars = ", ".join(f"{html.escape(str(k))}={html.escape(str(v))}" for k, v in ps.items()) or "defaults"

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ._common import clean_output_folder, emit, show_progress
+from .executor_options import add_executor_options, executor_from_args
 
 HELP = "schemes x metrics against the counterfactual, with intervals"
 
@@ -18,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--customers", type=int, help="override the scenario's customers")
     p.add_argument("--weeks", type=int, help="override the scenario's horizon")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes per simulation")
+    add_executor_options(p, workers_help="local processes running the replications (default 1: this process)")
     p.add_argument("--memory-limit", help="memory a run may use, e.g. 64GiB (default: the machine's memory, or LOYALTY_SIM_MEMORY_LIMIT)")
     p.add_argument("--survey", help="customer survey CSV: each replication draws the segment mix and opt-in "
                                     "take-up from it, so intervals carry its sampling uncertainty")
@@ -54,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         from ..calibration.survey import read_survey
 
         survey = read_survey(args.survey)
-    comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,
-                   progress=show_progress(args), survey=survey)
+    with executor_from_args(args) as executor:
+        comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,
+                       progress=show_progress(args), survey=survey, executor=executor)
     payload = comp.to_dict()
     if args.out:
         out = Path(args.out)

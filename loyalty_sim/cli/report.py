@@ -7,6 +7,7 @@ import sys
 from typing import Any, Iterable
 
 from ._common import emit
+from .executor_options import add_executor_options, executor_from_args
 
 HELP = "run a parameterised report notebook and write HTML to reports/"
 
@@ -18,6 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("-f", "--file", help="YAML file of parameters")
     p.add_argument("-o", "--out", help="output folder (default: reports/)")
     p.add_argument("--batch", help="YAML list of parameter sets: one report each, plus an index page")
+    add_executor_options(p, workers_help="local processes running the reports of a --batch (default 1: one at a time)")
     p.add_argument("--list", action="store_true", help="list the reports and their parameters")
     p.add_argument("--json", action="store_true", help="print JSON")
     return p
@@ -52,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
         sets = load_yaml(args.batch)
         if isinstance(sets, dict) and "runs" in sets:
             sets = sets["runs"]
-        index, results = rp.run_batch(args.name, [{**params, **s} if isinstance(s, dict) else s for s in sets],
-                                      out_dir=args.out)
+        with executor_from_args(args) as executor:
+            index, results = rp.run_batch(args.name, [{**params, **s} if isinstance(s, dict) else s for s in sets],
+                                          out_dir=args.out, executor=executor)
         _note_leftovers(r for r in results if isinstance(r, rp.ReportOutput))
         failed = [str(r) for r in results if not isinstance(r, rp.ReportOutput)]
         payload = {"index": str(index), "reports": [str(r.html) for r in results if isinstance(r, rp.ReportOutput)],

@@ -41,6 +41,7 @@ from ..text.trial import design_summary, effects_table, review_summary
 from ..trial import design as dz
 from ..trial.review import TrialReview, review_trial
 from ..validation import check_choice, check_count, check_positive, check_probability
+from .executor_options import add_executor_options, executor_from_args
 
 __all__ = ["HELP", "add_arguments", "add_design_arguments", "add_review_arguments", "run", "run_design", "run_review"]
 
@@ -96,6 +97,7 @@ def add_design_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--rerandomisations", type=int, default=200,
                         help="re-randomised assignments for the simulated power (default 200; 0 = analytic only)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_executor_options(parser, workers_help="local processes running the re-randomisations (default 1: this process)")
     parser.add_argument("--assignment-out", help="write the stratified random assignment here (.csv)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     from .population_options import add_population_options
@@ -155,10 +157,11 @@ def run_design(args: argparse.Namespace) -> int:
                   candidate_weeks=parsed["candidate_weeks"], rerandomisations=args.rerandomisations, seed=args.seed,
                   behaviour=info.get("behaviour"))
     extra: dict[str, Any] = {}
-    if args.log:
-        design, assignment, extra = _design_from_log(args, scheme, info, common)
-    else:
-        design, assignment = _design_from_preset(args, scheme, info, common)
+    with executor_from_args(args) as common["executor"]:
+        if args.log:
+            design, assignment, extra = _design_from_log(args, scheme, info, common)
+        else:
+            design, assignment = _design_from_preset(args, scheme, info, common)
     payload = design.to_dict()
     payload.update(extra)
     text = design_summary(design)

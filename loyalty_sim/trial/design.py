@@ -91,6 +91,7 @@ from .power import (
     power_curves,
     quantiles,
     rerandomisation_power,
+    simulate_design,
     store_summary,
 )
 
@@ -174,7 +175,7 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
                  store_effect_sd: float | None = None, candidate_weeks: Sequence[int] = DEFAULT_WEEKS,
                  candidate_shares: Sequence[float] = DEFAULT_SHARES, rerandomisations: int = 200,
                  curve_rerandomisations: int | None = None, seed: int = 0, scheme_name: str | None = None,
-                 behaviour: Any = None) -> TrialDesign:
+                 behaviour: Any = None, executor: Any = None) -> TrialDesign:
     """Power, minimum detectable effect and recommended length of a pilot, by simulation and analytically.
 
     Parameters
@@ -219,20 +220,18 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
     store_effect_sd : float, optional
         SD of store shocks in the pilot window as a share of the outcome's mean (what the
         pre-period cannot predict); default 0.05 (an assumption) without ``icc``.
-    candidate_weeks : sequence of int
-        Pilot lengths to evaluate (``pilot_weeks`` is added).
-    candidate_shares : sequence of float
-        Pilot shares to evaluate (``share`` is added).
+    candidate_weeks, candidate_shares : sequence of int, sequence of float
+        Pilot lengths and shares to evaluate (``pilot_weeks`` and ``share`` are added).
     rerandomisations : int
         Assignments drawn for the simulated power at the chosen design (0: analytic only).
     curve_rerandomisations : int, optional
         Assignments per point of the curves; default half of ``rerandomisations`` (>= 50).
     seed : int
         Seed of the population (for a preset), the simulation and the draws.
-    scheme_name : str, optional
-        Which scheme of a scenario file.
-    behaviour : BehaviourParams, optional
-        Behaviour overrides (default: the scenario file's, or the package defaults).
+    scheme_name, behaviour : str, BehaviourParams, optional
+        Which scheme of a scenario file; behaviour overrides (default: the file's, or the package's).
+    executor : Executor, int or dask.distributed.Client, optional
+        Where the re-randomisations run, a task per design point (:func:`loyalty_sim.executor.as_executor`).
 
     Returns
     -------
@@ -259,8 +258,9 @@ def design_trial(population: Any, scheme: Any, *, unit: str = "customer", share:
         raise ConfigError(f"only {len(out.ids)} customers were active in the {pre_weeks}-week pre-period; use more "
                           "customers or a longer pre-period", field="customers")
     plan = plan_design(out, arg, store_sizes)
-    metrics = chosen_design_power(plan)
-    curve = power_curves(plan)
+    simulated = simulate_design(plan, executor)
+    metrics = chosen_design_power(plan, simulated)
+    curve = power_curves(plan, simulated)
     recommendation = _recommend(curve, metrics, primary=arg["primary"], target=arg["target_power"],
                                 weeks=arg["weeks"], share=arg["share"], unit=arg["unit"], n=plan.n, alpha=arg["alpha"],
                                 df=plan.df, m_bar=plan.m_bar, cv=plan.cv)

@@ -6,7 +6,8 @@ Closed forms (see :mod:`loyalty_sim.trial.design` for the formulas and reference
 :func:`rerandomisation_power`, which re-draws the assignment of fixed per-unit
 outcomes and estimates each draw with the review's estimator. The power of one design
 of :func:`loyalty_sim.trial.design.design_trial` at every candidate: :func:`plan_design`
-(stores, estimators), :func:`chosen_design_power` and :func:`power_curves`.
+(stores, estimators), :func:`simulate_design` (the re-randomisations, one task per design point, on any
+executor) then :func:`chosen_design_power` and :func:`power_curves`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .outcomes import DESIGN_METRICS as METRICS
 from .outcomes import SimulatedOutcomes, metric_method
 
 __all__ = ["DesignPlan", "analytic_mde", "analytic_power", "design_effect", "estimate_icc", "quantiles", "rerandomisation_power",
-           "store_summary", "plan_design", "chosen_design_power", "power_curves"]
+           "store_summary", "plan_design", "simulate_design", "chosen_design_power", "power_curves"]
 
 # layouts of simulated customers into stores, used in turn by the re-randomisations
 _STORE_LAYOUTS = 10
@@ -557,8 +558,13 @@ def _assignments(plan: DesignPlan, s: float, count: int) -> np.ndarray:
     return have[:, :count]
 
 
-def _simulated(plan: DesignPlan, metric: str, L: int, s: float, count: int, null: bool, key: int) -> dict[str, Any]:
-    """Power by re-randomising the simulated outcomes of one metric."""
+def _simulated(task: tuple[str, int, float, int, bool, int], plan: DesignPlan) -> dict[str, Any]:
+    """Power by re-randomising the simulated outcomes of one metric: a task ``(metric, weeks, share, count, null, key)``.
+
+    Its assignments and store shocks come from streams keyed by the seed, the share and
+    ``key``, so the task gives the same numbers wherever it runs.
+    """
+    metric, L, s, count, null, key = task
     pre, yb, ys = plan.out.data[(metric, L)]
     mo = _moments(plan, metric, L)
     return rerandomisation_power(pre, yb, ys, share=s, alpha=plan.arg["alpha"], rerandomisations=count,
@@ -567,8 +573,42 @@ def _simulated(plan: DesignPlan, metric: str, L: int, s: float, count: int, null
                                  assignments=_assignments(plan, s, count))
 
 
-def chosen_design_power(plan: DesignPlan) -> pd.DataFrame:
-    """The chosen design: every metric, analytic and simulated, with the A/A check."""
+def _design_points(plan: DesignPlan) -> list[tuple[str, int, float, int, bool, int]]:
+    """The re-randomisation tasks of a design: every metric at the chosen design, the primary along the curves."""
+    a = plan.arg
+    tasks = [(metric, a["weeks"], a["share"], a["reps"], True, 1000 + i) for i, metric in enumerate(METRICS)] \
+        if a["reps"] else []
+    if a["curve_reps"]:
+        for varies, points in _curve_points(a):
+            tasks += [(a["primary"], L, s, a["curve_reps"], False, 2000 + 100 * (varies == "share") + j)
+                      for j, (L, s) in enumerate(points)]
+    return tasks
+
+
+def _curve_points(a: dict[str, Any]) -> list[tuple[str, list[tuple[int, float]]]]:
+    return [("weeks", [(L, a["share"]) for L in a["lengths"]]), ("share", [(a["weeks"], s) for s in a["shares"]])]
+
+
+def simulate_design(plan: DesignPlan, executor: Any = None, *, progress: bool = False) -> dict[tuple, dict[str, Any]]:
+    """Run the design's re-randomisations (one task per design point) on ``executor``; results by task.
+
+    ``executor``: see :func:`loyalty_sim.executor.as_executor` (default: this process).
+    """
+    from ..executor import as_executor
+
+    tasks = _design_points(plan)
+    keys = [f"re-randomisations of {m}, {L} weeks, share {s:g} (key {k})" for m, L, s, _, _, k in tasks]
+    done = as_executor(executor).map(_simulated, tasks, desc="design points", keys=keys, shared=plan,
+                                     progress=progress)
+    return dict(zip(tasks, done))
+
+
+def chosen_design_power(plan: DesignPlan, simulated: dict[tuple, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """The chosen design: every metric, analytic and simulated, with the A/A check.
+
+    ``simulated``: the results of :func:`simulate_design` (run here when not given).
+    """
+    sims = simulate_design(plan) if simulated is None else simulated
     reps, weeks, share = plan.arg["reps"], plan.arg["weeks"], plan.arg["share"]
     rows = []
     for i, metric in enumerate(METRICS):
@@ -577,7 +617,7 @@ def chosen_design_power(plan: DesignPlan) -> pd.DataFrame:
         row["method_description"] = plan.description_of[metric]
         row["unit"] = METRICS[metric]
         if reps:
-            sim = _simulated(plan, metric, weeks, share, reps, True, key=1000 + i)
+            sim = sims[(metric, weeks, share, reps, True, 1000 + i)]
             base = row["baseline_mean"]
             row.update(simulated_power=sim["power"], simulated_power_se=sim["power_se"],
                        simulated_mde=sim["simulated_mde"],
@@ -598,12 +638,15 @@ def chosen_design_power(plan: DesignPlan) -> pd.DataFrame:
     return metrics[lead + [c for c in metrics.columns if c not in lead]]
 
 
-def power_curves(plan: DesignPlan) -> pd.DataFrame:
-    """Power and MDE over lengths at the chosen share, and over shares at the chosen length."""
+def power_curves(plan: DesignPlan, simulated: dict[tuple, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Power and MDE over lengths at the chosen share, and over shares at the chosen length.
+
+    ``simulated``: the results of :func:`simulate_design` (run here when not given).
+    """
     a = plan.arg
+    sims = simulate_design(plan) if simulated is None else simulated
     curve_rows = []
-    for varies, points in (("weeks", [(L, a["share"]) for L in a["lengths"]]),
-                           ("share", [(a["weeks"], s) for s in a["shares"]])):
+    for varies, points in _curve_points(a):
         for j, (L, s) in enumerate(points):
             for metric in METRICS:
                 row = _analytic_row(plan, metric, L, s)
@@ -611,8 +654,7 @@ def power_curves(plan: DesignPlan) -> pd.DataFrame:
                 row["simulated_power"] = math.nan
                 row["simulated_power_se"] = math.nan
                 if a["curve_reps"] and metric == a["primary"]:
-                    sim = _simulated(plan, metric, L, s, a["curve_reps"], False,
-                                     key=2000 + 100 * (varies == "share") + j)
+                    sim = sims[(metric, L, s, a["curve_reps"], False, 2000 + 100 * (varies == "share") + j)]
                     row["simulated_power"] = sim["power"]
                     row["simulated_power_se"] = sim["power_se"]
                 curve_rows.append(row)
