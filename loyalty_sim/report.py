@@ -58,12 +58,30 @@ class ReportParameter:
     choices: tuple[str, ...] | None = None
 
     def describe(self) -> str:
-        extra = ""
-        if self.low is not None:
-            extra = f" [{self.low:g}, {self.high:g}]"
-        elif self.choices:
-            extra = " {" + "|".join(self.choices) + "}"
-        return f"{self.name}: {self.type} = {self.default!r}  # {self.doc}{extra if extra not in self.doc else ''}"
+        """One line of ``report --list``: how to set it on the command line, its default and what it is.
+
+        The range or choices are those written in the description (printed once).
+        """
+        return f"-p {self.name} {self.example()}  (default {self.shown(self.default)}): {self.doc}"
+
+    def example(self) -> str:
+        """What a value looks like after ``-p NAME`` (a list in quotes: ``"[0.1, 0.2]"``)."""
+        if self.type == "list":
+            return '"[' + ", ".join(self.shown(v) for v in (self.default or [0.1, 0.2])[:2]) + ']"'
+        if self.choices:
+            return "|".join(self.choices)
+        return {"int": "N", "float": "X", "bool": "true|false"}.get(self.type, "TEXT")
+
+    @staticmethod
+    def shown(value: Any) -> str:
+        """A parameter value as it is typed on the command line (no Python quotes)."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return f'"{value}"' if value == "" or " " in value else value
+        if isinstance(value, list):
+            return "[" + ", ".join(ReportParameter.shown(v) for v in value) + "]"
+        return f"{value}"
 
 
 def available_reports() -> list[str]:
@@ -95,7 +113,10 @@ def notebook_path(name: str) -> Path:
         matches = [r for r in shipped if r.split("-", 1)[-1] == name or r.startswith(f"{name}-")]
         if len(matches) == 1:
             return NOTEBOOK_DIR / f"{matches[0]}.ipynb"
-        err = ConfigError(f"unknown report '{name}'; available reports: {listing}")
+        from .text.suggest import did_you_mean
+
+        err = ConfigError(f"unknown report '{name}'{did_you_mean(name, shipped + [r.split('-', 1)[-1] for r in shipped])}; "
+                          f"available reports: {listing}")
     err.field = "report"
     raise err
 
@@ -167,8 +188,10 @@ def validate_parameters(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     spec = notebook_parameters(name)
     unknown = sorted(set(values) - set(spec))
     if unknown:
-        raise ConfigError(f"unknown parameter(s) {unknown} for report '{name}'; it takes {sorted(spec)}",
-                          field=unknown[0])
+        from .text.suggest import did_you_mean
+
+        raise ConfigError(f"unknown parameter(s) {unknown} for report '{name}'{did_you_mean(unknown[0], spec)}; "
+                          f"it takes {sorted(spec)}", field=unknown[0])
     return {k: _coerce(spec[k], v) for k, v in values.items()}
 
 
@@ -245,8 +268,13 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
 
 
+#: Kernel options: only critical log lines (not "Kernel is running over TCP without encryption").
+_QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL", "--Application.log_level=CRITICAL")
+
+
 def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_dir: str | os.PathLike | None = None,
-               run_id: str | None = None, kernel_name: str = "python3", timeout: int = 1800) -> ReportOutput:
+               run_id: str | None = None, kernel_name: str = "python3", timeout: int = 1800,
+               progress: bool = False) -> ReportOutput:
     """Execute report ``name`` with ``parameters`` and write its notebook and HTML atomically.
 
     While it runs, both files have temporary names (``.STEM.partial-HOST-PID-TOKEN.ipynb``),
@@ -261,6 +289,10 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
     ReportError
         The notebook failed; the message names the cell and the error. Nothing is left
         in ``out_dir`` for that run.
+
+    With ``progress`` a bar over the notebook's cells runs on stderr (tqdm, papermill's).
+    The kernel logs errors only, so its start-up chatter (transport warnings, a caught
+    interrupt at shutdown) never reaches the terminal.
     """
     import nbformat
     import papermill as pm
@@ -280,8 +312,8 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
         try:
             pm.execute_notebook(str(path), str(executed), parameters={**params, "run_id": run_id},
                                 # the caller's directory: relative paths in parameters mean what was typed
-                                kernel_name=kernel_name, progress_bar=False, cwd=os.getcwd(),
-                                execution_timeout=timeout)
+                                kernel_name=kernel_name, progress_bar=progress, cwd=os.getcwd(),
+                                execution_timeout=timeout, extra_arguments=list(_QUIET_KERNEL))
         except pm.PapermillExecutionError as exc:
             raise ReportError(f"report '{name}' failed in cell {exc.exec_count} (cell index {exc.cell_index}): "
                               f"{exc.ename}: {exc.evalue}") from None
@@ -306,7 +338,7 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
 
 
 def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: str | os.PathLike | None = None,
-              title: str | None = None) -> tuple[Path, list[ReportOutput | ReportError]]:
+              title: str | None = None, progress: bool = False) -> tuple[Path, list[ReportOutput | ReportError]]:
     """Run one report over several parameter sets and write an index page linking them.
 
     All parameter sets are validated before the first run. A failed run is listed
@@ -328,7 +360,7 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
     results: list[ReportOutput | ReportError] = []
     for i, ps in enumerate(checked):
         try:
-            results.append(run_report(name, ps, out_dir=out, run_id=f"{batch_id}-{i:02d}"))
+            results.append(run_report(name, ps, out_dir=out, run_id=f"{batch_id}-{i:02d}", progress=progress))
         except ReportError as exc:
             results.append(exc)
     rows = []
