@@ -434,7 +434,7 @@ def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> 
     from . import __version__
     from .text.escape import escape_markdown as md
 
-    rows = "\n".join(f"| {md(k)} | {md(repr(v))} |" for k, v in parameters.items())
+    rows = "\n".join(f"| {md(k.replace('_', ' '))} | {md(ReportParameter.shown(v))} |" for k, v in parameters.items())
     return (f"*Report {md(report_name)}, run {md(run_id)}, loyalty-sim {md(__version__)}.*\n\n"
             f"| parameter | value |\n|---|---|\n{rows}")
 
@@ -442,12 +442,23 @@ def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> 
 # No script, no fetch: the report is one self-contained file (figures are data: URIs, CSS is inline).
 CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
                            "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
+#: The report style: one page width (1,280 px screens), readable tables (:data:`~loyalty_sim.text.tables.TABLE_CSS`).
+REPORT_CSS = ("body{max-width:1200px;margin:0 auto}.jp-RenderedImage img{max-width:100%;height:auto}"
+              ".jp-RenderedHTMLCommon table{max-width:100%}")
+
+
+def _report_css() -> str:
+    from .text.tables import TABLE_CSS
+
+    return REPORT_CSS + TABLE_CSS
+
+
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head -%}
 <meta http-equiv="Content-Security-Policy" content="{{ resources.csp }}">
 {{ super() }}
 {%- endblock html_head -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js -%}<style>{{ resources.report_css }}</style>{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
@@ -467,5 +478,6 @@ def export_html(nb: Any, title: str) -> str:
                             template_file="loyalty_sim_report.html.j2", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
-                                                         "csp": CONTENT_SECURITY_POLICY})
+                                                         "csp": CONTENT_SECURITY_POLICY,
+                                                         "report_css": _report_css()})
     return body

@@ -37,6 +37,9 @@ from .result import SimulationResult
 from .schemes import SchemeConfig, population_errors, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 
+#: Currency of a scenario that names none: one neutral default for every preset (display only).
+DEFAULT_CURRENCY = "EUR"
+
 #: Most customers a scenario file may name (the population at week 0): a finite bound for the
 #: file format only; whether a run fits is decided by the memory estimate, which names the limit.
 MAX_CUSTOMERS = 10**12
@@ -63,6 +66,7 @@ class _ScenarioFile(BaseModel):
     replications: int = Field(1, ge=1, le=1000)
     behaviour: dict[str, Any] = Field(default_factory=dict)
     economics: dict[str, Any] = Field(default_factory=dict)
+    currency: str = Field(DEFAULT_CURRENCY, pattern=r"^\S{1,8}$")
     schemes: list[Any] = Field(min_length=1)
     #: where a scenario written into an output came from (:meth:`Scenario.to_dict`); provenance only
     source: str | None = None
@@ -96,6 +100,9 @@ class Scenario:
         by :class:`loyalty_sim.economics.Economics`.
     source : str or None
         The file it came from.
+    currency : str
+        Shown on every amount of money in its reports and console text (a symbol or an
+        ISO code: ``"€"``, ``"EUR"``; default :data:`DEFAULT_CURRENCY`). Display only.
 
     ``scenario_from_mapping(sc.to_dict())`` gives back an equal scenario.
     """
@@ -111,6 +118,7 @@ class Scenario:
     replications: int = 1
     economics: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
+    currency: str = "EUR"
 
     def population(self, seed: int | None = None) -> Population:
         """The scenario's customers (seed defaults to the scenario's); a size that cannot fit names the file."""
@@ -128,8 +136,8 @@ class Scenario:
                 "customers": self.customers,
                 "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
                 "replications": self.replications, "behaviour": self.behaviour.to_dict(),
-                "economics": dict(self.economics), "schemes": [s.to_dict() for s in self.schemes],
-                "source": self.source}
+                "economics": dict(self.economics), "currency": self.currency,
+                "schemes": [s.to_dict() for s in self.schemes], "source": self.source}
 
 
 def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, require_schemes: bool = True,
@@ -163,7 +171,8 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
                           field="schemes", source=source)
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
-                    replications=top.replications, economics=dict(top.economics), source=source)
+                    replications=top.replications, economics=dict(top.economics), source=source,
+                    currency=top.currency)
 
 
 def scheme_named(scenario: Scenario, name: str) -> SchemeConfig:
