@@ -30,18 +30,22 @@ class PilotAdvice:
     command: str
 
 
-def recommend_pilot(scenario_arg: str, scenario: Any, scheme_name: str, *, customers: int | None = None,
+def recommend_pilot(scenario_arg: str | None, scenario: Any, scheme: Any, *, customers: int | None = None,
                     seed: int = 0, primary: str = "spend") -> PilotAdvice:
-    """Design a pilot of ``scheme_name`` (from ``scenario``, given as ``scenario_arg`` on the command line).
+    """Design a pilot of ``scheme`` (a name in ``scenario``, or a scheme configuration).
 
-    The recommended share and length are the smallest candidates reaching 80% power
-    for ``primary``; when none does, the default design (50% for 8 weeks) is shown
-    with what it can detect and how many customers would be needed.
+    ``scenario_arg`` is the scenario as typed on the command line; with None (a scheme
+    the report made itself, e.g. a discount depth) the command first writes the scheme
+    to ``NAME.yaml``. The recommended share and length are the smallest candidates
+    reaching 80% power for ``primary``; when none does, the default design (50% for 8
+    weeks) is shown with what it can detect and how many customers would be needed.
     """
     from .scenario import scheme_named
     from .trial.design import design_trial
 
-    scheme = scheme_named(scenario, scheme_name)
+    if isinstance(scheme, str):
+        scheme = scheme_named(scenario, scheme)
+    scheme_name = scheme.name
     n = int(customers or scenario.customers)
     design = design_trial(scenario.params, scheme, customers=n, rerandomisations=0, seed=seed, primary=primary,
                           behaviour=scenario.behaviour)
@@ -52,10 +56,17 @@ def recommend_pilot(scenario_arg: str, scenario: Any, scheme_name: str, *, custo
         design = design_trial(scenario.params, scheme, customers=n, rerandomisations=0, seed=seed, primary=primary,
                               share=share, pilot_weeks=weeks, behaviour=scenario.behaviour)
     row = design.metrics.set_index("metric").loc[primary]
+    prefix = ""
+    if scenario_arg is None:
+        import json
+
+        scenario_arg = f"{scheme_name}.yaml"
+        config = json.dumps(scheme.model_dump(mode="json", exclude_defaults=True) | {"type": scheme.type})
+        prefix = f"printf '%s\\n' {shlex.quote(config)} > {shlex.quote(scenario_arg)} && "
     argv = ["loyalty-sim", "trial", "design", "--preset", scenario.params.name, "--scheme", scenario_arg,
             "--scheme-name", scheme_name, "--customers", str(n), "--share", f"{share:g}", "--weeks", str(weeks),
             "--primary", primary, "--seed", str(seed)]
     return PilotAdvice(scheme=scheme_name, share=share, weeks=weeks, reached=bool(rec.get("reached")),
                        mde_relative=float(row["analytic_mde_relative"]), metric=primary,
                        statement=str(rec.get("statement", "")), customers=n,
-                       command=" ".join(shlex.quote(a) for a in argv))
+                       command=prefix + " ".join(shlex.quote(a) for a in argv))

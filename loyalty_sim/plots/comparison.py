@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
-from .style import BASELINE_NAMES, COUNTERFACTUAL, PALETTE, color_of
+from .style import BASELINE_NAMES, COUNTERFACTUAL, PALETTE, color_of, plain_axis
 
 
 def _ax(ax: Axes | None, size: tuple[float, float] = (7.0, 3.6)) -> Axes:
@@ -47,6 +47,8 @@ def plot_effects(effects: pd.DataFrame, metric: str, *, ax: Axes | None = None, 
     unit = "% of counterfactual" if relative else (d["unit"].iloc[0] if len(d) else "")
     ax.set(title=title or f"Effect on {metric.replace('_', ' ')} ({level}% interval)",
            xlabel=xlabel or unit)
+    if np.nanmax(np.abs(np.concatenate([est, lo, hi])), initial=0) >= 1000:
+        plain_axis(ax.xaxis)
     return ax
 
 
@@ -159,13 +161,15 @@ def plot_sweep(sweep: pd.DataFrame, x: str, y: str, *, ax: Axes | None = None, c
     if ci is not None:
         ax.fill_between(xs, sweep[ci[0]].to_numpy(dtype=float), sweep[ci[1]].to_numpy(dtype=float),
                         color=line.get_color(), alpha=0.18, lw=0)
-    if mark_best and np.isfinite(ys).any():
+    if mark_best and np.isfinite(ys).any() and np.nanmax(ys) > 0:  # a loss is never marked best
         i = int(np.nanargmax(ys))
         ax.plot(xs[i], ys[i], marker="*", ms=14, color="#c23b5b", zorder=5)
         ax.annotate(f"best: {xs[i]:g}{'%' if percent_x else ''}", (xs[i], ys[i]), xytext=(6, 6),
                     textcoords="offset points", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     ax.set(xlabel=xlabel or x, ylabel=ylabel or y, title=title or f"{y} by {x}")
+    if abs(np.nanmax(np.abs(ys), initial=0)) >= 1000:
+        plain_axis(ax.yaxis)
     return ax
 
 

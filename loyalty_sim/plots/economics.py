@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.patches as mpatches
@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
 from .comparison import PALETTE, _ax
+from .style import plain_axis
 
 
 def plot_cumulative_profit(incremental: Mapping[str, pd.Series], *, ax: Axes | None = None,
@@ -32,16 +33,9 @@ def plot_cumulative_profit(incremental: Mapping[str, pd.Series], *, ax: Axes | N
         ax.axvline(launch_week, color="grey", ls=":", lw=1)
     ax.set(xlabel="week", ylabel=f"cumulative profit, {plot_text(currency) if currency else 'currency'}",
            title=title or "Cumulative incremental profit vs counterfactual")
-    _plain_axis(ax.yaxis)
+    plain_axis(ax.yaxis)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
-
-
-def _plain_axis(axis: Any) -> None:
-    """Tick labels with thousands separators, never a ``1e7`` offset."""
-    from matplotlib.ticker import FuncFormatter
-
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 #: Fill of cells with no percentage (profit per customer before the gain <= 0, or no finite value).

@@ -29,3 +29,10 @@ def color_of(name: str, i: int, colors: Mapping[str, str] | None) -> str:
     if colors and name in colors:
         return colors[name]
     return PALETTE[i % len(PALETTE)]
+
+
+def plain_axis(axis: object, *, digits: int = 0) -> None:
+    """Tick labels in fixed point with thousands separators: never a ``1e7`` offset or scientific notation."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{digits}f}"))  # type: ignore[attr-defined]

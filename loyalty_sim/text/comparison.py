@@ -241,22 +241,47 @@ def bias_sentence(comp: Any, metric: str = "purchases_per_customer_week") -> str
             "of a customer base (the most frequent buyers also lapse first) - " + "; ".join(parts) + ".")
 
 
-def discount_sentence(sweep: pd.DataFrame, margin: float) -> str:
-    """Where the best discount lies and why tiny and deep ones lose (markdown)."""
-    i = int(np.nanargmax(sweep["incremental_profit"].to_numpy(dtype=float)))
-    best = sweep.iloc[i]
-    tiny, deep = sweep.iloc[0], sweep.iloc[-1]
-    pays = best["incremental_profit"] > 0
-    text = (f"The most profitable depth tested is **{percent(best['depth'], 0)}** "
-            f"({number(best['incremental_profit'], 0)} incremental profit). ")
-    if not pays:
-        text += ("**No depth pays for itself** at a gross margin of "
-                 f"{percent(margin, 0)}: the discount is given on every purchase, including those that would have "
-                 "happened anyway, so the extra sales must exceed margin/(margin - depth) - 1 to break even. ")
-    text += (f"A tiny discount ({percent(tiny['depth'], 0)}) is below the level customers notice, so it only gives "
-             f"margin away ({number(tiny['incremental_profit'], 0)}); a deep one ({percent(deep['depth'], 0)}) costs more than "
-             f"the saturated extra demand brings and lowers the reference price ({number(deep['incremental_profit'], 0)}).")
-    return text
+def discount_sentence(sweep: pd.DataFrame, margin: float, *, currency: str | None = None,
+                      noticed: float | None = None, weeks_after: int | None = None) -> str:
+    """The discount verdict (Markdown): the best depth that pays, or that none does and the least costly.
+
+    The 0% row is the counterfactual itself (no discount, profit 0 by construction) and
+    is never a candidate. ``noticed`` is the depth customers notice
+    (``BehaviourParams.discount_threshold``): depths up to it are explained as giving
+    margin away without moving demand.
+    """
+    cand = sweep[sweep["depth"] > 0].reset_index(drop=True)
+    if cand.empty:
+        return "Only 0% was tested: no discount to judge. Add depths with `-p depths \"[0.1, 0.2]\"`."
+    profit = cand["incremental_profit"].to_numpy(dtype=float)
+    i = int(np.nanargmax(profit))
+    best = cand.iloc[i]
+    span = ""
+    if {"incremental_profit_low", "incremental_profit_high"} <= set(cand.columns) and \
+            finite(best["incremental_profit_low"]) is not None:
+        span = (f"; interval {interval(best['incremental_profit_low'], best['incremental_profit_high'], money, currency=currency)}, "
+                "simulation noise only")
+    when = f" over the {weeks_after} weeks after launch" if weeks_after else ""
+    m = money(best["incremental_profit"], 0, currency=currency)
+    if best["incremental_profit"] > 0:
+        text = f"The most profitable depth tested is **{percent(best['depth'], 0)}**: {m} of incremental profit{when}{span}. "
+    else:
+        text = (f"**No discount depth tested pays**{when} at a gross margin of {percent(margin, 0)}: the discount is given "
+                "on every purchase, including those that would have happened anyway, so the extra sales must exceed "
+                f"margin/(margin - depth) - 1 to break even. The least costly depth is **{percent(best['depth'], 0)}** "
+                f"({m}{span}). ")
+    if noticed is not None:
+        quiet = cand[cand["depth"] <= noticed + 1e-12]
+        if len(quiet):
+            worst = quiet.iloc[-1]
+            text += (f"Depths up to {percent(noticed, 0)} are below the level customers notice, so they change no "
+                     f"purchases and only give margin away ({percent(worst['depth'], 0)}: "
+                     f"{money(worst['incremental_profit'], 0, currency=currency)}). ")
+    deep = cand.iloc[-1]
+    if len(cand) > 1 and deep["depth"] != best["depth"]:
+        text += (f"The deepest tested ({percent(deep['depth'], 0)}: {money(deep['incremental_profit'], 0, currency=currency)}) "
+                 "costs more than the saturated extra demand brings and lowers the reference price.")
+    return text.strip()
 
 
 def points_tradeoffs(table: pd.DataFrame) -> str:
