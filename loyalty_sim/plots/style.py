@@ -33,6 +33,7 @@ def color_of(name: str, i: int, colors: Mapping[str, str] | None) -> str:
 
 def plain_axis(axis: object, *, digits: int = 0) -> None:
     """Tick labels in fixed point with thousands separators: never a ``1e7`` offset or scientific notation."""
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    axis.set_major_locator(MaxNLocator(5))  # type: ignore[attr-defined]  # wide labels: fewer ticks, no overlap
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{digits}f}"))  # type: ignore[attr-defined]

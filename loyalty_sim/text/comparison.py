@@ -355,6 +355,7 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
     if outcomes.empty:
         return "No targeted offers in this scenario."
     # offers run on their own (a part of a combination shares its uplift with the other parts)
+    everyone = outcomes
     alone = outcomes[outcomes.index == outcomes["scheme"]]
     outcomes = alone if len(alone) else outcomes
     best = outcomes["purchases_uplift_audience"].idxmax()
@@ -366,10 +367,10 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
         eff = outcomes["purchases_uplift_per_offer"].idxmax()
         text += (f"Per offer delivered, **{_md(str(eff).replace('_', ' '))}** works best "
                  f"({number(outcomes.loc[eff, 'purchases_uplift_per_offer'], 3, sign=True)} purchases per offer). ")
-    others = outcomes["purchases_uplift_others"].abs().max()
+    others = everyone["purchases_uplift_others"].abs().max()  # over every row of the offers table
     if np.isfinite(others):
-        text += (f"Customers outside each audience did not change (largest difference {number(others, 3)} purchases "
-                 "per customer), so the uplift is the offer's own. ")
+        text += (f"Customers outside each audience barely changed (largest difference {number(others, 4)} purchases "
+                 "per customer, as in the table), so the uplift is the offer's own. ")
     return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
                    "where the extra margin exceeds that discount.")
 
