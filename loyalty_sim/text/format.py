@@ -52,7 +52,10 @@ def not_available(reason: str | None = None) -> str:
 
 
 def _fixed(v: float, digits: int, sign: bool) -> str:
-    return f"{v:{'+' if sign else ''},.{max(0, int(digits))}f}"
+    d = max(0, int(digits))
+    if round(v, d) == 0:  # -0.3 at 0 decimals is "0", never "-0"
+        v = 0.0
+    return f"{v:{'+' if sign else ''},.{d}f}"
 
 
 def number(x: Any, digits: int = 2, *, sign: bool = False, missing: str | None = None) -> str:
