@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .escape import escape_markdown as _md
-from .format import finite, interval, money, number, percent, roi_words
+from .format import finite, interval, money, number, percent, points, roi_words
 
 __all__ = ["bias_sentence", "breakage_sentence", "comparison_text", "discount_sentence", "headline",
            "points_tradeoffs", "segment_sentence", "summary_table", "targeting_sentence", "verdict",
@@ -208,6 +208,7 @@ def headline(comp: Any, currency: str | None = None) -> str:
 def comparison_text(comp: Any) -> str:
     """The comparison as console text (``loyalty-sim compare``): per scheme its effects, intervals and verdict."""
     summ = comp.summary()
+    cur = getattr(comp.scenario, "currency", None)
     lines = [f"scenario: {comp.scenario.name} - {len(comp.runs)} paired replication(s), {percent(comp.level, 0)} "
              f"intervals, launch week {comp.scenario.launch_week} of {comp.scenario.weeks}", ""]
     for name, r in summ.iterrows():
@@ -220,9 +221,9 @@ def comparison_text(comp: Any) -> str:
                   f"{_naive(r['naive_before_after_purchases'])})",
                   f"  spend per customer-week      {number(r['spend_per_customer_week_effect'], 3, sign=True)}  "
                   f"({percent(r['spend_relative_effect'], 1, sign=True)})",
-                  f"  annual retention             {number(r['retention_annual_effect'], 4, sign=True)}",
-                  f"  incremental profit           {number(r['incremental_profit'], 0)} "
-                  f"({interval(plo, phi, number, digits=0)})   ROI {number(r['roi'], 2)}",
+                  f"  annual retention             {points(r['retention_annual_effect'], 1)}",
+                  f"  incremental profit           {money(r['incremental_profit'], 0, currency=cur)} "
+                  f"({interval(plo, phi, money, currency=cur)}); {roi_words(r['roi'], cur)}",
                   f"  verdict: {r['verdict']}", ""]
     return "\n".join(lines)
 
