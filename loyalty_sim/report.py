@@ -192,7 +192,15 @@ def validate_parameters(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
         raise ConfigError(f"unknown parameter(s) {unknown} for report '{name}'{did_you_mean(unknown[0], spec)}; "
                           f"it takes {sorted(spec)}", field=unknown[0])
-    return {k: _coerce(spec[k], v) for k, v in values.items()}
+    out = {k: _coerce(spec[k], v) for k, v in values.items()}
+    if out.get("currency"):  # shown inside the report's sentences: letters, currency symbols and dots only
+        import unicodedata
+
+        cur = out["currency"]
+        if len(cur) > 8 or not all(c == "." or c.isalpha() or unicodedata.category(c) == "Sc" for c in cur):
+            raise ConfigError(f"expected 1-8 letters or currency symbols such as EUR, € or US$, got {cur!r}",
+                              field="currency")
+    return out
 
 
 def record(key: str, value: Any) -> None:

@@ -39,6 +39,8 @@ from .schemes.common import MAX_WEEKS
 
 #: Currency of a scenario that names none: one neutral default for every preset (display only).
 DEFAULT_CURRENCY = "EUR"
+#: A currency is 1-8 letters, currency symbols or dots ("EUR", "€", "US$", "kr."): never markup.
+CURRENCY_PATTERN = r"^[\p{L}\p{Sc}.]{1,8}$"
 
 #: Most customers a scenario file may name (the population at week 0): a finite bound for the
 #: file format only; whether a run fits is decided by the memory estimate, which names the limit.
@@ -66,7 +68,7 @@ class _ScenarioFile(BaseModel):
     replications: int = Field(1, ge=1, le=1000)
     behaviour: dict[str, Any] = Field(default_factory=dict)
     economics: dict[str, Any] = Field(default_factory=dict)
-    currency: str = Field(DEFAULT_CURRENCY, pattern=r"^\S{1,8}$")
+    currency: str = Field(DEFAULT_CURRENCY, pattern=CURRENCY_PATTERN)
     schemes: list[Any] = Field(min_length=1)
     #: where a scenario written into an output came from (:meth:`Scenario.to_dict`); provenance only
     source: str | None = None

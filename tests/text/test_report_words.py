@@ -87,3 +87,17 @@ def test_html_table_is_formatted_and_escaped():
     assert "&lt;i&gt;a&lt;/i&gt;" in html and "<i>" not in html
     assert "<th class=\"num\">incremental profit</th>" in html and "scheme name" in html and "yes" in html
     assert "<th></th>" not in html  # no index column
+
+
+def test_a_currency_is_letters_or_symbols_never_markup():
+    from loyalty_sim import ConfigError, report
+    from loyalty_sim.scenario import scenario_from_mapping
+
+    assert report.validate_parameters("01-scheme-comparison", {"currency": "US$"}) == {"currency": "US$"}
+    with pytest.raises(ConfigError, match="currency"):
+        report.validate_parameters("01-scheme-comparison", {"currency": "<b>x"})
+    base = {"name": "x", "schemes": [{"type": "discount", "name": "d"}]}
+    assert scenario_from_mapping({**base, "currency": "£"}).currency == "£"
+    assert scenario_from_mapping(base).currency == "EUR"
+    with pytest.raises(ConfigError, match="currency"):
+        scenario_from_mapping({**base, "currency": "**"}, source="s.yaml")
