@@ -1,4 +1,4 @@
-"""\"Did you mean ...?\" for a mistyped name: the closest valid names, in one clause.
+"""Did-you-mean for a mistyped name: the closest valid names, in one clause.
 
 Used wherever a name is looked up in a known list: report names, report parameters,
 scheme types and scheme fields.

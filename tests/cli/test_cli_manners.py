@@ -64,7 +64,7 @@ def test_report_list_shows_the_syntax_and_each_range_once(capsys):
     out = capsys.readouterr().out
     assert '-p depths "[0.0, 0.05]"' in out
     assert "-p customers N  (default 20000): customers at week 0 [100, 2000000]" in out
-    assert "2e+06" not in out and "'" not in out  # no second range, no Python quotes
+    assert "2e+06" not in out and "'coffee_comparison'" not in out and "(default '" not in out  # no Python quotes
     for line in out.splitlines():
         assert line.count("[100, ") <= 1
 
