@@ -201,8 +201,6 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
     after = p.index >= launch
     frame = _incremental(p, b, launch)
     inc, cum = frame["incremental_profit"], frame["cumulative"]
-    never_negative_after = cum[::-1].cummin()[::-1] >= 0
-    payback = float(cum.index[never_negative_after.to_numpy()][0] - launch) if never_negative_after.any() else float("nan")
     scheme_cost = float((p["discount"] + p["reward_cost"] + p["programme_cost"] + p["fixed_cost"]
                          + p["setup_cost"])[after].sum())
     acc = unit_accounts(result)
@@ -221,8 +219,15 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
     # rewards still owed at the horizon end are a cost of the scheme too (accrual accounting): the
     # outstanding liability at cost, times the share of units redeemed rather than expired so far,
     # times the share of the balances held by customers still active (those who left never redeem)
-    provision = float(p["liability_cost"].iloc[-1]) * redeem_share * _active_balance_share(result)
+    active = _active_balance_share(result)
+    provision = float(p["liability_cost"].iloc[-1]) * redeem_share * active
     scheme_cost += provision
+    # payback on the same accrual basis: each week's cumulative profit net of the rewards then owed
+    # (a stamp card is "in profit" in cash from launch because its free coffees are still owed)
+    owed = p["liability_cost"][after].to_numpy() * redeem_share * active
+    accrued = cum.to_numpy() - owed
+    never_negative_after = np.minimum.accumulate(accrued[::-1])[::-1] >= 0
+    payback = float(cum.index[never_negative_after][0] - launch) if never_negative_after.any() else float("nan")
     n_cust = len(result.customers)
     n_base = len(baseline.customers)
     incremental_profit = float(inc.sum()) - provision

@@ -58,12 +58,30 @@ class ReportParameter:
     choices: tuple[str, ...] | None = None
 
     def describe(self) -> str:
-        extra = ""
-        if self.low is not None:
-            extra = f" [{self.low:g}, {self.high:g}]"
-        elif self.choices:
-            extra = " {" + "|".join(self.choices) + "}"
-        return f"{self.name}: {self.type} = {self.default!r}  # {self.doc}{extra if extra not in self.doc else ''}"
+        """One line of ``report --list``: how to set it on the command line, its default and what it is.
+
+        The range or choices are those written in the description (printed once).
+        """
+        return f"-p {self.name} {self.example()}  (default {self.shown(self.default)}): {self.doc}"
+
+    def example(self) -> str:
+        """What a value looks like after ``-p NAME`` (a list in quotes: ``"[0.1, 0.2]"``)."""
+        if self.type == "list":
+            return '"[' + ", ".join(self.shown(v) for v in (self.default or [0.1, 0.2])[:2]) + ']"'
+        if self.choices:
+            return "|".join(self.choices)
+        return {"int": "N", "float": "X", "bool": "true|false"}.get(self.type, "TEXT")
+
+    @staticmethod
+    def shown(value: Any) -> str:
+        """A parameter value as it is typed on the command line (no Python quotes)."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return f'"{value}"' if value == "" or " " in value else value
+        if isinstance(value, list):
+            return "[" + ", ".join(ReportParameter.shown(v) for v in value) + "]"
+        return f"{value}"
 
 
 def available_reports() -> list[str]:
@@ -95,7 +113,10 @@ def notebook_path(name: str) -> Path:
         matches = [r for r in shipped if r.split("-", 1)[-1] == name or r.startswith(f"{name}-")]
         if len(matches) == 1:
             return NOTEBOOK_DIR / f"{matches[0]}.ipynb"
-        err = ConfigError(f"unknown report '{name}'; available reports: {listing}")
+        from .text.suggest import did_you_mean
+
+        err = ConfigError(f"unknown report '{name}'{did_you_mean(name, shipped + [r.split('-', 1)[-1] for r in shipped])}; "
+                          f"available reports: {listing}")
     err.field = "report"
     raise err
 
@@ -167,9 +188,19 @@ def validate_parameters(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     spec = notebook_parameters(name)
     unknown = sorted(set(values) - set(spec))
     if unknown:
-        raise ConfigError(f"unknown parameter(s) {unknown} for report '{name}'; it takes {sorted(spec)}",
-                          field=unknown[0])
-    return {k: _coerce(spec[k], v) for k, v in values.items()}
+        from .text.suggest import did_you_mean
+
+        raise ConfigError(f"unknown parameter(s) {unknown} for report '{name}'{did_you_mean(unknown[0], spec)}; "
+                          f"it takes {sorted(spec)}", field=unknown[0])
+    out = {k: _coerce(spec[k], v) for k, v in values.items()}
+    if out.get("currency"):  # shown inside the report's sentences: letters, currency symbols and dots only
+        import unicodedata
+
+        cur = out["currency"]
+        if len(cur) > 8 or not all(c == "." or c.isalpha() or unicodedata.category(c) == "Sc" for c in cur):
+            raise ConfigError(f"expected 1-8 letters or currency symbols such as EUR, € or US$, got {cur!r}",
+                              field="currency")
+    return out
 
 
 def record(key: str, value: Any) -> None:
@@ -245,8 +276,13 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
 
 
+#: Kernel options: only critical log lines (not "Kernel is running over TCP without encryption").
+_QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL", "--Application.log_level=CRITICAL")
+
+
 def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_dir: str | os.PathLike | None = None,
-               run_id: str | None = None, kernel_name: str = "python3", timeout: int = 1800) -> ReportOutput:
+               run_id: str | None = None, kernel_name: str = "python3", timeout: int = 1800,
+               progress: bool = False) -> ReportOutput:
     """Execute report ``name`` with ``parameters`` and write its notebook and HTML atomically.
 
     While it runs, both files have temporary names (``.STEM.partial-HOST-PID-TOKEN.ipynb``),
@@ -261,6 +297,10 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
     ReportError
         The notebook failed; the message names the cell and the error. Nothing is left
         in ``out_dir`` for that run.
+
+    With ``progress`` a bar over the notebook's cells runs on stderr (tqdm, papermill's).
+    The kernel logs errors only, so its start-up chatter (transport warnings, a caught
+    interrupt at shutdown) never reaches the terminal.
     """
     import nbformat
     import papermill as pm
@@ -280,8 +320,8 @@ def run_report(name: str, parameters: Mapping[str, Any] | None = None, *, out_di
         try:
             pm.execute_notebook(str(path), str(executed), parameters={**params, "run_id": run_id},
                                 # the caller's directory: relative paths in parameters mean what was typed
-                                kernel_name=kernel_name, progress_bar=False, cwd=os.getcwd(),
-                                execution_timeout=timeout)
+                                kernel_name=kernel_name, progress_bar=progress, cwd=os.getcwd(),
+                                execution_timeout=timeout, extra_arguments=list(_QUIET_KERNEL))
         except pm.PapermillExecutionError as exc:
             raise ReportError(f"report '{name}' failed in cell {exc.exec_count} (cell index {exc.cell_index}): "
                               f"{exc.ename}: {exc.evalue}") from None
@@ -315,7 +355,8 @@ def _batch_report(task: tuple[str, dict[str, Any], Path, str]) -> ReportOutput |
 
 
 def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: str | os.PathLike | None = None,
-              title: str | None = None, executor: Any = None) -> tuple[Path, list[ReportOutput | ReportError]]:
+              title: str | None = None, executor: Any = None,
+              progress: bool = False) -> tuple[Path, list[ReportOutput | ReportError]]:
     """Run one report over several parameter sets and write an index page linking them.
 
     All parameter sets are validated before the first run. A failed run is listed
@@ -341,7 +382,7 @@ def run_batch(name: str, parameter_sets: list[Mapping[str, Any]], *, out_dir: st
     tasks = [(name, ps, out, f"{batch_id}-{i:02d}") for i, ps in enumerate(checked)]
     keys = [f"report {name}, batch run {i} ({run_id})" for i, (_, _, _, run_id) in enumerate(tasks)]
     results: list[ReportOutput | ReportError] = as_executor(executor).map(_batch_report, tasks, desc="reports",
-                                                                           keys=keys)
+                                                                           keys=keys, progress=progress)
     rows = []
     for ps, r in zip(checked, results):
         pars = ", ".join(f"{html.escape(str(k))}={html.escape(str(v))}" for k, v in ps.items()) or "defaults"
@@ -413,7 +454,7 @@ def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> 
     from . import __version__
     from .text.escape import escape_markdown as md
 
-    rows = "\n".join(f"| {md(k)} | {md(repr(v))} |" for k, v in parameters.items())
+    rows = "\n".join(f"| {md(k.replace('_', ' '))} | {md(ReportParameter.shown(v))} |" for k, v in parameters.items())
     return (f"*Report {md(report_name)}, run {md(run_id)}, loyalty-sim {md(__version__)}.*\n\n"
             f"| parameter | value |\n|---|---|\n{rows}")
 
@@ -421,12 +462,23 @@ def run_header(report_name: str, run_id: str, parameters: Mapping[str, Any]) -> 
 # No script, no fetch: the report is one self-contained file (figures are data: URIs, CSS is inline).
 CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
                            "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
+#: The report style: one page width (1,280 px screens), readable tables (:data:`~loyalty_sim.text.tables.TABLE_CSS`).
+REPORT_CSS = ("body{max-width:1200px;margin:0 auto}.jp-RenderedImage img{max-width:100%;height:auto}"
+              ".jp-RenderedHTMLCommon table{max-width:100%}")
+
+
+def _report_css() -> str:
+    from .text.tables import TABLE_CSS
+
+    return REPORT_CSS + TABLE_CSS
+
+
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head -%}
 <meta http-equiv="Content-Security-Policy" content="{{ resources.csp }}">
 {{ super() }}
 {%- endblock html_head -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js -%}<style>{{ resources.report_css }}</style>{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
@@ -446,5 +498,6 @@ def export_html(nb: Any, title: str) -> str:
                             template_file="loyalty_sim_report.html.j2", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
-                                                         "csp": CONTENT_SECURITY_POLICY})
+                                                         "csp": CONTENT_SECURITY_POLICY,
+                                                         "report_css": _report_css()})
     return body

@@ -39,6 +39,11 @@ from .result import SimulationResult
 from .schemes import SchemeConfig, population_errors, scheme_from_dict, validation_error
 from .schemes.common import MAX_WEEKS
 
+#: Currency of a scenario that names none: one neutral default for every preset (display only).
+DEFAULT_CURRENCY = "EUR"
+#: A currency is 1-8 letters, currency symbols or dots ("EUR", "€", "US$", "kr."): never markup.
+CURRENCY_PATTERN = r"^[\p{L}\p{Sc}.]{1,8}$"
+
 #: Most customers a scenario file may name (the population at week 0): a finite bound for the
 #: file format only; whether a run fits is decided by the memory estimate, which names the limit.
 MAX_CUSTOMERS = 10**12
@@ -65,6 +70,7 @@ class _ScenarioFile(BaseModel):
     replications: int = Field(1, ge=1, le=1000)
     behaviour: dict[str, Any] = Field(default_factory=dict)
     economics: dict[str, Any] = Field(default_factory=dict)
+    currency: str = Field(DEFAULT_CURRENCY, pattern=CURRENCY_PATTERN)
     schemes: list[Any] = Field(min_length=1)
     #: where a scenario written into an output came from (:meth:`Scenario.to_dict`); provenance only
     source: str | None = None
@@ -100,6 +106,9 @@ class Scenario:
         by :class:`loyalty_sim.economics.Economics`.
     source : str or None
         The file it came from.
+    currency : str
+        Shown on every amount of money in its reports and console text (a symbol or an
+        ISO code: ``"€"``, ``"EUR"``; default :data:`DEFAULT_CURRENCY`). Display only.
 
     ``scenario_from_mapping(sc.to_dict())`` gives back an equal scenario.
     """
@@ -119,6 +128,7 @@ class Scenario:
     calibration: Any = field(default=None, compare=False, repr=False)
     #: the preset the economics defaults (and, on a log, the unidentified traits) come from
     preset: str | None = field(default=None, compare=False)
+    currency: str = "EUR"
 
     def population(self, seed: int | None = None) -> Population:
         """The scenario's customers (seed defaults to the scenario's); a size that cannot fit names the file."""
@@ -138,6 +148,7 @@ class Scenario:
                 "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
                 "replications": self.replications, "behaviour": self.behaviour.to_dict(),
                 "economics": dict(self.economics), "schemes": [s.to_dict() for s in self.schemes],
+                "currency": self.currency,
                 "source": self.source, "calibrated_from": self.calibrated_from()}
 
     def calibrated_from(self) -> dict[str, Any] | None:
@@ -192,7 +203,7 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
                     replications=top.replications, economics=dict(top.economics), source=source,
-                    calibration=calibration, preset=preset)
+                    calibration=calibration, preset=preset, currency=top.currency)
 
 
 class _LogPopulation(BaseModel):

@@ -111,7 +111,7 @@ def test_difference_between_schemes_is_paired_and_named_in_the_headline(comp):
     vb = pr[(pr.scheme == b) & (pr.metric == "incremental_profit")].sort_values("replication")["value"].to_numpy()
     assert d == pytest.approx((va - vb).mean()) and lo <= d <= hi
     text = headline(comp)
-    assert ("treat the two as tied" in text) or (" beats **" in text)
+    assert ("cannot tell the two apart" in text) or (" beats **" in text)
     with pytest.raises(ConfigError, match="no 'incremental_profit' for scheme 'nope'"):
         comp.difference(a, "nope")
 

@@ -32,6 +32,10 @@ SMALL = {
 }
 
 
+def _reports(outputs):
+    return {k: v for k, v in outputs.items() if not k.startswith("_")}
+
+
 def test_every_notebook_has_a_small_parameter_set():
     assert set(report.available_reports()) == set(SMALL)
     for name in report.available_reports():
@@ -44,12 +48,28 @@ def test_every_notebook_has_a_small_parameter_set():
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return {name: report.run_report(name, params, out_dir=out) for name, params in SMALL.items()
-            if name in report.available_reports()}
+    # what the kernels write on this process's stderr (fd 2), kept for test_report_runs_make_no_kernel_chatter
+    log = out.parent / "kernel-stderr.txt"
+    saved = os.dup(2)
+    with open(log, "wb") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            done = {name: report.run_report(name, params, out_dir=out) for name, params in SMALL.items()
+                    if name in report.available_reports()}
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    done["_stderr"] = log.read_text(errors="replace")
+    return done
+
+
+def test_report_runs_make_no_kernel_chatter(outputs):
+    assert "Kernel is running over TCP" not in outputs["_stderr"]
+    assert "KeyboardInterrupt" not in outputs["_stderr"]
 
 
 def test_reports_write_notebook_and_html_with_parameters_in_the_name(outputs):
-    for name, o in outputs.items():
+    for name, o in _reports(outputs).items():
         assert o.html.is_file() and o.notebook.is_file()
         assert o.html.name.startswith(name) and o.run_id in o.html.name
         for key, value in SMALL[name].items():
@@ -222,3 +242,134 @@ def test_html_report_renders_its_figures_in_headless_chromium(outputs, tmp_path)
     rgb = img[..., :3]
     coloured = (rgb.max(axis=2) - rgb.min(axis=2)) > 0.15  # bars and lines, not text on white
     assert coloured.mean() > 0.01, "no coloured figure pixels in the screenshot"
+
+
+# --------------------------------------------------------------------------- every report, as a reader's browser shows it
+
+#: Measures what a reader sees, run inside a copy of the report (the report itself allows no script):
+#: the page width, each table's width and right edge, the visible text, and every resource the page fetched.
+_MEASURE = """<script>
+window.addEventListener('load', function () {
+  var page = document.documentElement.clientWidth;
+  var tables = Array.from(document.querySelectorAll('table')).map(function (t) {
+    var r = t.getBoundingClientRect();
+    return {width: r.width, right: r.right, scroll: t.scrollWidth, head: (t.rows[0] || {}).innerText || ''};
+  });
+  var fetched = performance.getEntriesByType('resource').map(function (e) { return e.name; });
+  var out = document.createElement('pre');
+  out.id = 'ls-measure';
+  out.textContent = JSON.stringify({page: page, tables: tables, fetched: fetched, text: document.body.innerText});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def _measure(browser: str, html: Path, tmp: Path) -> dict:
+    """Open a copy of ``html`` at 1,280 px with the measuring script and return what it measured."""
+    page = html.read_text(encoding="utf-8")
+    # the copy drops the report's CSP (it forbids the measuring script), so any outside fetch is attempted and
+    # shows in the page's resource list (failed fetches too) instead of being blocked silently
+    page = re.sub(r'<meta[^>]*Content-Security-Policy[^>]*>', "", page, count=1)
+    copy = tmp / f"{html.stem}.measure.html"
+    copy.write_text(page.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+             f"--user-data-dir={tmp / 'profile'}", "--window-size=1280,1000", "--virtual-time-budget=5000",
+             # network off: no name resolves, so the page renders from the file alone
+             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"]
+    res = subprocess.run([browser, *flags, "--dump-dom", copy.as_uri()], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    m = re.search(r'<pre id="ls-measure">(.*?)</pre>', res.stdout, flags=re.S)
+    assert m, "the measuring script did not run"
+    import html as html_mod
+
+    found = json.loads(html_mod.unescape(m.group(1)))
+    found["dom"] = res.stdout
+    return found
+
+
+@pytest.fixture(scope="module")
+def measured(outputs, tmp_path_factory):
+    browser = _chromium()
+    if browser is None:
+        pytest.fail("headless Chromium is required for the report checks (apt-get install chromium)")
+    tmp = tmp_path_factory.mktemp("measure")
+    return {name: _measure(browser, o.html, tmp) for name, o in _reports(outputs).items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SMALL))
+def test_report_fits_the_page_and_shows_no_raw_numbers(measured, name):
+    m = measured[name]
+    assert m["page"] >= 1200  # a 1,280 px window, less any scrollbar
+    assert m["tables"], f"{name}: no table"
+    for t in m["tables"]:
+        assert t["right"] <= m["page"] + 1 and t["scroll"] <= m["page"], (name, t["head"][:80], t["width"])
+    text = m["text"]
+    raw = re.findall(r".{0,30}(?:\bNaN\b|\bnan\b|\b-?inf\b|\binfinity\b|\d[eE][+-]\d).{0,30}", text)
+    assert raw == [], (name, raw[:5])
+    assert "'" + "coffee_shop" + "'" not in text and "None" not in text.split()  # no Python reprs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SMALL))
+def test_report_fetches_nothing_outside_the_file(measured, name):
+    m = measured[name]
+    outside = [u for u in m["fetched"] if not u.startswith(("file:", "data:"))]
+    assert outside == [], (name, outside)
+    for attr in re.findall(r'(?:src|href)="([^"#][^"]*)"', m["dom"]):
+        assert attr.startswith(("data:", "file:")) or "://" not in attr, (name, attr[:80])
+
+
+def _table_cells(dom: str, header: str = "") -> list[list[str]]:
+    """Rows (header row included) of every ``ls-table`` in a DOM dump whose header holds ``header``, as text."""
+    import html as html_mod
+
+    rows = []
+    for table in re.findall(r'<table class="ls-table">(.*?)</table>', dom, flags=re.S):
+        if header not in re.sub(r"<[^>]+>", " ", table.split("</thead>")[0]):
+            continue
+        for tr in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S):
+            rows.append([html_mod.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                         for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, flags=re.S)])
+    return rows
+
+
+_MONEY = r"EUR -?[\d,]+"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["01-scheme-comparison", "03-points-design", "05-segments-and-targeting"])
+def test_comparison_verdicts_quote_the_numbers_of_their_tables(measured, name):
+    m = measured[name]
+    verdict = m["text"].split("Report " + name)[0]
+    rows = {r[0]: r for r in _table_cells(m["dom"], "incremental profit") if r}
+    quoted = re.findall(r"\n(\S+): [^\n]*?Profit (" + _MONEY + r");[^\n]*?each EUR 1 spent (returns|loses) EUR (\d+\.\d\d)",
+                        verdict)
+    quoted = [q for q in quoted if q[0] in rows]  # 05 tabulates the benefits comparison, not the offers one
+    assert len(quoted) >= 4, verdict[:2000]
+    for scheme, profit, verb, per_unit in quoted:
+        per_unit = per_unit if verb == "returns" else "-" + per_unit
+        cells = " | ".join(rows[scheme])
+        assert (profit + " (") in cells or cells.split(" | ")[4].startswith(profit), (scheme, profit, cells)
+        roi = rows[scheme][5].split(" ")[0].lstrip("+")
+        assert roi == per_unit, (scheme, per_unit, roi)
+
+
+@pytest.mark.slow
+def test_discount_verdict_quotes_its_table(measured):
+    m = measured["02-discount-levels"]
+    verdict = m["text"].split("Report 02-discount-levels")[0]
+    depth, profit = re.search(r"(?:most profitable depth tested is|least costly depth is) (\d+%)\W+(" + _MONEY + ")",
+                              verdict).groups()
+    rows = {r[0]: r for r in _table_cells(m["dom"]) if r}
+    assert rows[depth][4] == profit, (depth, profit, rows[depth])
+    assert "most profitable depth tested is 0%" not in verdict
+
+
+@pytest.mark.slow
+def test_profit_impact_answer_quotes_its_table(measured):
+    m = measured["04-profit-impact"]
+    before, after = re.search(r"changes profit per customer from (" + _MONEY + ") to (" + _MONEY + ")", m["text"]).groups()
+    rows = {r[0]: r for r in _table_cells(m["dom"]) if r}
+    assert rows["all of the above"][1:3] == [before, after]

@@ -24,6 +24,7 @@ from typing import NoReturn, Sequence
 
 from ..errors import LoyaltySimError
 from . import compare, fit, profit_impact, report, simulate, trial
+from ._common import add_quiet, closed_pipe
 from ._common import emit as _emit  # noqa: F401 - the shared printer, importable as before
 
 __all__ = ["build_parser", "main"]
@@ -52,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"loyalty-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=module.HELP))
+        cmd = sub.add_parser(name, help=module.HELP)
+        module.add_arguments(cmd)
+        add_quiet(cmd)
+        for action in cmd._actions:  # sub-commands (trial design, trial review) get it too
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    add_quiet(child)
     return parser
 
 
@@ -67,7 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             # the limit travels in the environment so worker processes see it too; restored below
             os.environ["LOYALTY_SIM_MEMORY_LIMIT"] = str(parse_size(args.memory_limit, field="--memory-limit"))
-        return COMMANDS[args.command].run(args)
+        code = COMMANDS[args.command].run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
+        return code
+    except BrokenPipeError:
+        return closed_pipe()
     except LoyaltySimError as exc:
         name = " ".join(filter(None, (args.command, getattr(args, "trial_command", None))))
         print(f"loyalty-sim {name}: error: {exc}", file=sys.stderr)

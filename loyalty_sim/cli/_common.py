@@ -20,8 +20,30 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 
 
 def show_progress(args: argparse.Namespace) -> bool:
-    """Progress bars on stderr: only for a person at a terminal, never with ``--json``."""
-    return not getattr(args, "json", False) and sys.stderr.isatty()
+    """Progress bars on stderr: only for a person at a terminal, never with ``--json`` or ``--quiet``."""
+    return not getattr(args, "json", False) and not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress bar (added to every command that does not define it)."""
+    if not any("--quiet" in a.option_strings for a in p._actions):
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
+
+
+def closed_pipe() -> int:
+    """End quietly when the reader of stdout went away (``loyalty-sim report --list | head -1``).
+
+    Python would print a BrokenPipeError when it flushes stdout at exit; stdout is
+    pointed at the null device instead. Returns 0: the reader had all it wanted.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+    return 0
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any, Iterable
 
-from ._common import emit
+from ._common import emit, show_progress
 from .executor_options import add_executor_options, executor_from_args
 
 HELP = "run a parameterised report notebook and write HTML to reports/"
@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
             sets = sets["runs"]
         with executor_from_args(args) as executor:
             index, results = rp.run_batch(args.name, [{**params, **s} if isinstance(s, dict) else s for s in sets],
-                                          out_dir=args.out, executor=executor)
+                                          out_dir=args.out, executor=executor,
+                                          progress=show_progress(args))
         _note_leftovers(r for r in results if isinstance(r, rp.ReportOutput))
         failed = [str(r) for r in results if not isinstance(r, rp.ReportOutput)]
         payload = {"index": str(index), "reports": [str(r.html) for r in results if isinstance(r, rp.ReportOutput)],
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         emit(args, payload, f"index: {index}\n" + "\n".join(payload["reports"])
              + ("\nfailed:\n" + "\n".join(failed) if failed else ""))
         return 1 if failed else 0
-    out = rp.run_report(args.name, params, out_dir=args.out)
+    out = rp.run_report(args.name, params, out_dir=args.out, progress=show_progress(args))
     _note_leftovers([out])
     payload = {"report": out.name, "run_id": out.run_id, "html": str(out.html), "notebook": str(out.notebook),
                "parameters": out.parameters, "values": out.values}

@@ -10,8 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
-
-PALETTE = ("#1b6ca8", "#e07a1f", "#3a9d5d", "#c23b5b", "#7b5ea7", "#8c6d31", "#4a4a4a")
+from .style import BASELINE_NAMES, COUNTERFACTUAL, PALETTE, color_of, plain_axis
 
 
 def _ax(ax: Axes | None, size: tuple[float, float] = (7.0, 3.6)) -> Axes:
@@ -21,19 +20,22 @@ def _ax(ax: Axes | None, size: tuple[float, float] = (7.0, 3.6)) -> Axes:
 
 
 def plot_effects(effects: pd.DataFrame, metric: str, *, ax: Axes | None = None, relative: bool = False,
-                 title: str | None = None, xlabel: str | None = None) -> Axes:
-    """Horizontal bars of each scheme's effect on ``metric`` with its interval (from ``Comparison.effects()``)."""
+                 title: str | None = None, xlabel: str | None = None, colors: Mapping[str, str] | None = None,
+                 scale: float = 1.0) -> Axes:
+    """Horizontal bars of each scheme's effect on ``metric`` with its interval (from ``Comparison.effects()``).
+
+    ``colors`` (:func:`~loyalty_sim.plots.style.scheme_colors`) keeps each scheme's colour;
+    ``scale`` multiplies absolute effects (100: shares drawn as percentage points).
+    """
     ax = _ax(ax)
     d = effects[effects["metric"] == metric].reset_index(drop=True)
-    scale = 1.0
     est, lo, hi = d["effect"].to_numpy(), d["ci_low"].to_numpy(), d["ci_high"].to_numpy()
     if relative:
         base = d["baseline"].to_numpy()
         scale = 100.0 / np.where(base == 0, np.nan, base)
     est, lo, hi = est * scale, lo * scale, hi * scale
     y = np.arange(len(d))
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(d))]
-    ax.barh(y, est, color=colors, alpha=0.85)
+    ax.barh(y, est, color=[color_of(str(n), i, colors) for i, n in enumerate(d["scheme"])], alpha=0.85)
     err = np.vstack([est - lo, hi - est])
     ok = np.isfinite(err).all(axis=0)
     if ok.any():
@@ -45,31 +47,42 @@ def plot_effects(effects: pd.DataFrame, metric: str, *, ax: Axes | None = None, 
     unit = "% of counterfactual" if relative else (d["unit"].iloc[0] if len(d) else "")
     ax.set(title=title or f"Effect on {metric.replace('_', ' ')} ({level}% interval)",
            xlabel=xlabel or unit)
+    if np.nanmax(np.abs(np.concatenate([est, lo, hi])), initial=0) >= 1000:
+        plain_axis(ax.xaxis)
     return ax
 
 
 def plot_weekly(results: Mapping[str, pd.DataFrame], column: str, *, ax: Axes | None = None,
                 launch_week: int | None = None, per: str | None = "alive_start", ylabel: str | None = None,
-                title: str | None = None) -> Axes:
-    """Weekly path of ``column`` for several runs (``{name: result.weekly}``), optionally per alive customer."""
+                title: str | None = None, colors: Mapping[str, str] | None = None) -> Axes:
+    """Weekly path of ``column`` for several runs (``{name: result.weekly}``), optionally per alive customer.
+
+    The counterfactual (``baseline``) is the black dashed line, drawn on top.
+    """
     ax = _ax(ax)
-    for i, (name, w) in enumerate(results.items()):
+    schemes = [n for n in results if n not in BASELINE_NAMES]
+    for i, name in enumerate(schemes):
+        w = results[name]
         y = w[column] / w[per].replace(0, np.nan) if per else w[column]
-        ax.plot(w.index, y, label=plot_text(name), color=PALETTE[i % len(PALETTE)], lw=1.8 if name == "baseline" else 1.4,
-                ls="--" if name == "baseline" else "-")
+        ax.plot(w.index, y, label=plot_text(name), color=color_of(name, i, colors), lw=1.4)
+    for name in (n for n in results if n in BASELINE_NAMES):
+        w = results[name]
+        y = w[column] / w[per].replace(0, np.nan) if per else w[column]
+        ax.plot(w.index, y, **COUNTERFACTUAL)
     if launch_week:
         ax.axvline(launch_week, color="grey", ls=":", lw=1)
         ax.annotate("launch", (launch_week, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
                     textcoords="offset points", color="grey", fontsize=8)
     ax.set(xlabel="week", ylabel=ylabel or (f"{column} per alive customer" if per else column),
            title=title or column.replace("_", " "))
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
 def plot_naive_vs_causal(effects: pd.DataFrame, metric: str = "purchases_per_customer_week", *,
-                         ax: Axes | None = None, title: str | None = None) -> Axes:
-    """For each scheme: the naive before/after change beside the effect against the counterfactual."""
+                         ax: Axes | None = None, title: str | None = None,
+                         colors: Mapping[str, str] | None = None) -> Axes:
+    """For each scheme: the naive before/after change (grey) beside the effect against the counterfactual (its colour)."""
     ax = _ax(ax)
     d = effects[effects["metric"] == metric].reset_index(drop=True)
     if "naive_before_after" not in d:
@@ -80,6 +93,8 @@ def plot_naive_vs_causal(effects: pd.DataFrame, metric: str = "purchases_per_cus
                                             "naive before/after", "#9e9e9e"),
                                            (w / 2, "effect", "ci_low", "ci_high", "vs counterfactual", PALETTE[0])):
         est = d[col].to_numpy(dtype=float)
+        if col == "effect":
+            color = [color_of(str(n), i, colors) for i, n in enumerate(d["scheme"])]
         ax.bar(x + off, est, w, label=label, color=color)
         err = np.vstack([est - d[lo].to_numpy(dtype=float), d[hi].to_numpy(dtype=float) - est])
         ok = np.isfinite(err).all(axis=0)
@@ -94,7 +109,7 @@ def plot_naive_vs_causal(effects: pd.DataFrame, metric: str = "purchases_per_cus
 
 def plot_grouped_bars(frame: pd.DataFrame, x: str, bars: str, value: str, *, ci: tuple[str, str] | None = None,
                       ax: Axes | None = None, ylabel: str | None = None, title: str | None = None,
-                      percent: bool = False) -> Axes:
+                      percent: bool = False, colors: Mapping[str, str] | None = None) -> Axes:
     """Grouped bars: ``value`` for each ``x`` category (groups) and ``bars`` category (one colour each).
 
     ``ci`` names the columns of interval bounds drawn as error bars; ``percent`` scales
@@ -111,7 +126,7 @@ def plot_grouped_bars(frame: pd.DataFrame, x: str, bars: str, value: str, *, ci:
         d = d.set_index(d[x].astype(str)).reindex(cats)
         est = d[value].to_numpy(dtype=float) * scale
         xs = pos + (i - (len(names) - 1) / 2) * w
-        ax.bar(xs, est, w, label=plot_text(name.replace("_", " ")), color=PALETTE[i % len(PALETTE)])
+        ax.bar(xs, est, w, label=plot_text(name.replace("_", " ")), color=color_of(name, i, colors))
         if ci is not None:
             err = np.vstack([est - d[ci[0]].to_numpy(dtype=float) * scale, d[ci[1]].to_numpy(dtype=float) * scale - est])
             ok = np.isfinite(err).all(axis=0)
@@ -125,13 +140,14 @@ def plot_grouped_bars(frame: pd.DataFrame, x: str, bars: str, value: str, *, ci:
 
 
 def plot_segment_effects(segments: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
-                         value: str = "purchases_effect", ylabel: str = "transactions per alive customer-week") -> Axes:
+                         value: str = "purchases_effect", ylabel: str = "transactions per alive customer-week",
+                         colors: Mapping[str, str] | None = None) -> Axes:
     """Grouped bars: effect by segment and scheme, with intervals (``ci_low``/``ci_high``) where given."""
     ci = ("ci_low", "ci_high") if value == "purchases_effect" else (f"{value}_ci_low", f"{value}_ci_high")
     if not set(ci) <= set(segments.columns):
         ci = None
     return plot_grouped_bars(segments, "segment", "scheme", value, ci=ci, ax=ax, ylabel=ylabel,
-                             title=title or "Effect by segment")
+                             title=title or "Effect by segment", colors=colors)
 
 
 def plot_sweep(sweep: pd.DataFrame, x: str, y: str, *, ax: Axes | None = None, ci: tuple[str, str] | None = None,
@@ -145,23 +161,27 @@ def plot_sweep(sweep: pd.DataFrame, x: str, y: str, *, ax: Axes | None = None, c
     if ci is not None:
         ax.fill_between(xs, sweep[ci[0]].to_numpy(dtype=float), sweep[ci[1]].to_numpy(dtype=float),
                         color=line.get_color(), alpha=0.18, lw=0)
-    if mark_best and np.isfinite(ys).any():
+    if mark_best and np.isfinite(ys).any() and np.nanmax(ys) > 0:  # a loss is never marked best
         i = int(np.nanargmax(ys))
         ax.plot(xs[i], ys[i], marker="*", ms=14, color="#c23b5b", zorder=5)
         ax.annotate(f"best: {xs[i]:g}{'%' if percent_x else ''}", (xs[i], ys[i]), xytext=(6, 6),
                     textcoords="offset points", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     ax.set(xlabel=xlabel or x, ylabel=ylabel or y, title=title or f"{y} by {x}")
+    if abs(np.nanmax(np.abs(ys), initial=0)) >= 1000:
+        plain_axis(ax.yaxis)
     return ax
 
 
-def plot_member_gap(gaps: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+def plot_member_gap(gaps: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
+                    colors: Mapping[str, str] | None = None) -> Axes:
     """Members vs non-members: the naive gap beside the causal effect on members (self-selection)."""
     ax = _ax(ax)
     x = np.arange(len(gaps))
     w = 0.38
     ax.bar(x - w / 2, gaps["naive_gap"], w, label="naive gap (members - non-members)", color="#9e9e9e")
-    ax.bar(x + w / 2, gaps["causal_effect_on_members"], w, label="causal effect on members", color=PALETTE[0])
+    ax.bar(x + w / 2, gaps["causal_effect_on_members"], w, label="causal effect on members",
+           color=[color_of(str(n), i, colors) for i, n in enumerate(gaps.index)])
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(x, [plot_text(s) for s in gaps.index])
     ax.set(ylabel="transactions per alive customer-week", title=title or "Self-selection: naive gap vs causal effect")

@@ -13,19 +13,28 @@ from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
 from .comparison import PALETTE, _ax
+from .style import plain_axis
 
 
 def plot_cumulative_profit(incremental: Mapping[str, pd.Series], *, ax: Axes | None = None,
-                           launch_week: int | None = None, title: str | None = None) -> Axes:
-    """Cumulative incremental profit per scheme (``{name: weekly incremental profit}``); payback where it crosses 0."""
+                           launch_week: int | None = None, title: str | None = None,
+                           colors: Mapping[str, str] | None = None, currency: str | None = None) -> Axes:
+    """Cumulative incremental profit per scheme (``{name: weekly incremental profit}``); payback where it crosses 0.
+
+    The counterfactual is the zero line, drawn as in every chart (black, dashed).
+    """
+    from .style import COUNTERFACTUAL, color_of
+
     ax = _ax(ax)
     for i, (name, s) in enumerate(incremental.items()):
-        ax.plot(s.index, s.cumsum(), label=plot_text(name), color=PALETTE[i % len(PALETTE)], lw=1.6)
-    ax.axhline(0, color="black", lw=0.8)
+        ax.plot(s.index, s.cumsum(), label=plot_text(name), color=color_of(name, i, colors), lw=1.6)
+    ax.axhline(0, **COUNTERFACTUAL)
     if launch_week:
         ax.axvline(launch_week, color="grey", ls=":", lw=1)
-    ax.set(xlabel="week", ylabel="currency", title=title or "Cumulative incremental profit vs counterfactual")
-    ax.legend(fontsize=8, frameon=False)
+    ax.set(xlabel="week", ylabel=f"cumulative profit, {plot_text(currency) if currency else 'currency'}",
+           title=title or "Cumulative incremental profit vs counterfactual")
+    plain_axis(ax.yaxis)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 

@@ -83,7 +83,8 @@ def plot_before_after(review: Any, *, metric: str = "purchases_per_week", ax: Ax
     ax.set_xticks(x, ["pilot", "control"])
     label, unit = _LABELS[metric]
     ax.set(xlabel="group", ylabel=unit, title=title or f"Before and during the pilot: {label}")
-    ax.legend(fontsize=8, frameon=False)
+    ax.margins(y=0.25)  # head room: the legend sits above the bars, never over them
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncols=2)
     return ax
 
 

@@ -61,7 +61,9 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
         raise ConfigError(f"expected a mapping with a 'type', got {type(raw).__name__}", field=path, source=source)
     kind = raw.get("type")
     if not isinstance(kind, str) or kind not in FAMILIES:  # a list or mapping is unhashable: no lookup
-        raise ConfigError(f"unknown scheme type {shown(kind)}; expected one of {sorted(FAMILIES)}",
+        from ..text.suggest import did_you_mean
+
+        raise ConfigError(f"unknown scheme type {shown(kind)}{did_you_mean(kind, FAMILIES)}; expected one of {sorted(FAMILIES)}",
                           field=f"{path}.type", source=source)
     data = dict(raw)
     # ``family`` is what ``to_dict`` writes for readers; the ``type`` says the same, so a written
@@ -78,7 +80,7 @@ def scheme_from_dict(raw: Mapping[str, Any], *, source: str | None = None, path:
     try:
         return FAMILIES[kind].model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, source=source, path=path) from None
+        raise validation_error(exc, source=source, path=path, fields=FAMILIES[kind].model_fields) from None
 
 
 def population_errors(scheme: SchemeConfig, params: Any, *, path: str) -> list[tuple[str, str]]:
@@ -94,8 +96,13 @@ def population_errors(scheme: SchemeConfig, params: Any, *, path: str) -> list[t
     return out
 
 
-def validation_error(exc: ValidationError, *, source: str | None, path: str) -> ConfigError:
-    """Turn a pydantic error into a ConfigError naming each field path and what was expected."""
+def validation_error(exc: ValidationError, *, source: str | None, path: str, fields: Any = ()) -> ConfigError:
+    """Turn a pydantic error into a ConfigError naming each field path and what was expected.
+
+    An unknown top-level field gets a "did you mean" from ``fields`` (the model's field names).
+    """
+    from ..text.suggest import did_you_mean
+
     msgs = []
     first = None
     for err in exc.errors():
@@ -103,7 +110,8 @@ def validation_error(exc: ValidationError, *, source: str | None, path: str) -> 
         first = first or loc
         got = err.get("input")
         got_s = "" if isinstance(got, Mapping) else f" (got {shown(got)})"
-        msgs.append(f"{loc}: {err['msg']}{got_s}")
+        hint = did_you_mean(err["loc"][0], fields) if err.get("type") == "extra_forbidden" and len(err["loc"]) == 1 else ""
+        msgs.append(f"{loc}: {err['msg']}{got_s}{hint}")
     err = ConfigError("; ".join(msgs), source=source)
     err.field = first
     return err

@@ -3,8 +3,16 @@
 Modules
 -------
 format
-    The one formatter: numbers, percents, percentage points, money, p-values,
-    intervals and "n/a (reason)".
+    The one formatter: numbers, percents, percentage points, money (with a currency),
+    ROI in words, p-values, intervals and "n/a (reason)".
+tables
+    Formatted HTML tables for reports (readable headers, no index, numbers right-aligned).
+schemes
+    Every scheme described in one plain sentence from its configuration.
+next_step
+    The "What next" section: the recommended pilot and its command.
+suggest
+    "Did you mean ...?" for a mistyped name.
 comparison
     A comparison's verdicts, headline, summary table, console text and report sentences.
 retention_value

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .escape import escape_markdown as _md
-from .format import finite, interval, number, percent
+from .format import finite, interval, money, number, percent, points, roi_words
 
 __all__ = ["bias_sentence", "breakage_sentence", "comparison_text", "discount_sentence", "headline",
            "points_tradeoffs", "segment_sentence", "summary_table", "targeting_sentence", "verdict",
@@ -58,8 +58,13 @@ def with_interval(est: float, lo: float, hi: float, *, digits: int = 0, pct: boo
     return f"{fmt(est, digits, sign=True)} ({interval(lo, hi, fmt, digits=digits, sign=True)})"
 
 
-def summary_table(comp: Any) -> pd.DataFrame:
-    """One row per scheme, every number with its interval, in words a marketer reads."""
+def summary_table(comp: Any, currency: str | None = None) -> pd.DataFrame:
+    """One row per scheme, every number with its interval, in words a marketer reads.
+
+    Money carries ``currency`` (default: the scenario's); retention is in percentage
+    points, as the figures show it; ROI is the profit per unit of money spent.
+    """
+    currency = currency or getattr(comp.scenario, "currency", None)
     eff = comp.effects().set_index(["scheme", "metric"])
     summ = comp.summary()
     rows = {}
@@ -72,12 +77,17 @@ def summary_table(comp: Any) -> pd.DataFrame:
         rt, rlo, rhi, _ = e("retention_annual")
         p, plo, phi, _ = e("incremental_profit")
         roi, rolo, rohi, _ = e("roi")
+        profit = money(p, 0, currency=currency)
+        if finite(plo) is not None:
+            profit += f" ({interval(plo, phi, money, currency=currency)})"
         rows[name] = {
             "purchase frequency": with_interval(f / fb, flo / fb, fhi / fb, digits=1, pct=True),
             "spend per customer": with_interval(s / sb, slo / sb, shi / sb, digits=1, pct=True),
             "annual retention (points)": with_interval(100 * rt, 100 * rlo, 100 * rhi, digits=1),
-            "incremental profit": with_interval(p, plo, phi),
-            "ROI": with_interval(roi, rolo, rohi, digits=2),
+            f"incremental profit ({currency or 'money'})" if currency else "incremental profit": profit,
+            f"profit per {money(1, 0, currency=currency)} spent": with_interval(roi, rolo, rohi, digits=2),
+            "payback": payback_words(summ.loc[name, "payback_week"]).replace("has not paid back by the end of the "
+                                                                              "horizon", "not by the horizon"),
             "verdict": summ.loc[name, "verdict"].split(":")[0],
         }
     out = pd.DataFrame(rows).T
@@ -85,38 +95,120 @@ def summary_table(comp: Any) -> pd.DataFrame:
     return out
 
 
-def headline(comp: Any) -> str:
-    """The verdict at the top of the comparison report (markdown)."""
-    summ = comp.summary()
-    lvl = percent(comp.level, 0)
-    best = summ["incremental_profit"].astype(float).idxmax()
+#: Below this share a change in purchase frequency is reported as no change.
+NO_CHANGE = 0.001
+
+
+def coverage_note(replications: int, level: float) -> str:
+    """What the intervals cover, said beside them."""
+    if replications < 2:
+        return "one replication: no interval, so simulation noise is not measured either"
+    return (f"{percent(level, 0)} intervals over {replications} replications cover simulation noise only, "
+            "not uncertainty in the assumptions behind the model")
+
+
+def payback_words(week: Any) -> str:
+    """``pays back 12 weeks after launch`` or why it does not."""
+    w = finite(week)
+    if w is None:
+        return "has not paid back by the end of the horizon"
+    if w < 1:
+        return "is in profit from its launch week on"
+    return f"pays back {number(w, 0)} weeks after launch"
+
+
+def zero_effect_reason(scheme: Any, behaviour: Any) -> str | None:
+    """Why a scheme moved nothing, when its configuration says (a discount below the noticed depth)."""
+    depth = getattr(scheme, "depth", None)
+    threshold = getattr(behaviour, "discount_threshold", None)
+    if getattr(scheme, "family", "") == "discount" and depth is not None and threshold is not None \
+            and depth <= threshold:
+        return (f"a {percent(depth, 0)} discount is at or below the depth customers notice "
+                f"({percent(threshold, 0)} in this model), so it changes no purchases and only gives margin away")
+    return None
+
+
+def verdict_lines(summ: pd.DataFrame, *, weeks_after: int, replications: int, level: float,
+                  currency: str | None = None, reasons: dict[str, str] | None = None,
+                  tie: tuple[str, float, float, float] | None = None) -> list[str]:
+    """The verdict of a comparison in Markdown lines, true in words.
+
+    Parameters
+    ----------
+    summ : DataFrame
+        ``Comparison.summary()``: ``incremental_profit``, ``profit_ci``, ``roi``,
+        ``payback_week``, ``purchases_relative_effect``, ``verdict``; indexed by scheme.
+    weeks_after : int
+        Weeks from launch to the horizon end.
+    reasons : dict, optional
+        scheme -> why it changed nothing (:func:`zero_effect_reason`).
+    tie : (runner-up, difference, low, high), optional
+        The paired difference between the leader and the runner-up.
+
+    A loss is never called best: when no scheme adds profit the verdict says so and
+    names the least costly one.
+    """
+    reasons = reasons or {}
+    profit = summ["incremental_profit"].astype(float)
+    best = str(profit.idxmax())
     b = summ.loc[best]
     lo, hi = b["profit_ci"]
-    lines = [f"**Best candidate: {_md(best)}.** Over the {comp.scenario.weeks - comp.scenario.launch_week} weeks after "
-             f"launch it adds {number(b['incremental_profit'], 0)} of profit against doing nothing "
-             f"({lvl} interval {interval(lo, hi, number, digits=0)}, {len(comp.runs)} replications), "
-             f"ROI {number(b['roi'], 2)}."]
-    if len(summ) > 1:
-        runner = summ["incremental_profit"].astype(float).drop(best).idxmax()
-        d, dlo, dhi = comp.difference(best, runner)
-        if np.isfinite(dlo) and dlo <= 0 <= dhi:
-            lines[0] += (f" Its lead over **{_md(runner)}** ({number(d, 0)}; paired {lvl} interval "
-                         f"{interval(dlo, dhi, number, digits=0)}) is within the noise of the replications: treat the two as tied.")
-        elif np.isfinite(dlo):
-            lines[0] += f" It beats **{_md(runner)}** by {number(d, 0)} (paired {lvl} interval {interval(dlo, dhi, number, digits=0)})."
+    span = "" if finite(lo) is None else f" ({percent(level, 0)} interval {interval(lo, hi, money, currency=currency)})"
+    m = money(b["incremental_profit"], 0, currency=currency)
+    word = str(b["verdict"]).split(":")[0]
+    if profit.max() <= 0:
+        first = (f"**No scheme pays.** Over the {weeks_after} weeks after launch every candidate costs more than it "
+                 f"brings in. The least costly is **{_md(best)}**: {m} of profit against doing nothing{span}.")
+    elif word == "pays":
+        first = (f"**Leading candidate: {_md(best)}.** Over the {weeks_after} weeks after launch it adds {m} of "
+                 f"profit against doing nothing{span}; {roi_words(b['roi'], currency)}; it "
+                 f"{payback_words(b['payback_week'])}.")
+    else:
+        first = (f"**Leading candidate, not yet proven: {_md(best)}.** Over the {weeks_after} weeks after launch it "
+                 f"adds {m} of profit against doing nothing{span}, but the interval includes zero; "
+                 f"{roi_words(b['roi'], currency)}; it {payback_words(b['payback_week'])}.")
+    if tie is not None and profit.max() > 0:
+        runner, d, dlo, dhi = tie
+        paired = interval(dlo, dhi, money, currency=currency)
+        if finite(dlo) is not None and dlo <= 0 <= dhi:
+            first += (f" Its lead over **{_md(runner)}** ({money(d, 0, currency=currency)}; paired interval "
+                      f"{paired}) is within the simulation noise: these runs cannot tell the two apart on profit.")
+        elif finite(dlo) is not None:
+            first += f" It beats **{_md(runner)}** by {money(d, 0, currency=currency)} (paired interval {paired})."
+    lines = [first, f"*{coverage_note(replications, level).capitalize()}.*", ""]
     for name, r in summ.iterrows():
-        word = r["verdict"].split(":")[0]
-        lines.append(f"- **{_md(name)}**: {_md(word)}. Purchase frequency {percent(r['purchases_relative_effect'], 1, sign=True)}, "
-                     f"profit {number(r['incremental_profit'], 0)}, ROI {number(r['roi'], 2)}.")
-    losers = [n for n, r in summ.iterrows() if r["verdict"].startswith("reconsider")]
-    if losers:
-        lines.append(f"\n*Reconsider {', '.join(_md(n) for n in losers)}: the return is below the cost.*")
-    return "\n".join(lines)
+        w = str(r["verdict"]).split(":")[0]
+        label = {"pays": "pays", "uncertain": "uncertain (interval includes zero)",
+                 "reconsider": "loses money"}.get(w, w)
+        rel = finite(r["purchases_relative_effect"])
+        freq = (f"purchase frequency {percent(rel, 1, sign=True)}" if rel is not None and abs(rel) >= NO_CHANGE
+                else "no change in purchase frequency" + (f" ({reasons[name]})" if name in reasons else ""))
+        lines.append(f"- **{_md(name)}**: {label}. Profit {money(r['incremental_profit'], 0, currency=currency)}; "
+                     f"{freq}; {roi_words(r['roi'], currency)}.")
+    return lines
+
+
+def headline(comp: Any, currency: str | None = None) -> str:
+    """The verdict at the top of a comparison report (Markdown; see :func:`verdict_lines`)."""
+    summ = comp.summary()
+    currency = currency or getattr(comp.scenario, "currency", None)
+    tie = None
+    if len(summ) > 1:
+        profit = summ["incremental_profit"].astype(float)
+        best = profit.idxmax()
+        runner = profit.drop(best).idxmax()
+        tie = (str(runner), *comp.difference(best, runner))
+    reasons = {s.name: r for s in comp.scenario.schemes
+               if (r := zero_effect_reason(s, comp.scenario.behaviour)) is not None}
+    return "\n".join(verdict_lines(summ, weeks_after=comp.scenario.weeks - comp.scenario.launch_week,
+                                   replications=len(comp.runs), level=comp.level, currency=currency,
+                                   reasons=reasons, tie=tie))
 
 
 def comparison_text(comp: Any) -> str:
     """The comparison as console text (``loyalty-sim compare``): per scheme its effects, intervals and verdict."""
     summ = comp.summary()
+    cur = getattr(comp.scenario, "currency", None)
     lines = [f"scenario: {comp.scenario.name} - {len(comp.runs)} paired replication(s), {percent(comp.level, 0)} "
              f"intervals, launch week {comp.scenario.launch_week} of {comp.scenario.weeks}", ""]
     for name, r in summ.iterrows():
@@ -129,9 +221,9 @@ def comparison_text(comp: Any) -> str:
                   f"{_naive(r['naive_before_after_purchases'])})",
                   f"  spend per customer-week      {number(r['spend_per_customer_week_effect'], 3, sign=True)}  "
                   f"({percent(r['spend_relative_effect'], 1, sign=True)})",
-                  f"  annual retention             {number(r['retention_annual_effect'], 4, sign=True)}",
-                  f"  incremental profit           {number(r['incremental_profit'], 0)} "
-                  f"({interval(plo, phi, number, digits=0)})   ROI {number(r['roi'], 2)}",
+                  f"  annual retention             {points(r['retention_annual_effect'], 1)}",
+                  f"  incremental profit           {money(r['incremental_profit'], 0, currency=cur)} "
+                  f"({interval(plo, phi, money, currency=cur)}); {roi_words(r['roi'], cur)}",
                   f"  verdict: {r['verdict']}", ""]
     return "\n".join(lines)
 
@@ -150,22 +242,47 @@ def bias_sentence(comp: Any, metric: str = "purchases_per_customer_week") -> str
             "of a customer base (the most frequent buyers also lapse first) - " + "; ".join(parts) + ".")
 
 
-def discount_sentence(sweep: pd.DataFrame, margin: float) -> str:
-    """Where the best discount lies and why tiny and deep ones lose (markdown)."""
-    i = int(np.nanargmax(sweep["incremental_profit"].to_numpy(dtype=float)))
-    best = sweep.iloc[i]
-    tiny, deep = sweep.iloc[0], sweep.iloc[-1]
-    pays = best["incremental_profit"] > 0
-    text = (f"The most profitable depth tested is **{percent(best['depth'], 0)}** "
-            f"({number(best['incremental_profit'], 0)} incremental profit). ")
-    if not pays:
-        text += ("**No depth pays for itself** at a gross margin of "
-                 f"{percent(margin, 0)}: the discount is given on every purchase, including those that would have "
-                 "happened anyway, so the extra sales must exceed margin/(margin - depth) - 1 to break even. ")
-    text += (f"A tiny discount ({percent(tiny['depth'], 0)}) is below the level customers notice, so it only gives "
-             f"margin away ({number(tiny['incremental_profit'], 0)}); a deep one ({percent(deep['depth'], 0)}) costs more than "
-             f"the saturated extra demand brings and lowers the reference price ({number(deep['incremental_profit'], 0)}).")
-    return text
+def discount_sentence(sweep: pd.DataFrame, margin: float, *, currency: str | None = None,
+                      noticed: float | None = None, weeks_after: int | None = None) -> str:
+    """The discount verdict (Markdown): the best depth that pays, or that none does and the least costly.
+
+    The 0% row is the counterfactual itself (no discount, profit 0 by construction) and
+    is never a candidate. ``noticed`` is the depth customers notice
+    (``BehaviourParams.discount_threshold``): depths up to it are explained as giving
+    margin away without moving demand.
+    """
+    cand = sweep[sweep["depth"] > 0].reset_index(drop=True)
+    if cand.empty:
+        return "Only 0% was tested: no discount to judge. Add depths with `-p depths \"[0.1, 0.2]\"`."
+    profit = cand["incremental_profit"].to_numpy(dtype=float)
+    i = int(np.nanargmax(profit))
+    best = cand.iloc[i]
+    span = ""
+    if {"incremental_profit_low", "incremental_profit_high"} <= set(cand.columns) and \
+            finite(best["incremental_profit_low"]) is not None:
+        span = (f"; interval {interval(best['incremental_profit_low'], best['incremental_profit_high'], money, currency=currency)}, "
+                "simulation noise only")
+    when = f" over the {weeks_after} weeks after launch" if weeks_after else ""
+    m = money(best["incremental_profit"], 0, currency=currency)
+    if best["incremental_profit"] > 0:
+        text = f"The most profitable depth tested is **{percent(best['depth'], 0)}**: {m} of incremental profit{when}{span}. "
+    else:
+        text = (f"**No discount depth tested pays**{when} at a gross margin of {percent(margin, 0)}: the discount is given "
+                "on every purchase, including those that would have happened anyway, so the extra sales must exceed "
+                f"margin/(margin - depth) - 1 to break even. The least costly depth is **{percent(best['depth'], 0)}** "
+                f"({m}{span}). ")
+    if noticed is not None:
+        quiet = cand[cand["depth"] <= noticed + 1e-12]
+        if len(quiet):
+            worst = quiet.iloc[-1]
+            text += (f"Depths up to {percent(noticed, 0)} are below the level customers notice, so they change no "
+                     f"purchases and only give margin away ({percent(worst['depth'], 0)}: "
+                     f"{money(worst['incremental_profit'], 0, currency=currency)}). ")
+    deep = cand.iloc[-1]
+    if len(cand) > 1 and deep["depth"] != best["depth"]:
+        text += (f"The deepest tested ({percent(deep['depth'], 0)}: {money(deep['incremental_profit'], 0, currency=currency)}) "
+                 "costs more than the saturated extra demand brings and lowers the reference price.")
+    return text.strip()
 
 
 def points_tradeoffs(table: pd.DataFrame) -> str:
@@ -239,6 +356,7 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
     if outcomes.empty:
         return "No targeted offers in this scenario."
     # offers run on their own (a part of a combination shares its uplift with the other parts)
+    everyone = outcomes
     alone = outcomes[outcomes.index == outcomes["scheme"]]
     outcomes = alone if len(alone) else outcomes
     best = outcomes["purchases_uplift_audience"].idxmax()
@@ -250,10 +368,10 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
         eff = outcomes["purchases_uplift_per_offer"].idxmax()
         text += (f"Per offer delivered, **{_md(str(eff).replace('_', ' '))}** works best "
                  f"({number(outcomes.loc[eff, 'purchases_uplift_per_offer'], 3, sign=True)} purchases per offer). ")
-    others = outcomes["purchases_uplift_others"].abs().max()
+    others = everyone["purchases_uplift_others"].abs().max()  # over every row of the offers table
     if np.isfinite(others):
-        text += (f"Customers outside each audience did not change (largest difference {number(others, 3)} purchases "
-                 "per customer), so the uplift is the offer's own. ")
+        text += (f"Customers outside each audience barely changed (largest difference {number(others, 4)} purchases "
+                 "per customer, as in the table), so the uplift is the offer's own. ")
     return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
                    "where the extra margin exceeds that discount.")
 

@@ -21,6 +21,8 @@ interval(lo, hi, fmt=number, **kw)
     ``lo to hi`` with one formatter for both ends; n/a if either end is missing.
 not_available(reason=None)
     ``n/a`` or ``n/a (reason)``.
+roi_words(roi, currency=None)
+    ``each EUR 1 spent returns EUR 2.72 of profit``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-__all__ = ["finite", "interval", "money", "not_available", "number", "p_value", "percent", "points"]
+__all__ = ["finite", "interval", "money", "not_available", "number", "p_value", "percent", "points", "roi_words"]
 
 NA = "n/a"
 
@@ -50,7 +52,10 @@ def not_available(reason: str | None = None) -> str:
 
 
 def _fixed(v: float, digits: int, sign: bool) -> str:
-    return f"{v:{'+' if sign else ''},.{max(0, int(digits))}f}"
+    d = max(0, int(digits))
+    if round(v, d) == 0:  # -0.3 at 0 decimals is "0", never "-0"
+        v = 0.0
+    return f"{v:{'+' if sign else ''},.{d}f}"
 
 
 def number(x: Any, digits: int = 2, *, sign: bool = False, missing: str | None = None) -> str:
@@ -112,3 +117,20 @@ def interval(lo: Any, hi: Any, fmt: Callable[..., str] = number, *, missing: str
     if finite(lo) is None or finite(hi) is None:
         return not_available(missing)
     return f"{fmt(lo, **kw)} to {fmt(hi, **kw)}"
+
+
+def roi_words(roi: Any, currency: str | None = None) -> str:
+    """Return on investment in words: profit (or loss) per unit of money the scheme costs.
+
+    Examples
+    --------
+    >>> roi_words(2.72, "EUR"), roi_words(-0.4, "EUR")
+    ('each EUR 1 spent returns EUR 2.72 of profit', 'each EUR 1 spent loses EUR 0.40')
+    """
+    v = finite(roi)
+    if v is None:
+        return "no return on cost to report (the scheme costs nothing)"
+    one = money(1, 0, currency=currency)
+    if v < 0:
+        return f"each {one} spent loses {money(-v, 2, currency=currency)}"
+    return f"each {one} spent returns {money(v, 2, currency=currency)} of profit"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..retention_value import sensitivity_counts
 from .escape import escape_markdown as _md
-from .format import finite, number, percent, points
+from .format import finite, money, number, percent, points
 
 __all__ = ["profit_impact_headline", "profit_impact_sentence", "profit_impact_text", "sensitivity_sentence",
            "simulated_check_sentence"]
@@ -27,7 +27,8 @@ def _change_pct(x: Any, digits: int, missing: str | None = None) -> str:
     return number(x, digits, sign=True, missing=missing) + ("%" if finite(x) is not None else "")
 
 
-def profit_impact_sentence(res: dict[str, Any], band: tuple[float, float] = (25.0, 125.0)) -> str:
+def profit_impact_sentence(res: dict[str, Any], band: tuple[float, float] = (25.0, 125.0), *,
+                           currency: str | None = None) -> str:
     """The retention -> profit answer for one set of inputs (markdown), from :func:`~loyalty_sim.retention_value.retention_profit_impact`.
 
     Gives the absolute change in profit per customer always, and the % change only where
@@ -35,8 +36,9 @@ def profit_impact_sentence(res: dict[str, Any], band: tuple[float, float] = (25.
     """
     pct = res.get("profit_change_pct")
     text = (f"## The answer for your inputs\n\nRaising retention from **{percent(res['retention'], 0)}** to "
-            f"**{percent(res['retention_after'], 0)}** changes profit per customer from {number(res['value_before'], 0)} "
-            f"to {number(res['value_after'], 0)}: **{number(res['profit_change'], 0, sign=True)} per customer**")
+            f"**{percent(res['retention_after'], 0)}** changes profit per customer from "
+            f"{money(res['value_before'], 0, currency=currency)} to {money(res['value_after'], 0, currency=currency)}: "
+            f"**{money(res['profit_change'], 0, sign=True, currency=currency)} per customer**")
     if pct is None or not math.isfinite(pct):
         text += (f". The percentage change is undefined: {res['reason']}. A percentage of a profit at or below "
                  "zero has no meaning (near zero it explodes, below zero its sign turns round), so read the "

@@ -216,3 +216,66 @@ def checks_table(review: Any) -> pd.DataFrame:
                     "enrolment recorded: intention-to-treat shown" if sel else "assigned at random"), "p-value": None},
     ]
     return pd.DataFrame(rows).set_index("check")
+
+
+_METRIC_WORDS = {"purchases_per_week": "purchases per customer per week", "spend_per_week": "spend per customer per week",
+                 "mean_ticket": "mean ticket", "retention": "retention (share still buying)"}
+_METHOD_WORDS = {"did": "difference in differences", "cuped": "CUPED (pre-period adjusted)",
+                 "diff": "simple difference"}
+
+
+def effects_frame(review: Any, currency: str | None = None) -> pd.DataFrame:
+    """The effects table in words: metric, method, estimate with interval, relative effect, p-value, group sizes."""
+    from .format import interval, p_value, percent
+
+    rows = []
+    for _, r in review.effects.iterrows():
+        digits = 3 if r["metric"] != "retention" else 3
+        rows.append({"metric": _METRIC_WORDS.get(r["metric"], str(r["metric"]).replace("_", " ")),
+                     "method": _METHOD_WORDS.get(r["method"], r["method"]) + (" (primary)" if r["primary"] else ""),
+                     "effect": number(r["estimate"], digits, sign=True),
+                     "interval": interval(r["ci_low"], r["ci_high"], number, digits=digits, sign=True,
+                                          missing="no interval"),
+                     "relative": percent(r["relative_effect"], 1, sign=True, missing="no baseline"),
+                     "p-value": p_value(r["p_value"], missing="no test"),
+                     "pilot customers": number(r["n_pilot"], 0), "control customers": number(r["n_control"], 0)})
+    return pd.DataFrame(rows)
+
+
+def money_frame(review: Any, currency: str | None = None) -> pd.DataFrame:
+    """The money table in words: item, estimate and interval with the currency, and what each item is."""
+    from .format import interval, money
+
+    counts = {"pilot_customers", "costed_customers", "pilot_weeks"}
+    rows = []
+    for _, r in review.money.iterrows():
+        item = str(r["item"])
+        if item in counts:
+            est, span = number(r["estimate"], 0), ""
+        elif item == "roi":
+            est = number(r["estimate"], 2)
+            span = interval(r["ci_low"], r["ci_high"], number, digits=2, missing="")
+        else:
+            digits = 2 if abs(float(r["estimate"]) if r["estimate"] == r["estimate"] else 0) < 100 else 0
+            est = money(r["estimate"], digits, currency=currency)
+            span = interval(r["ci_low"], r["ci_high"], money, digits=digits, currency=currency, missing="")
+            if r["ci_low"] == r["ci_high"]:
+                span = "fixed (no uncertainty)"
+        unit = str(r["unit"]).replace("currency", currency or "currency").replace("cost_per_pilot_customer",
+                                                                                 "the cost per pilot customer")
+        rows.append({"item": item.replace("_", " ").replace("roi", "profit per unit of cost"), "estimate": est,
+                     "interval": span, "what it is": unit})
+    return pd.DataFrame(rows)
+
+
+def programme_cost_sentence(review: Any, fixed: float, per_customer: float, currency: str | None = None) -> str:
+    """Why the programme cost is more than the fixed cost typed: the per-customer cost is in it."""
+    from .format import money
+
+    m = review.money.set_index("item")["estimate"]
+    if "programme_cost" not in m:
+        return ""
+    n = m.get("costed_customers", float("nan"))
+    return (f"The programme cost of {money(m['programme_cost'], 2, currency=currency)} is the fixed "
+            f"{money(fixed, 2, currency=currency)} plus {money(per_customer, 2, currency=currency)} for each of "
+            f"{number(n, 0)} pilot customers charged (cards, mailings).")
