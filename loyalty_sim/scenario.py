@@ -11,7 +11,8 @@ Example (the shipped ``loyalty_sim/scenarios/*.yaml``, loaded by name: ``load_sc
     weeks: 104
     launch_week: 26
     seed: 1
-    behaviour: {goal_gradient: 0.2}      # optional overrides of the behaviour table
+    behaviour: {goal_gradient: 0.2}      # optional overrides of the behaviour table; for --uncertainty a
+                                         # parameter can be {fixed: 0.2} or {low: 0.1, high: 0.3} (its prior)
     population: {arrivals: none}         # optional overrides of the preset
     schemes:
       - {type: stamp_card, name: stamp10, stamps_required: 10, reward_value: 4.5, reward_cost: 1.2}
@@ -90,6 +91,9 @@ class Scenario:
     params : PopulationParams
     customers, weeks, launch_week, seed, replications : int
     behaviour : BehaviourParams
+    behaviour_priors : dict
+        Priors the ``behaviour:`` section gives (``{fixed: v}`` or ``{low, high, mode?, weight?}``), read by
+        :func:`loyalty_sim.uncertainty.priors.priors`; the other parameters keep the table's.
     schemes : list of SchemeConfig
     economics : dict
         The scenario's economics settings (overrides of the preset's), validated at load
@@ -111,6 +115,7 @@ class Scenario:
     replications: int = 1
     economics: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
+    behaviour_priors: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def population(self, seed: int | None = None) -> Population:
         """The scenario's customers (seed defaults to the scenario's); a size that cannot fit names the file."""
@@ -127,7 +132,8 @@ class Scenario:
         return {"name": self.name, "preset": self.params.name, "population": self.params.to_dict(),
                 "customers": self.customers,
                 "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
-                "replications": self.replications, "behaviour": self.behaviour.to_dict(),
+                "replications": self.replications,
+                "behaviour": {**self.behaviour.to_dict(), **{k: dict(v) for k, v in self.behaviour_priors.items()}},
                 "economics": dict(self.economics), "schemes": [s.to_dict() for s in self.schemes],
                 "source": self.source}
 
@@ -148,7 +154,11 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
         raise validation_error(exc, source=source, path="scenario") from None
     source = source if source is not None else top.source
     params = _population(top, source)
-    behaviour = BehaviourParams.from_mapping(top.behaviour, source=source)
+    from .uncertainty.priors import priors, split_behaviour_section
+
+    points, behaviour_priors = split_behaviour_section(top.behaviour, source=source)
+    behaviour = BehaviourParams.from_mapping(points, source=source)
+    priors(behaviour, behaviour_priors, source=source)  # a prior that cannot be drawn fails here
     from .economics import Economics
 
     Economics.from_mapping(top.economics, preset=params.name, source=source)  # validate early: a wrong key fails here
@@ -163,7 +173,8 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
                           field="schemes", source=source)
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
-                    replications=top.replications, economics=dict(top.economics), source=source)
+                    replications=top.replications, economics=dict(top.economics), source=source,
+                    behaviour_priors=behaviour_priors)
 
 
 def scheme_named(scenario: Scenario, name: str) -> SchemeConfig:
