@@ -1,5 +1,4 @@
-"""What we don't know: priors over the behavioural assumptions, probabilistic sensitivity analysis,
-what decides the verdict and what a pilot is worth.
+"""What we don't know: priors over the assumptions, PSA, what decides the verdict, what a pilot is worth.
 
 * :mod:`.priors`: a Beta-PERT prior per row of the parameter table;
 * :mod:`.draws`: the draws (Sobol' points), each with paired runs of every scheme and the counterfactual;
