@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ._common import clean_output_folder, emit, show_progress
+from ._uncertainty import add_uncertainty_arguments, run_uncertainty
 
 HELP = "schemes x metrics against the counterfactual, with intervals"
 
@@ -24,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                                     "take-up from it, so intervals carry its sampling uncertainty")
     p.add_argument("--out", help="folder for summary.csv, effects.csv, segments.csv, comparison.json")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_uncertainty_arguments(p)
     return p
 
 
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,
                    progress=show_progress(args), survey=survey)
     payload = comp.to_dict()
+    more = run_uncertainty(args, sc, comp, payload)  # before --out: comparison.json carries it
     if args.out:
         out = Path(args.out)
         write_csv_safe(comp.summary().reset_index(), out / "summary.csv")
@@ -58,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
             write_csv_safe(comp.member_gaps.reset_index(), out / "member_gaps.csv")
         write_json_atomic(out / "comparison.json", payload)
         payload["written"] = str(out)
-    emit(args, payload, comparison_text(comp))
+    emit(args, payload, comparison_text(comp) + more)
     return 0

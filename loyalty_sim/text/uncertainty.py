@@ -6,6 +6,7 @@ Text only: the numbers come from :mod:`loyalty_sim.uncertainty`; every number is
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ def scheme_sentence(a: Any, name: str) -> str:
 def switch_sentence(s: Any) -> str:
     """``points_tiered beats stamp10 unless goal_gradient is below 0.12``."""
     side = "below" if s.below else "above"
-    return (f"{_md(s.ahead)} beats {_md(s.behind)} unless `{_md(s.parameter)}` is {side} {number(s.value, 3)} "
+    return (f"{_md(s.ahead)} beats {_md(s.behind)} unless {_md(s.parameter)} is {side} {number(s.value, 3)} "
             "(on average over the other assumptions).")
 
 
@@ -48,7 +49,7 @@ def decides_sentence(a: Any, top: int = 3) -> str:
                 "(16 or more are needed; 64 or more for stable indices).")
     col = a.tornado_output
     s = a.sensitivity[col].sort_values(ascending=False)
-    parts = [f"`{_md(k)}` ({percent(v, 0)})" for k, v in s.head(top).items()]
+    parts = [f"{_md(k)} ({percent(v, 0)})" for k, v in s.head(top).items()]
     what = f"the lead of {_md(col)}" if " - " in str(col) else f"the profit of {_md(col)}"
     text = (f"What decides {what}: {', '.join(parts)} of its variance over the draws would go if that "
             "assumption alone were known (first-order indices).")
@@ -72,17 +73,22 @@ def pilot_sentence(a: Any, scenario_ref: str | None = None) -> str:
         return (f"No pilot can change the choice: {_md(best)} is the best option in every draw, so knowing the "
                 "assumptions better is worth nothing for this decision.")
     groups = voi.drop(index="all assumptions")
-    top = groups["evppi"].idxmax() if len(groups) else None
     lines = [f"Perfect knowledge of every assumption would be worth up to {number(total, 0)} for this decision."]
+    if len(groups) and groups["evppi"].isna().all():
+        lines.append(f"With {a.psa.n_draws} draws there are too few to price a pilot of one group of assumptions "
+                     "(16 or more are needed).")
+        return " ".join(lines)
+    top = groups["evppi"].idxmax() if len(groups) else None
     for g, r in groups.iterrows():
         if r["parameters"]:
             lines.append(f"A pilot that measured the {_md(g)} would be worth up to {number(r['evppi'], 0)}.")
     if top is not None and groups.loc[top, "evppi"] > 0:
         lead = a.leaders[0] if a.leaders else best
-        cmd = (f"loyalty-sim trial design --scheme {scenario_ref or 'SCENARIO'} --scheme-name {lead} "
-               f"--primary {PRIMARY_OUTCOME.get(top, 'spend')}")
+        cmd = (f"loyalty-sim trial design --scheme {shlex.quote(scenario_ref or 'SCENARIO')} --scheme-name "
+               f"{shlex.quote(lead)} --primary {PRIMARY_OUTCOME.get(top, 'spend')}")
         lines.append(f"A pilot costing more than {number(groups.loc[top, 'evppi'], 0)} is not worth running for "
-                     f"this choice. Next: size a pilot of {_md(lead)} that measures the {_md(top)} with `{cmd}`.")
+                     f"this choice. Next: size a pilot of {_md(lead)} that measures the {_md(top)} with "
+                     f"*{_md(cmd)}*.")
     return " ".join(lines)
 
 

@@ -173,7 +173,7 @@ def psa(scenario: Scenario, draws: int, *, replications: int = 2, economics: Eco
     if n < 1:
         raise ConfigError(f"must be >= 1, got {n}", field="uncertainty")
     if r < 1:
-        raise ConfigError(f"must be >= 1, got {r}", field="uncertainty-replications")
+        raise ConfigError(f"must be >= 1, got {r}", field="uncertainty_replications")
     econ = economics or Economics.from_mapping(scenario.economics, preset=scenario.params.name, source=scenario.source)
     prs = priors(scenario.behaviour, scenario.behaviour_priors, source=scenario.source)
     unit, values = draw_parameters(prs, n, scenario.seed)

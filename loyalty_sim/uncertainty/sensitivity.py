@@ -30,6 +30,9 @@ from .regression import AdditiveFit
 
 #: fewest draws for which sensitivity indices are computed
 MIN_DRAWS = 16
+#: smallest first-order index of the leaders' difference for a switching value to be reported (below it a
+#: near-flat fit crossing 0 is noise, not a switch)
+MIN_SWITCH_INDEX = 0.05
 
 
 def first_order(unit: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> pd.DataFrame:
@@ -120,7 +123,8 @@ def switching_values(psa: PSA, top: int = 5) -> list[Switch]:
     """Switching values of the two leaders for the ``top`` parameters that matter most to their difference.
 
     ``ahead`` is the leader on average; a switch is reported where the additive fit of
-    ``E[ahead - behind | parameter]`` crosses 0 inside the central 95% of the parameter's prior.
+    ``E[ahead - behind | parameter]`` crosses 0 inside the central 95% of the parameter's prior, for
+    parameters explaining at least :data:`MIN_SWITCH_INDEX` of the difference's variance.
     """
     lead = leaders(psa)
     if lead is None or psa.n_draws < MIN_DRAWS or not psa.names:
@@ -130,7 +134,7 @@ def switching_values(psa: PSA, top: int = 5) -> list[Switch]:
     s1 = first_order_regression(psa.unit, y, psa.names).sort_values(ascending=False, kind="stable")
     grid = np.linspace(0.025, 0.975, 191)
     out = []
-    for name in list(s1.index[:top]):
+    for name in [k for k in s1.index[:top] if s1[k] >= MIN_SWITCH_INDEX]:
         j = psa.names.index(name)
         g = AdditiveFit(psa.unit[:, j], y).predict(grid)
         sign = np.sign(g)

@@ -22,6 +22,9 @@ from .decision import option_values
 from .draws import PSA
 from .regression import AdditiveFit
 
+#: fewest draws for an EVPPI regression
+MIN_DRAWS = 16
+
 #: what a pilot could measure, as groups of behavioural parameters
 PILOT_GROUPS: dict[str, tuple[str, ...]] = {
     "frequency lift": ("rate_lift_price", "rate_lift_service", "rate_lift_habitual"),
@@ -60,7 +63,8 @@ def evppi(psa: PSA, groups: dict[str, tuple[str, ...]] | None = None) -> pd.Data
     Returns
     -------
     DataFrame indexed by group: ``evppi``, ``parameters`` (the group's uncertain ones), ``share_of_evpi``.
-    The last row, ``all assumptions``, is EVPI.
+    The last row, ``all assumptions``, is EVPI. A group's EVPPI is NaN with fewer than :data:`MIN_DRAWS`
+    draws (unless EVPI is 0, when it is 0).
     """
     groups = PILOT_GROUPS if groups is None else groups
     values = option_values(psa).to_numpy()
@@ -69,6 +73,8 @@ def evppi(psa: PSA, groups: dict[str, tuple[str, ...]] | None = None) -> pd.Data
     for name, params in groups.items():
         cols = [psa.names.index(p) for p in params if p in psa.names]
         val = evppi_of(psa.unit[:, cols], values) if cols else 0.0
+        if cols and total > 0 and psa.n_draws < MIN_DRAWS:
+            val = float("nan")  # a regression on fewer draws interpolates the noise
         rows.append({"group": name, "evppi": val, "parameters": ", ".join(psa.names[c] for c in cols),
                      "share_of_evpi": val / total if total > 0 else float("nan")})
     rows.append({"group": "all assumptions", "evppi": total, "parameters": "every uncertain parameter",

@@ -1,0 +1,54 @@
+"""``compare --uncertainty N``: the comparison's verdicts over draws of the behavioural assumptions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ._common import options_named
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def add_uncertainty_arguments(p: argparse.ArgumentParser) -> None:
+    """Add ``--uncertainty`` and ``--uncertainty-replications`` to ``p``."""
+    p.add_argument("--uncertainty", type=_at_least_one, metavar="N",
+                   help="also run N draws of the behavioural assumptions (Sobol' points over their priors; a power "
+                        "of 2, e.g. 64) and report intervals that include them, P(pays), P(best), what decides the "
+                        "verdict and what a pilot is worth")
+    p.add_argument("--uncertainty-replications", type=_at_least_one, default=2, metavar="R",
+                   help="paired replications per draw (default 2; 1 takes the noise from the plain comparison)")
+
+
+def run_uncertainty(args: argparse.Namespace, scenario: Any, comp: Any, payload: dict[str, Any]) -> str:
+    """Run the PSA if asked: add it to ``payload`` (and ``--out``), return its text (empty if not asked)."""
+    if args.uncertainty is None:
+        return ""
+    from ..files import write_csv_safe
+    from ..text.uncertainty import uncertainty_text
+    from ..uncertainty.analysis import analyse
+    from ..uncertainty.decision import noise_from_comparison
+    from ..uncertainty.draws import psa
+
+    with options_named(args, {"uncertainty": "uncertainty", "uncertainty_replications": "uncertainty_replications"}):
+        p = psa(scenario, args.uncertainty, replications=args.uncertainty_replications, economics=comp.economics,
+                workers=args.workers, level=args.level)
+    noise = noise_from_comparison(comp) if p.replications < 2 and len(comp.runs) >= 2 else None
+    a = analyse(p, noise=noise)
+    payload["uncertainty"] = a.to_dict()
+    if args.out:
+        out = Path(args.out)
+        write_csv_safe(a.table.reset_index(), out / "uncertainty_decision.csv")
+        write_csv_safe(a.voi.reset_index(), out / "uncertainty_value_of_information.csv")
+        if a.sensitivity is not None:
+            write_csv_safe(a.sensitivity.reset_index(), out / "uncertainty_sensitivity.csv")
+    return "\n" + uncertainty_text(a, args.scenario)
