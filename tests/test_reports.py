@@ -20,7 +20,7 @@ from loyalty_sim.cli import main
 from loyalty_sim.errors import ReportError
 
 SMALL = {
-    "01-scheme-comparison": {"customers": 600, "weeks": 30, "launch_week": 10, "replications": 2,
+    "01-scheme-comparison": {"customers": 600, "weeks": 30, "launch_week": 10, "replications": 2, "uncertainty": 4,
                              "survey": str(Path(__file__).resolve().parents[1] / "data" / "surveys" / "coffee_survey.csv")},
     "02-discount-levels": {"customers": 600, "weeks": 30, "launch_week": 5, "replications": 2,
                            "depths": [0.0, 0.1, 0.3, 0.6]},
@@ -71,6 +71,14 @@ def test_scheme_comparison_records_real_values(outputs):
     assert v["purchases_relative_effect"]["stamp10"] > 0.02
     # the survey's draws replaced the member scheme's take-up in each replication
     assert len(v["survey_take_up"]) == 2 and all(0 < t < 1 for t in v["survey_take_up"])
+    # what we don't know: P(best) over the options sums to 1, the interval with the assumptions holds the noise one
+    assert v["uncertainty_draws"] == 4 and sum(v["uncertainty_p_best"].values()) == pytest.approx(1.0)
+    for name, (lo, hi) in v["uncertainty_interval"].items():
+        if name != "no scheme":
+            assert hi - lo >= 2 * v["uncertainty_noise_half_width"][name] - 1e-9
+    assert v["evpi"] >= 0
+    html = outputs["01-scheme-comparison"].html.read_text()
+    assert "from the assumptions" in html and "from simulation noise" in html
 
 
 def test_discount_levels_records_a_curve(outputs):

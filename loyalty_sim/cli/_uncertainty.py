@@ -35,15 +35,11 @@ def run_uncertainty(args: argparse.Namespace, scenario: Any, comp: Any, payload:
         return ""
     from ..files import write_csv_safe
     from ..text.uncertainty import uncertainty_text
-    from ..uncertainty.analysis import analyse
-    from ..uncertainty.decision import noise_from_comparison
-    from ..uncertainty.draws import psa
+    from ..uncertainty.analysis import for_comparison
 
     with options_named(args, {"uncertainty": "uncertainty", "uncertainty_replications": "uncertainty_replications"}):
-        p = psa(scenario, args.uncertainty, replications=args.uncertainty_replications, economics=comp.economics,
-                workers=args.workers, level=args.level)
-    noise = noise_from_comparison(comp) if p.replications < 2 and len(comp.runs) >= 2 else None
-    a = analyse(p, noise=noise)
+        a = for_comparison(scenario, comp, args.uncertainty, replications=args.uncertainty_replications,
+                           workers=args.workers)
     payload["uncertainty"] = a.to_dict()
     if args.out:
         out = Path(args.out)

@@ -72,3 +72,19 @@ def analyse(psa: PSA, noise: dict[str, float] | None = None) -> UncertaintyAnaly
                                tornado=tornado(psa, target) if enough and target is not None else None,
                                tornado_output=target if enough else None,
                                switches=switching_values(psa) if enough else [], voi=evppi(psa))
+
+
+def for_comparison(scenario: Any, comparison: Any, draws: int, *, replications: int = 1,
+                   workers: int = 1) -> UncertaintyAnalysis:
+    """The PSA of a plain comparison's scenario, on its economics and level (report 01, ``compare --uncertainty``).
+
+    With one replication per draw, the noise part of each interval is the variance over the
+    comparison's replications (:func:`~loyalty_sim.uncertainty.decision.noise_from_comparison`).
+    """
+    from .decision import noise_from_comparison
+    from .draws import psa
+
+    p = psa(scenario, draws, replications=replications, economics=comparison.economics, workers=workers,
+            level=comparison.level)
+    noise = noise_from_comparison(comparison) if p.replications < 2 and len(comparison.runs) >= 2 else None
+    return analyse(p, noise=noise)

@@ -63,3 +63,18 @@ def test_the_report_words_give_both_intervals_the_switch_and_the_pilot_worth():
     assert "A pilot that measured the frequency lift would be worth up to" in text
     assert "--scheme-name 'stamp<10>' --primary frequency" in plain_text(text)  # a command to paste, quoted
     assert "<" not in text  # the user's scheme name is escaped wherever it appears
+
+
+def test_the_figures_draw_both_intervals_and_the_tornado():
+    import matplotlib.pyplot as plt
+
+    from loyalty_sim.plots.uncertainty import plot_profit_uncertainty, plot_tornado
+
+    u = sobol_points(64, 2, 3)
+    v = np.stack([100 + 40 * u[:, 0], 90 + 10 * u[:, 1]], axis=1)[:, None, :] + np.zeros((64, 2, 2))
+    a = analyse(synthetic_psa(u, v, ["rate_lift_price", "goal_gradient"], ["a$b", "c"]))
+    ax = plot_profit_uncertainty(a.table)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a\\$b", "c"]  # literal text, never mathtext
+    ax2 = plot_tornado(a.tornado)
+    assert ax2.get_yticklabels()[0].get_text().startswith("rate_lift_price")  # the widest swing on top
+    plt.close("all")
