@@ -8,24 +8,29 @@ from typing import Any
 
 from ._common import options_named
 
+#: most draws and most replications per draw the options accept
+MAX_DRAWS, MAX_REPLICATIONS = 65_536, 1_000
 
-def _at_least_one(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
+
+def _count(most: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not 1 <= n <= most:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {most:,}, got {n}")
+        return n
+    return parse
 
 
 def add_uncertainty_arguments(p: argparse.ArgumentParser) -> None:
     """Add ``--uncertainty`` and ``--uncertainty-replications`` to ``p``."""
-    p.add_argument("--uncertainty", type=_at_least_one, metavar="N",
+    p.add_argument("--uncertainty", type=_count(MAX_DRAWS), metavar="N",
                    help="also run N draws of the behavioural assumptions (Sobol' points over their priors; a power "
                         "of 2, e.g. 64) and report intervals that include them, P(pays), P(best), what decides the "
                         "verdict and what a pilot is worth")
-    p.add_argument("--uncertainty-replications", type=_at_least_one, default=2, metavar="R",
+    p.add_argument("--uncertainty-replications", type=_count(MAX_REPLICATIONS), default=2, metavar="R",
                    help="paired replications per draw (default 2; 1 takes the noise from the plain comparison)")
 
 
