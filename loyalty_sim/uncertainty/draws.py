@@ -33,7 +33,7 @@ from ..economics import Economics, scheme_economics
 from ..engine import simulate
 from ..errors import ConfigError
 from ..scenario import Scenario
-from .priors import Prior, draw_parameters, priors, uncertain
+from .priors import TAKE_UP, Prior, draw_parameters, priors, uncertain
 
 #: metrics kept from each scheme run (from :func:`loyalty_sim.economics.scheme_economics`)
 KEPT = ("incremental_profit", "incremental_profit_pv", "incremental_revenue", "scheme_cost", "roi")
@@ -53,6 +53,7 @@ class Task:
     economics: Economics | None = None
     population: Any = None
     baseline: Any = None
+    take_up_scale: float = 1.0
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -70,11 +71,28 @@ def run_task(task: Task) -> dict[str, Any]:
         pop = sc.population(task.population_seed)
         res = simulate(pop, None, weeks=sc.weeks, seed=task.seed, launch_week=sc.launch_week, behaviour=sc.behaviour)
         return {**keys, "population": pop, "result": res}
-    scheme = next(s for s in sc.schemes if s.name == task.scheme)
+    scheme = scaled_take_up(next(s for s in sc.schemes if s.name == task.scheme), task.take_up_scale)
     res = simulate(task.population, scheme, weeks=sc.weeks, seed=task.seed, launch_week=sc.launch_week,
                    behaviour=task.behaviour)
     econ = scheme_economics(res, task.baseline, task.economics)
     return {**keys, **{k: float(econ[k]) for k in KEPT}}
+
+
+def is_opt_in(scheme: Any) -> bool:
+    """Whether the scheme (or a part of a combination) enrols by opt-in."""
+    return scheme.enrolment.mode == "opt_in" or any(is_opt_in(p) for p in getattr(scheme, "parts", []))
+
+
+def scaled_take_up(scheme: Any, scale: float) -> Any:
+    """The scheme with every opt-in take-up times ``scale`` (capped at 1); the same object when ``scale`` is 1."""
+    if scale == 1.0:
+        return scheme
+    upd: dict[str, Any] = {}
+    if scheme.enrolment.mode == "opt_in":
+        upd["enrolment"] = scheme.enrolment.model_copy(update={"take_up": min(1.0, scheme.enrolment.take_up * scale)})
+    if hasattr(scheme, "parts"):
+        upd["parts"] = [scaled_take_up(p, scale) for p in scheme.parts]
+    return scheme.model_copy(update=upd) if upd else scheme
 
 
 def _map(fn: Callable[[Task], dict[str, Any]], tasks: Sequence[Task], workers: int = 1) -> list[dict[str, Any]]:
@@ -175,15 +193,17 @@ def psa(scenario: Scenario, draws: int, *, replications: int = 2, economics: Eco
     if r < 1:
         raise ConfigError(f"must be >= 1, got {r}", field="uncertainty_replications")
     econ = economics or Economics.from_mapping(scenario.economics, preset=scenario.params.name, source=scenario.source)
-    prs = priors(scenario.behaviour, scenario.behaviour_priors, source=scenario.source)
+    prs = priors(scenario.behaviour, scenario.behaviour_priors, opt_in=any(is_opt_in(s) for s in scenario.schemes),
+                 source=scenario.source)
     unit, values = draw_parameters(prs, n, scenario.seed)
-    behaviours = [BehaviourParams(**v) for v in values]
+    behaviours = [BehaviourParams(**{k: v for k, v in d.items() if k != TAKE_UP}) for d in values]
+    scales = [float(d.get(TAKE_UP, 1.0)) for d in values]
     seeds = replication_seeds(scenario.seed, r)
     cf = _map(run_task, [Task(-1, None, k, seeds[k][1], seeds[k][0], scenario) for k in range(r)], workers)
     if progress:
         print(f"counterfactual: {r} run(s), reused by {n} draws")
     tasks = [Task(i, s.name, k, seeds[k][1], seeds[k][0], scenario, behaviours[i], econ,
-                  cf[k]["population"], cf[k]["result"])
+                  cf[k]["population"], cf[k]["result"], scales[i])
              for i in range(n) for k in range(r) for s in scenario.schemes]
     rows = _map(run_task, tasks, workers)
     if progress:
@@ -198,4 +218,4 @@ def psa(scenario: Scenario, draws: int, *, replications: int = 2, economics: Eco
 def collapsed(scenario: Scenario) -> Scenario:
     """The scenario with every prior fixed at its point value (a PSA of it is the plain comparison)."""
     fixed = {p: {"fixed": float(v)} for p, v in scenario.behaviour.to_dict().items()}
-    return dataclasses.replace(scenario, behaviour_priors=fixed)
+    return dataclasses.replace(scenario, behaviour_priors={**fixed, TAKE_UP: {"fixed": 1.0}})

@@ -11,6 +11,10 @@ PERT, mean ``(a + 4m + b) / 6``) for an assumption, 16 for a row a study measure
 prior is about 0.6 times as wide. A point value outside the plausible range widens the range to
 include it.
 
+For a scenario with an opt-in scheme one more prior, :data:`TAKE_UP` (``take_up_scale``), scales every
+opt-in scheme's take-up (capped at 1): Beta-PERT(0.5, mode 1, 1.5; weight 4), since a planned
+take-up is a guess until a pilot measures it. The scenario can fix or range it like the others.
+
 A scenario's ``behaviour:`` section takes, per parameter, a number (the point value: the
 mode moves there), ``{fixed: v}`` (held at ``v`` in every draw) or ``{low: a, high: b}``
 with an optional ``mode`` and ``weight`` (its own range; the mode defaults to the point
@@ -31,6 +35,9 @@ from ..errors import ConfigError
 
 #: keys of a prior given in a scenario's ``behaviour:`` section
 SPEC_KEYS = ("fixed", "low", "mode", "high", "weight")
+#: the prior on the take-up of opt-in schemes (a multiplier of each one's take-up); not a behavioural parameter
+TAKE_UP = "take_up_scale"
+TAKE_UP_PRIOR = (0.5, 1.0, 1.5, 4.0)
 #: pairs that must stay ordered in every draw (lower, higher)
 ORDERED = (("discount_threshold", "discount_saturation"), ("reward_threshold", "reward_saturation"))
 
@@ -88,10 +95,13 @@ def split_behaviour_section(raw: Mapping[str, Any] | None, *, source: str | None
     values: dict[str, Any] = {}
     specs: dict[str, dict[str, float]] = {}
     for name, v in raw.items():
+        where = f"behaviour.{name}"
+        if name == TAKE_UP and not isinstance(v, Mapping):
+            raise ConfigError("the take-up scale is a prior only: give {fixed: v} or {low: a, high: b}",
+                              field=where, source=source)
         if not isinstance(v, Mapping):
             values[name] = v
             continue
-        where = f"behaviour.{name}"
         unknown = sorted(set(map(str, v)) - set(SPEC_KEYS))
         if unknown or not v:
             raise ConfigError(f"unknown key(s) {unknown} in a prior; give a number, {{fixed: v}} or "
@@ -101,10 +111,13 @@ def split_behaviour_section(raw: Mapping[str, Any] | None, *, source: str | None
             if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
                 raise ConfigError(f"expected a finite number, got {x!r}", field=f"{where}.{k}", source=source)
             spec[str(k)] = float(x)
+        if name == TAKE_UP and min(spec.get("low", 0.0), spec.get("fixed", 0.0), spec.get("mode", 0.0)) < 0:
+            raise ConfigError("a take-up scale cannot be negative", field=where, source=source)
         if "fixed" in spec:
             if len(spec) > 1:
                 raise ConfigError("'fixed' holds the parameter at one value: give it alone", field=where, source=source)
-            values[name] = spec["fixed"]
+            if name != TAKE_UP:
+                values[name] = spec["fixed"]
         else:
             if "low" not in spec or "high" not in spec:
                 raise ConfigError("a range needs both 'low' and 'high'", field=where, source=source)
@@ -114,7 +127,8 @@ def split_behaviour_section(raw: Mapping[str, Any] | None, *, source: str | None
             if "mode" in spec:
                 if not spec["low"] <= spec["mode"] <= spec["high"]:
                     raise ConfigError("'mode' must lie between 'low' and 'high'", field=f"{where}.mode", source=source)
-                values[name] = spec["mode"]
+                if name != TAKE_UP:
+                    values[name] = spec["mode"]
             if spec.get("weight", 1.0) <= 0:
                 raise ConfigError("'weight' must be greater than 0", field=f"{where}.weight", source=source)
         specs[name] = spec
@@ -122,8 +136,8 @@ def split_behaviour_section(raw: Mapping[str, Any] | None, *, source: str | None
 
 
 def priors(behaviour: BehaviourParams | None = None, specs: Mapping[str, Mapping[str, float]] | None = None,
-           *, source: str | None = None) -> dict[str, Prior]:
-    """One prior per behavioural parameter, in table order.
+           *, opt_in: bool = False, source: str | None = None) -> dict[str, Prior]:
+    """One prior per behavioural parameter, in table order (and :data:`TAKE_UP` last with ``opt_in``).
 
     Parameters
     ----------
@@ -147,12 +161,23 @@ def priors(behaviour: BehaviourParams | None = None, specs: Mapping[str, Mapping
         else:
             low, high, mode = min(low, v), max(high, v), v
         out[p.name] = Prior(p.name, float(low), float(mode), float(high), float(spec.get("weight", p.prior_shape)))
+    if opt_in or TAKE_UP in specs:
+        out[TAKE_UP] = _take_up_prior(specs.get(TAKE_UP, {}))
     for lo, hi in ORDERED:
         if not out[lo].high <= out[hi].low:
             raise ConfigError(f"the prior of {lo} reaches {out[lo].high:g}, above the lowest {hi} "
                               f"({out[hi].low:g}); a draw would put the threshold past the saturation",
                               field=f"behaviour.{hi}", source=source)
     return out
+
+
+def _take_up_prior(spec: Mapping[str, float]) -> Prior:
+    low, mode, high, weight = TAKE_UP_PRIOR
+    if "fixed" in spec:
+        return Prior(TAKE_UP, spec["fixed"], spec["fixed"], spec["fixed"], weight, fixed=True)
+    low, high = spec.get("low", low), spec.get("high", high)
+    mode = spec.get("mode", min(max(mode, low), high))
+    return Prior(TAKE_UP, float(low), float(mode), float(high), float(spec.get("weight", weight)))
 
 
 def uncertain(prs: Mapping[str, Prior]) -> list[str]:

@@ -31,7 +31,7 @@ PILOT_GROUPS: dict[str, tuple[str, ...]] = {
     "retention effect": ("dropout_cut_price", "dropout_cut_service", "dropout_cut_habitual",
                          "perk_dropout_cut_service", "perk_dropout_cut_price", "perk_dropout_cut_habitual",
                          "status_dropout_cut"),
-    "take-up": ("take_up_heavy_bias",),
+    "take-up": ("take_up_scale", "take_up_heavy_bias"),
 }
 
 

@@ -76,3 +76,30 @@ def test_shipped_scenarios_still_load_with_the_table_priors():
     sc = load_scenario("coffee_comparison")
     assert sc.behaviour_priors == {}
     assert len(uncertain(priors(sc.behaviour))) == len(PARAMETER_TABLE)
+
+
+def test_opt_in_take_up_gets_a_prior_scaling_every_opt_in_scheme():
+    from loyalty_sim.uncertainty.draws import is_opt_in, scaled_take_up
+    from loyalty_sim.uncertainty.priors import TAKE_UP
+
+    sc = load_scenario("coffee_comparison")  # member10 is opt-in at take-up 0.5
+    prs = priors(sc.behaviour, sc.behaviour_priors, opt_in=any(is_opt_in(s) for s in sc.schemes))
+    assert (prs[TAKE_UP].low, prs[TAKE_UP].mode, prs[TAKE_UP].high) == (0.5, 1.0, 1.5)
+    member = next(s for s in sc.schemes if s.name == "member10")
+    assert scaled_take_up(member, 1.0) is member  # unscaled: the very same scheme, so the same bits
+    assert scaled_take_up(member, 1.4).enrolment.take_up == pytest.approx(0.7)
+    assert scaled_take_up(member, 3.0).enrolment.take_up == 1.0  # capped
+    stamp = next(s for s in sc.schemes if s.name == "stamp10")
+    assert scaled_take_up(stamp, 1.4) == stamp  # automatic enrolment: nothing to scale
+
+
+def test_the_take_up_scale_is_a_prior_only_and_round_trips():
+    from loyalty_sim.uncertainty.priors import TAKE_UP
+
+    sc = _scenario({TAKE_UP: {"low": 0.8, "high": 1.2}})
+    assert priors(sc.behaviour, sc.behaviour_priors)[TAKE_UP].high == 1.2
+    assert scenario_from_mapping(sc.to_dict()).behaviour_priors == sc.behaviour_priors
+    for bad in (0.9, {"low": -0.5, "high": 1.0}):
+        with pytest.raises(ConfigError) as exc:
+            _scenario({TAKE_UP: bad})
+        assert exc.value.field == f"behaviour.{TAKE_UP}"
