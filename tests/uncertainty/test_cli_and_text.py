@@ -16,6 +16,7 @@ from loyalty_sim.uncertainty.priors import sobol_points
 from .conftest import synthetic_psa
 
 
+@pytest.mark.slow
 def test_compare_uncertainty_prints_both_intervals_and_writes_the_tables(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["compare", "coffee_comparison", "--customers", "4096", "--weeks", "30", "--replications", "2",

@@ -16,6 +16,7 @@ from loyalty_sim.uncertainty.draws import Task, collapsed, psa, run_task
 from loyalty_sim.uncertainty.sensitivity import first_order_regression
 
 
+@pytest.mark.slow
 def test_every_prior_collapsed_to_a_point_gives_the_plain_comparison(small_scenario):
     sc = collapsed(small_scenario)
     p = psa(sc, 2, replications=2)
