@@ -41,7 +41,13 @@ from .errors import ConfigError
 
 @dataclass(frozen=True)
 class Parameter:
-    """One row of the parameter table."""
+    """One row of the parameter table.
+
+    ``prior_weight`` is the weight of the default in the row's prior, a Beta-PERT over the
+    plausible range with its mode at the default (:mod:`loyalty_sim.uncertainty.priors`): the
+    larger, the narrower. None means 4 (the classic PERT) for an assumption and
+    :data:`MEASURED_PRIOR_WEIGHT` for a row a study measured.
+    """
 
     name: str
     default: float
@@ -49,6 +55,20 @@ class Parameter:
     plausible: tuple[float, float]
     source: str
     assumption: bool
+    prior_weight: float | None = None
+
+    @property
+    def prior_shape(self) -> float:
+        """The Beta-PERT weight of the default (see the class docstring)."""
+        if self.prior_weight is not None:
+            return float(self.prior_weight)
+        return ASSUMPTION_PRIOR_WEIGHT if self.assumption else MEASURED_PRIOR_WEIGHT
+
+
+#: Beta-PERT weight of the default for an assumption: the classic PERT (mean (a + 4m + b) / 6)
+ASSUMPTION_PRIOR_WEIGHT = 4.0
+#: ... and for a row a study measured: about 0.6 times the spread of an assumption over the same range
+MEASURED_PRIOR_WEIGHT = 16.0
 
 
 #: The one table of behavioural defaults (PARAMETERS.md rows cited by source).
@@ -366,9 +386,14 @@ def s_curve(x: np.ndarray | float, threshold: float, saturation: float) -> np.nd
 
 
 def parameter_table() -> pd.DataFrame:
-    """The behavioural defaults as a DataFrame (name, default, unit, plausible range, source, assumption)."""
-    return pd.DataFrame([{**dataclasses.asdict(p), "plausible": f"{p.plausible[0]:g} .. {p.plausible[1]:g}"}
-                         for p in PARAMETER_TABLE]).set_index("name")
+    """The behavioural defaults as a DataFrame (name, default, unit, plausible range, source, assumption, prior)."""
+    rows = []
+    for p in PARAMETER_TABLE:
+        row = {**dataclasses.asdict(p), "plausible": f"{p.plausible[0]:g} .. {p.plausible[1]:g}"}
+        row["prior_weight"] = p.prior_shape
+        row["prior"] = f"Beta-PERT({p.plausible[0]:g}, mode {p.default:g}, {p.plausible[1]:g}; weight {p.prior_shape:g})"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("name")
 
 
 def response_curves(depths: np.ndarray, params: BehaviourParams | None = None) -> pd.DataFrame:

@@ -11,7 +11,8 @@ Example (the shipped ``loyalty_sim/scenarios/*.yaml``, loaded by name: ``load_sc
     weeks: 104
     launch_week: 26
     seed: 1
-    behaviour: {goal_gradient: 0.2}      # optional overrides of the behaviour table
+    behaviour: {goal_gradient: 0.2}      # optional overrides of the behaviour table; for --uncertainty a
+                                         # parameter can be {fixed: 0.2} or {low: 0.1, high: 0.3} (its prior)
     population: {arrivals: none}         # optional overrides of the preset
     # or this shop's customers, fitted to its log (path relative to this file):
     # population: {log: sales.csv, calibration_end: auto, fill_from: grocery, duplicates: keep}
@@ -100,6 +101,9 @@ class Scenario:
     params : PopulationParams
     customers, weeks, launch_week, seed, replications : int
     behaviour : BehaviourParams
+    behaviour_priors : dict
+        Priors the ``behaviour:`` section gives (``{fixed: v}`` or ``{low, high, mode?, weight?}``), read by
+        :func:`loyalty_sim.uncertainty.priors.priors`; the other parameters keep the table's.
     schemes : list of SchemeConfig
     economics : dict
         The scenario's economics settings (overrides of the preset's), validated at load
@@ -129,6 +133,7 @@ class Scenario:
     #: the preset the economics defaults (and, on a log, the unidentified traits) come from
     preset: str | None = field(default=None, compare=False)
     currency: str = "EUR"
+    behaviour_priors: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def population(self, seed: int | None = None) -> Population:
         """The scenario's customers (seed defaults to the scenario's); a size that cannot fit names the file."""
@@ -146,7 +151,8 @@ class Scenario:
                                                else self.params.name), "population": self.params.to_dict(),
                 "customers": self.customers,
                 "weeks": self.weeks, "launch_week": self.launch_week, "seed": self.seed,
-                "replications": self.replications, "behaviour": self.behaviour.to_dict(),
+                "replications": self.replications,
+                "behaviour": {**self.behaviour.to_dict(), **{k: dict(v) for k, v in self.behaviour_priors.items()}},
                 "economics": dict(self.economics), "schemes": [s.to_dict() for s in self.schemes],
                 "currency": self.currency,
                 "source": self.source, "calibrated_from": self.calibrated_from()}
@@ -185,7 +191,11 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
             top.customers = calibration.shop.default_size
     else:
         params = _population(top, source)
-    behaviour = BehaviourParams.from_mapping(top.behaviour, source=source)
+    from .uncertainty.priors import priors, split_behaviour_section
+
+    points, behaviour_priors = split_behaviour_section(top.behaviour, source=source)
+    behaviour = BehaviourParams.from_mapping(points, source=source)
+    priors(behaviour, behaviour_priors, source=source)  # a prior that cannot be drawn fails here
     from .economics import Economics
 
     preset = (calibration.shop.fill_from if calibration is not None
@@ -203,7 +213,8 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
     return Scenario(name=top.name, params=params, customers=top.customers, weeks=top.weeks,
                     launch_week=top.launch_week, seed=top.seed, schemes=schemes, behaviour=behaviour,
                     replications=top.replications, economics=dict(top.economics), source=source,
-                    calibration=calibration, preset=preset, currency=top.currency)
+                    calibration=calibration, preset=preset, currency=top.currency,
+                    behaviour_priors=behaviour_priors)
 
 
 class _LogPopulation(BaseModel):

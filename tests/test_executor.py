@@ -97,6 +97,20 @@ def test_compare_gives_the_same_bits_on_every_executor(dask_ex, tiny_here):
     assert on_dask.runs[2].results["d10"].weekly.equals(here.runs[2].results["d10"].weekly)
 
 
+def test_uncertainty_sweep_gives_the_same_bits_on_every_executor(dask_ex):
+    """Assumption draws (issue 16) on every executor: the same runs to the bit, the same decision JSON."""
+    from loyalty_sim.uncertainty.analysis import analyse
+    from loyalty_sim.uncertainty.draws import psa
+
+    sc = scenario_from_mapping(TINY)
+    here = psa(sc, 6, replications=2)
+    want = dumps_json(analyse(here).to_dict())
+    for ex in (LocalProcesses(2), dask_ex):
+        there = psa(sc, 6, replications=2, workers=ex)
+        assert there.runs.equals(here.runs)
+        assert dumps_json(analyse(there).to_dict()) == want
+
+
 def test_discount_sweep_gives_the_same_bits_on_every_executor(dask_ex):
     base = scenario_from_mapping({**TINY, "schemes": []}, require_schemes=False)
 

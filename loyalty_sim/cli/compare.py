@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ._common import clean_output_folder, emit, show_progress
+from ._uncertainty import add_uncertainty_arguments, run_uncertainty
 from .executor_options import add_executor_options, executor_from_args
 
 HELP = "schemes x metrics against the counterfactual, with intervals"
@@ -28,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from .population_options import add_population_options
 
     add_population_options(p)
+    add_uncertainty_arguments(p)
     return p
 
 
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     with executor_from_args(args) as executor:
         comp = compare(sc, replications=args.replications, level=args.level, workers=args.workers,
                        progress=show_progress(args), survey=survey, executor=executor)
-    payload = comp.to_dict()
+        payload = comp.to_dict()
+        more = run_uncertainty(args, sc, comp, payload, executor)  # before --out: comparison.json carries it
     if args.out:
         out = Path(args.out)
         write_csv_safe(comp.summary().reset_index(), out / "summary.csv")
@@ -74,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
         from .population_options import statements_text
 
         text = statements_text(sc.statements()) + "\n" + text
-    emit(args, payload, text)
+    emit(args, payload, text + more)
     return 0

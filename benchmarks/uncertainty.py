@@ -1,0 +1,66 @@
+"""PSA throughput: 256 draws x (counterfactual + 3 schemes) x 20,000 customers x 104 weeks (the benchmark scenario).
+
+Prints the wall time of each phase (counterfactual, scheme runs, analysis), runs and customer-weeks
+per second, peak memory, and what was made once and reused by every draw:
+
+* the customers (a population depends on the seed, never on behaviour), one per replication;
+* the counterfactual, one run per replication: it reads no behavioural parameter
+  (``tests/uncertainty/test_psa.py`` checks it is bit-identical under far-apart behaviours).
+
+Target: at most 120 s on 2 cores. Usage:
+``python benchmarks/uncertainty.py [--draws 256] [--replications 1] [--workers 2] [--customers 20000] [--weeks 104]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from loyalty_sim.scenario import load_scenario
+from loyalty_sim.uncertainty.analysis import analyse
+from loyalty_sim.uncertainty.draws import psa
+
+
+def _peak_mb() -> tuple[float, float]:
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=256)
+    ap.add_argument("--replications", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--customers", type=int, default=20_000)
+    ap.add_argument("--weeks", type=int, default=104)
+    args = ap.parse_args()
+    sc = load_scenario("benchmark", customers=args.customers, weeks=args.weeks)
+    print(f"{args.draws} draws x {args.replications} replication(s) x (counterfactual + {len(sc.schemes)} schemes), "
+          f"{args.customers:,} customers x {args.weeks} weeks, workers={args.workers}")
+    t0 = time.perf_counter()
+    p = psa(sc, args.draws, replications=args.replications, workers=args.workers)
+    t1 = time.perf_counter()
+    a = analyse(p)
+    t2 = time.perf_counter()
+    n_pop = sc.population(p.seeds[0][0]).n_customers
+    runs = p.reused["scheme_runs"] + p.reused["counterfactual_runs"]
+    cw = runs * n_pop * args.weeks
+    print(f"simulation wall time        {t1 - t0:8.1f} s   ({runs} runs: {p.reused['scheme_runs']} scheme, "
+          f"{p.reused['counterfactual_runs']} counterfactual)")
+    print(f"analysis wall time          {t2 - t1:8.1f} s   (decision table, sensitivity, tornado, switches, EVPPI)")
+    print(f"total wall time             {t2 - t0:8.1f} s   (target 120 s on 2 cores)")
+    print(f"throughput                  {runs / (t1 - t0):8.2f} runs/s, {cw / (t1 - t0) / 1e6:.2f} M customer-weeks/s")
+    print(f"per draw                    {(t1 - t0) / args.draws:8.3f} s")
+    self_mb, child_mb = _peak_mb()
+    print(f"peak memory                 {self_mb:8.0f} MB main process, {child_mb:.0f} MB largest worker")
+    print(f"reused: {p.reused['populations']} population(s) and {p.reused['counterfactual_runs']} counterfactual run(s) "
+          f"serve all {args.draws} draws (without reuse: {p.reused['counterfactual_runs_without_reuse']} "
+          f"counterfactual runs and as many populations)")
+    best = a.table["expected"].idxmax()
+    print(f"result: best on average {best} ({a.table.loc[best, 'expected']:,.0f}; P(best) "
+          f"{a.table.loc[best, 'p_best']:.2f}); EVPI {a.voi.loc['all assumptions', 'evppi']:,.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The words of an uncertainty analysis: both intervals, what decides the verdict, what a pilot is worth.
+
+Text only: the numbers come from :mod:`loyalty_sim.uncertainty`; every number is written by
+:mod:`loyalty_sim.text.format` and every scheme name is escaped for Markdown.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+import numpy as np
+
+from .escape import escape_markdown as _md
+from .format import number, percent
+
+#: fewer draws than this give first-order indices that chance inflates by tenths
+ROUGH_BELOW = 128
+#: trial design's --primary for each pilot group
+PRIMARY_OUTCOME = {"frequency lift": "frequency", "retention effect": "retention", "take-up": "spend"}
+
+
+def _lvl(a: Any) -> str:
+    return percent(a.psa.level, 0)
+
+
+def scheme_sentence(a: Any, name: str) -> str:
+    """``stamp10 adds 20,049 (95% interval 3,939 to 36,160: +-16,106 from the assumptions, +-359 from noise); ...``."""
+    r = a.table.loc[name]
+    noise = number(r["noise_half_width"], 0) if np.isfinite(r["noise_half_width"]) else "not separated (1 replication)"
+    return (f"**{_md(name)}** adds {number(r['expected'], 0)} on average over what we don't know "
+            f"({_lvl(a)} interval {number(r['low'], 0)} to {number(r['high'], 0)}: ±{number(r['assumption_half_width'], 0)} "
+            f"from the assumptions, ±{noise} from simulation noise). It pays in {percent(r['p_pays'], 0)} of the draws, "
+            f"is the best choice in {percent(r['p_best'], 0)}, and choosing it loses {number(r['expected_loss'], 0)} "
+            "on average against the best choice in each draw.")
+
+
+def switch_sentence(s: Any) -> str:
+    """``points_tiered beats stamp10 unless goal_gradient is below 0.12``."""
+    side = "below" if s.below else "above"
+    return (f"{_md(s.ahead)} beats {_md(s.behind)} unless {_md(s.parameter)} is {side} {number(s.value, 3)} "
+            "(on average over the other assumptions).")
+
+
+def decides_sentence(a: Any, top: int = 3) -> str:
+    """Which assumptions decide the verdict, with the switching values."""
+    if a.sensitivity is None:
+        return (f"With {a.psa.n_draws} draws there are too few to say which assumption decides the verdict "
+                "(16 or more are needed; 64 or more for stable indices).")
+    col = a.tornado_output
+    s = a.sensitivity[col].sort_values(ascending=False)
+    parts = [f"{_md(k)} ({percent(v, 0)})" for k, v in s.head(top).items()]
+    what = f"the lead of {_md(col)}" if " - " in str(col) else f"the profit of {_md(col)}"
+    text = (f"What decides {what}: {', '.join(parts)} of its variance over the draws would go if that "
+            "assumption alone were known (first-order indices).")
+    if a.psa.n_draws < ROUGH_BELOW:
+        text += (f" With {a.psa.n_draws} draws these indices are rough (chance alone gives a few tenths); "
+                 f"use {ROUGH_BELOW} or more draws before acting on them.")
+    if a.switches:
+        text += " " + " ".join(switch_sentence(s) for s in a.switches)
+    elif a.leaders:
+        text += (f" No single assumption in its plausible range reverses the order of {_md(a.leaders[0])} "
+                 f"and {_md(a.leaders[1])} on average.")
+    return text
+
+
+def pilot_sentence(a: Any, scenario_ref: str | None = None) -> str:
+    """What a pilot is worth, and the ``trial design`` command that sizes it."""
+    voi = a.voi
+    total = float(voi.loc["all assumptions", "evppi"])
+    best = a.table["expected"].idxmax()
+    if total <= 0:
+        return (f"No pilot can change the choice: {_md(best)} is the best option in every draw, so knowing the "
+                "assumptions better is worth nothing for this decision.")
+    groups = voi.drop(index="all assumptions")
+    lines = [f"Perfect knowledge of every assumption would be worth up to {number(total, 0)} for this decision."]
+    if len(groups) and groups["evppi"].isna().all():
+        lines.append(f"With {a.psa.n_draws} draws there are too few to price a pilot of one group of assumptions "
+                     "(16 or more are needed).")
+        return " ".join(lines)
+    top = groups["evppi"].idxmax() if len(groups) else None
+    for g, r in groups.iterrows():
+        if r["parameters"]:
+            lines.append(f"A pilot that measured the {_md(g)} would be worth up to {number(r['evppi'], 0)}.")
+    if top is not None and groups.loc[top, "evppi"] > 0:
+        lead = a.leaders[0] if a.leaders else best
+        cmd = (f"loyalty-sim trial design --scheme {shlex.quote(scenario_ref or 'SCENARIO')} --scheme-name "
+               f"{shlex.quote(lead)} --primary {PRIMARY_OUTCOME.get(top, 'spend')}")
+        lines.append(f"A pilot costing more than {number(groups.loc[top, 'evppi'], 0)} is not worth running for "
+                     f"this choice. Next: size a pilot of {_md(lead)} that measures the {_md(top)} with "
+                     f"*{_md(cmd)}*.")
+    return " ".join(lines)
+
+
+def uncertainty_markdown(a: Any, scenario_ref: str | None = None) -> str:
+    """The report section: both intervals per scheme, what decides the verdict, what a pilot is worth."""
+    p = a.psa
+    head = (f"**What we don't know.** {p.n_draws} draws of the {len(p.names)} uncertain behavioural assumptions "
+            f"(Beta-PERT priors over their plausible ranges), each with {p.replications} paired replication(s) "
+            "of every scheme against the counterfactual.")
+    lines = [head, ""] + [f"- {scheme_sentence(a, n)}" for n in p.schemes]
+    lines += ["", decides_sentence(a), "", pilot_sentence(a, scenario_ref)]
+    return "\n".join(lines)
+
+
+def uncertainty_text(a: Any, scenario_ref: str | None = None) -> str:
+    """Console text for ``compare --uncertainty``."""
+    from .escape import plain_text
+
+    return plain_text(uncertainty_markdown(a, scenario_ref))
