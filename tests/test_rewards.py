@@ -106,4 +106,9 @@ def test_targeting_sentence_leaves_out_parts_of_combinations():
                       "purchases_uplift_audience": [0.2, 0.9], "purchases_uplift_per_offer": [0.01, 0.05],
                       "purchases_uplift_others": [0.0, 0.3]}, index=pd.Index(["a", "part"], name="offer"))
     text = targeting_sentence(o)
-    assert "**a**" in text and "part" not in text and "largest difference 0.000" in text
+    assert "**a**" in text and "**part**" not in text  # the best offers are whole schemes, not parts
+    # the outside-audience figure is the table's largest (the part's 0.3 included), and 0.3 against 0.9 is not
+    # "barely changed"
+    assert "largest difference 0.3000" in text and "changed too" in text
+    quiet = o.assign(purchases_uplift_others=[0.0, 0.01])
+    assert "barely changed (largest difference 0.0100" in targeting_sentence(quiet)

@@ -369,9 +369,14 @@ def targeting_sentence(outcomes: pd.DataFrame) -> str:
         text += (f"Per offer delivered, **{_md(str(eff).replace('_', ' '))}** works best "
                  f"({number(outcomes.loc[eff, 'purchases_uplift_per_offer'], 3, sign=True)} purchases per offer). ")
     others = everyone["purchases_uplift_others"].abs().max()  # over every row of the offers table
-    if np.isfinite(others):
+    reached = everyone["purchases_uplift_audience"].abs().max()
+    if np.isfinite(others) and others <= 0.25 * reached:
         text += (f"Customers outside each audience barely changed (largest difference {number(others, 4)} purchases "
                  "per customer, as in the table), so the uplift is the offer's own. ")
+    elif np.isfinite(others):
+        text += (f"Customers outside the audiences changed too (largest difference {number(others, 4)} purchases "
+                 "per customer, as in the table): part of an audience's uplift may come from the scheme around the "
+                 "offer, not the offer itself. ")
     return text + ("Offer discounts are given on purchases that would have happened anyway too: an offer pays only "
                    "where the extra margin exceeds that discount.")
 
