@@ -350,12 +350,12 @@ class PointsRuntime(MemberRuntime):
         self.earned_total[m_idx] += issued
         self.redeemed_total[m_idx] += redeem_pts
         ng = self.ctx.n_granules
-        outstanding = np.bincount(self.granule_of, weights=self.balance, minlength=ng)
+        outstanding = self.ctx.block_sum(self.balance)
         per_point = s.value_per_point()
         cost_share = r.reward_cost_share if r.rule == "tiered" else 1.0
         ledger = {
             "points_issued": gsum(m_idx, issued), "points_redeemed": gsum(m_idx, redeem_pts),
-            "points_expired": (np.bincount(self.granule_of, weights=expired, minlength=ng) if s.expiry.type != "none"
+            "points_expired": (self.ctx.block_sum(expired) if s.expiry.type != "none"
                                else np.zeros(ng)),
             "points_outstanding": outstanding,
             "refill_points": gsum(m_idx, refill) if r.rule == "refill" else np.zeros(ng), "redemptions": gsum(m_idx, done.astype(float)),
