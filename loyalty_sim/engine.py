@@ -236,9 +236,8 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
         for g in np.flatnonzero(per_granule):
             streams[g].get(w, out=u_buf[g])
 
-        eff, k, made, died, gross, trial, settle, discount, revenue = _draw_week(
+        eff, k, made, buyers, died, gross, trial, settle, discount, revenue = _draw_week(
             runtime if launched else None, w, idx, state, newcomers)
-        buyers = np.flatnonzero(made)
 
         _record_week(weekly, ledger, cust, win_tx[week_window[w]], win_rev[week_window[w]], w, idx, edges, ng,
                      weeks, buyers, made, gross, discount, revenue, died, settle, eff)
@@ -273,7 +272,7 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
 
     ``runtime`` is None before launch (or without a scheme); ``newcomers`` (positions, a subset of
     ``idx``) make a trial purchase. Updates ``st.remaining`` (dropout budget) in place; returns the
-    effects, counts, dropout positions (into ``idx``), gross spend, trial flags (None without
+    effects, counts, buyer and dropout positions (into ``idx``), gross spend, trial flags (None without
     newcomers), the scheme's settlement, the discount and the revenue.
     """
     traits = st.traits
@@ -310,7 +309,7 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
         trial[at] = True
         made[at] += 1
         k[at] += 1
-    buyers = np.flatnonzero(made)
+    buyers = np.flatnonzero(made != 0)
     gross = np.zeros(idx.size)
     if buyers.size:
         u_spend = st.u_flat[flat[buyers] + GRANULE]
@@ -325,8 +324,8 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
         runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
     settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if runtime is not None else None
     discount = till_discount + (settle.discount if settle is not None else 0.0)
-    revenue = gross - discount
-    return eff, k, made, died, gross, trial, settle, discount, revenue
+    revenue = gross if _is_zero(discount) else gross - discount  # gross - 0.0 is gross, to the bit
+    return eff, k, made, buyers, died, gross, trial, settle, discount, revenue
 
 
 def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], cust: dict[str, np.ndarray],
@@ -374,7 +373,7 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
 
 def _add_nonzero(total: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None:
     """``total[idx] += values``, touching only the non-zero values (x + 0.0 is x for every total here)."""
-    nz = np.flatnonzero(values)
+    nz = np.flatnonzero(values != 0)
     total[idx[nz]] += values[nz]
 
 
