@@ -355,9 +355,11 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
         for key in ("reward_retail", "reward_cost"):
             val = getattr(settle, key)
             if not _is_zero(val):
+                # rewards are rare: find the week's non-zero ones once for the granule sums and the totals
                 val = np.broadcast_to(val, idx.shape)
-                weekly[key][:, w] = granule_sums(val, edges)
-                _add_nonzero(cust[key], idx, val)
+                nz = np.flatnonzero(val != 0)
+                weekly[key][:, w] = granule_sums(val[nz], np.searchsorted(nz, edges))
+                cust[key][idx[nz]] += val[nz]
         _book_ledger(ledger, settle, w, ng, weeks)
 
     if not (np.isscalar(discount) or settle is None and eff is None):
