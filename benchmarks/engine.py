@@ -8,13 +8,27 @@ the ratio of the engine's time to two floors measured in the same run:
   for every customer-week with a purchase (what any simulator of this model draws);
 * ``uniform floor``: numpy drawing the uniforms this engine actually consumes.
 
-Usage: ``python benchmarks/engine.py [--customers N] [--weeks W] [--workers K] [--schemes]``
+The engine runs on ``--workers`` processes, so the model floor is measured on as many:
+the same draws split evenly over ``--workers`` processes started together, timed from
+the first start to the last finish (on a shared machine both suffer the same load). The
+ratio of the engine's wall time to that floor is the ratio on the same number of cores;
+the per-core ratio against the one-thread floor (engine wall x workers / floor on one
+thread) is printed as well.
+
+``--schemes`` runs the baseline and every scheme of ``loyalty_sim/scenarios/benchmark.yaml``
+on the same customers ``--repeat`` times (interleaved, so a change in load hits every run)
+and prints each run's time, its ratio to the baseline of the same round, and the median
+and range over rounds.
+
+Usage: ``python benchmarks/engine.py [--customers N] [--weeks W] [--workers K] [--schemes] [--repeat R]``
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import resource
+import statistics
 import time
 
 import numpy as np
@@ -47,6 +61,24 @@ def model_floor(alive_cw: int, buyer_cw: int, lam_mean: float, spend_p: float) -
     return time.perf_counter() - t
 
 
+def _floor_share(args: tuple[int, int, float, float]) -> tuple[float, float]:
+    """One process's share of the model floor: (start, end) on the monotonic clock."""
+    t0 = time.monotonic()
+    model_floor(*args)
+    return t0, time.monotonic()
+
+
+def parallel_model_floor(alive_cw: int, buyer_cw: int, lam_mean: float, spend_p: float, workers: int) -> float:
+    """Wall seconds of the model floor split over ``workers`` processes started together."""
+    if workers <= 1:
+        return model_floor(alive_cw, buyer_cw, lam_mean, spend_p)
+    shares = [(alive_cw // workers, buyer_cw // workers, lam_mean, spend_p)] * workers
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    with ctx.Pool(workers) if ctx else mp.Pool(workers) as pool:
+        spans = pool.map(_floor_share, shares)
+    return max(e for _, e in spans) - min(s for s, _ in spans)
+
+
 def uniform_floor(n: int) -> float:
     rng = np.random.default_rng(0)
     buf = np.empty(1_000_000)
@@ -64,6 +96,7 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=104)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--preset", default="coffee_shop")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of --schemes runs (interleaved)")
     ap.add_argument("--schemes", action="store_true",
                     help="also run the schemes of loyalty_sim/scenarios/benchmark.yaml (stamp card, linear points with "
                          "tiered redemption, three tiers) on the same customers, and report the total")
@@ -86,6 +119,7 @@ def main() -> None:
     n_uniform = 2 * GRANULE * sum(max(0, args.weeks - int(pop.acquisition_week[g * GRANULE]))
                                   for g in range(pop.n_granules))
     f_model = model_floor(alive_cw, buyer_cw, pop.params.mean_rate, pop.params.spend_p)
+    f_cores = parallel_model_floor(alive_cw, buyer_cw, pop.params.mean_rate, pop.params.spend_p, args.workers)
     f_unif = uniform_floor(n_uniform)
     print(f"preset {args.preset}: {args.customers:,} customers at week 0, {pop.n_customers:,} over "
           f"{args.weeks} weeks (steady base), workers={args.workers}")
@@ -94,31 +128,44 @@ def main() -> None:
     print(f"alive customer-weeks         {alive_cw:12,d}  ({alive_cw / wall / 1e6:.1f} M/s)")
     print(f"transactions                 {tx:12,d}  ({tx / wall / 1e6:.1f} M/s)")
     print(f"peak memory (self+children)  {_peak_mb():8.0f} MB")
-    print(f"model floor (numpy Poisson+Gamma, 1 thread) {f_model:6.2f} s -> ratio {wall / f_model:.2f}")
+    print(f"model floor (numpy Poisson+Gamma, 1 thread) {f_model:6.2f} s -> ratio {wall / f_model:.2f}, "
+          f"per core {wall * args.workers / f_model:.2f}")
+    print(f"model floor on {args.workers} processes           {f_cores:6.2f} s -> ratio {wall / f_cores:.2f} "
+          "(same number of cores)")
     print(f"uniform floor (numpy uniforms, 1 thread)    {f_unif:6.2f} s -> ratio {wall / f_unif:.2f}")
 
 
 def run_schemes(args: argparse.Namespace) -> None:
-    """Baseline plus every scheme of the benchmark scenario, aggregate mode: total wall time and peak memory."""
+    """Baseline plus every scheme of the benchmark scenario, aggregate mode, ``args.repeat`` interleaved rounds."""
 
     from loyalty_sim.scenario import load_scenario
 
     sc = load_scenario("benchmark",
                        customers=args.customers, weeks=args.weeks)
     pop = sc.population()
-    total = 0.0
     print(f"{args.customers:,} customers at week 0, {pop.n_customers:,} over {args.weeks} weeks, "
-          f"workers={args.workers}, launch week {sc.launch_week}")
-    for scheme in [None, *sc.schemes]:
-        t0 = time.perf_counter()
-        res = simulate(pop, scheme, seed=sc.seed, launch_week=sc.launch_week, workers=args.workers,
-                       behaviour=sc.behaviour)
-        dt = time.perf_counter() - t0
-        total += dt
-        name = "baseline" if scheme is None else scheme.name
-        print(f"  {name:<24} {dt:7.2f} s   {int(res.weekly['transactions'].sum()):>13,} transactions")
-        del res  # one result at a time, as a scenario run that summarises and moves on
-    print(f"total wall time              {total:8.2f} s  (target 60 s)")
+          f"workers={args.workers}, launch week {sc.launch_week}, {args.repeat} round(s)")
+    names = ["baseline", *(s.name for s in sc.schemes)]
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(args.repeat):
+        for name, scheme in zip(names, [None, *sc.schemes]):
+            t0 = time.perf_counter()
+            res = simulate(pop, scheme, seed=sc.seed, launch_week=sc.launch_week, workers=args.workers,
+                           behaviour=sc.behaviour)
+            dt = time.perf_counter() - t0
+            times[name].append(dt)
+            ratio = dt / times["baseline"][r]
+            print(f"  round {r + 1} {name:<24} {dt:7.2f} s  x{ratio:4.2f} baseline   "
+                  f"{int(res.weekly['transactions'].sum()):>13,} transactions")
+            del res  # one result at a time, as a scenario run that summarises and moves on
+    print("median over rounds (range):")
+    totals = [sum(times[n][r] for n in names) for r in range(args.repeat)]
+    for name in names:
+        ratios = [t / b for t, b in zip(times[name], times["baseline"])]
+        print(f"  {name:<24} {statistics.median(times[name]):7.2f} s ({min(times[name]):.2f}..{max(times[name]):.2f})"
+              f"  x{statistics.median(ratios):.2f} baseline ({min(ratios):.2f}..{max(ratios):.2f})")
+    print(f"total wall time              {statistics.median(totals):8.2f} s ({min(totals):.2f}..{max(totals):.2f}; "
+          "target 32 s)")
     print(f"peak memory (self+children)  {_peak_mb():8.0f} MB (target 2048 MB; "
           f"main process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
           f"largest worker {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB)")

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .inversion import gamma_wilson_hilferty, poisson_quantile
+from .granules import bounds as granule_bounds, counts as granule_counts, sums as granule_sums
+from .inversion import gamma_sum_quantile, poisson_quantile
 from .memory import check_memory, estimate_memory
 from .population import SEGMENTS, Population, Traits
 from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
@@ -174,12 +175,13 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     alive = np.zeros(n, dtype=bool)
     h0 = -np.log1p(-np.minimum(traits.p, 1 - 1e-12))
     inv_nu = 1.0 / traits.nu
+    # exp(-lam) of every customer, once: the Poisson search starts from it whenever the rate is unchanged
+    q0 = np.exp(-traits.lam)
     acq = traits.acquisition_week
     # customers of an established week-0 base have bought before: no trial purchase for them
     established = np.zeros(n, dtype=bool)
     if prm.established:
         established[: ctx.n_base] = traits.customer_id[: ctx.n_base] < population.size
-    trial_due = np.zeros(n, dtype=bool)
     order = np.argsort(acq, kind="stable")
     arrive_edges = np.searchsorted(acq[order], np.arange(weeks + 1))
 
@@ -205,6 +207,7 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     gran = ctx.granule_of
     # position of (granule, row 0, slot) in u_buf for every customer
     u_pos = gran.astype(np.int64) * (2 * GRANULE) + ctx.slot_of
+    state = _BlockState(traits, h0, q0, inv_nu, remaining, prm.spend_p, u_flat, u_pos)
 
     for w in range(weeks):
         new = order[arrive_edges[w]:arrive_edges[w + 1]]
@@ -212,14 +215,13 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
             referred = ctx.pop_arrivals(w)
             if referred.size:
                 new = np.concatenate([new, referred])
+        newcomers = new[:0]
         if new.size:
             alive[new] = True
             weekly["new_customers"][:, w] = np.bincount(gran[new], minlength=ng)
             # a new customer arrives by buying: a trial purchase at the start of the week, after
             # which no dropout can happen (BG/NBD counts repeat purchases from the trial)
             newcomers = new[~established[new]]
-            if newcomers.size:
-                trial_due[newcomers] = True
         idx = np.flatnonzero(alive)
         launched = runtime is not None and w >= cfg.launch_week
         if idx.size == 0:
@@ -227,69 +229,91 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
                 _book_ledger(ledger, runtime.settle(w, idx, np.zeros(0, np.int64), np.zeros(0)), w, ng, weeks)
             continue
         gi = gran[idx]
-        weekly["alive_start"][:, w] = np.bincount(gi, minlength=ng)
-        live_granules = np.flatnonzero(np.bincount(gi, minlength=ng))
-        for g in live_granules:
+        edges = granule_bounds(gi, ng)
+        ctx.prime_granule_sums(idx, gi, edges)
+        per_granule = np.diff(edges)
+        weekly["alive_start"][:, w] = per_granule
+        for g in np.flatnonzero(per_granule):
             streams[g].get(w, out=u_buf[g])
-        flat = u_pos[idx]
-        u_count = u_flat[flat]
-        u_spend = u_flat[flat + GRANULE]
 
-        eff, k, made, died, gross, trial, has_trial, settle, discount, revenue = _draw_week(
-            runtime if launched else None, w, idx, traits, h0, remaining, trial_due, prm.spend_p, inv_nu,
-            u_count, u_spend)
-        buyers = made > 0
+        eff, k, made, buyers, died, gross, trial, settle, discount, revenue = _draw_week(
+            runtime if launched else None, w, idx, state, newcomers)
 
-        _record_week(weekly, ledger, cust, win_tx[week_window[w]], win_rev[week_window[w]], w, idx, gi, ng, weeks,
-                     buyers, made, gross, discount, revenue, died, settle, eff)
+        _record_week(weekly, ledger, cust, win_tx[week_window[w]], win_rev[week_window[w]], w, idx, edges, ng,
+                     weeks, buyers, made, gross, discount, revenue, died, settle, eff)
         alive[idx[died]] = False
 
-        if logs is not None and buyers.any():
-            logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, buyers,
-                                  trial if has_trial else None))
+        if logs is not None and buyers.size:
+            is_buyer = np.zeros(idx.size, dtype=bool)
+            is_buyer[buyers] = True
+            logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, is_buyer, trial))
 
     cust = _block_customers(cust, win_tx, win_rev, cfg, scheme, runtime, ctx)
     weekly.update(ledger)
     return _BlockResult(start=start, granules=ctx.global_granules, weekly=weekly, customers=cust, log=logs)
 
 
-def _draw_week(runtime: Any, w: int, idx: np.ndarray, traits: Traits, h0: np.ndarray, remaining: np.ndarray,
-               trial_due: np.ndarray, spend_p: float, inv_nu: np.ndarray, u_count: np.ndarray,
-               u_spend: np.ndarray) -> tuple:
+@dataclass
+class _BlockState:
+    """What the week loop of a block reads per customer (``remaining`` is updated in place)."""
+
+    traits: Traits
+    h0: np.ndarray  # per-purchase dropout hazard without a scheme
+    q0: np.ndarray  # exp(-lam): Poisson probability of no purchase without a scheme
+    inv_nu: np.ndarray
+    remaining: np.ndarray  # dropout hazard budget left
+    spend_p: float
+    u_flat: np.ndarray  # the week's uniforms, (granule, count/spend row, slot) flattened
+    u_pos: np.ndarray  # position of each customer's count uniform in u_flat
+
+
+def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers: np.ndarray) -> tuple:
     """One week of the alive customers ``idx``: the scheme's effects, purchases and dropouts by inversion, spend.
 
-    ``runtime`` is None before launch (or without a scheme). Updates ``remaining`` (dropout
-    budget) and ``trial_due`` in place; returns the effects, counts, dropouts, gross spend,
-    trial flags, the scheme's settlement, the discount and the revenue.
+    ``runtime`` is None before launch (or without a scheme); ``newcomers`` (positions, a subset of
+    ``idx``) make a trial purchase. Updates ``st.remaining`` (dropout budget) in place; returns the
+    effects, counts, buyer and dropout positions (into ``idx``), gross spend, trial flags (None without
+    newcomers), the scheme's settlement, the discount and the revenue.
     """
+    traits = st.traits
     eff = runtime.effects(w, idx) if runtime is not None else None
     lam = traits.lam[idx]
-    h = h0[idx]
-    if eff is not None:
+    flat = st.u_pos[idx]
+    u_count = st.u_flat[flat]
+    if eff is None or _is_one(eff.rate):
+        prob0 = st.q0[idx]  # lam * 1.0 is lam: its exp(-lam) is known
+    else:
         lam = lam * eff.rate
-        if not (_is_one(eff.dropout) and _is_one(eff.rate)):
-            # per-purchase dropout scaled by dropout / rate: purchases a scheme adds do not
-            # bring dropout forward (the calendar-time churn hazard lam * p moves only by `dropout`)
-            h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12))
-    k = poisson_quantile(u_count, lam)
-    rem = remaining[idx]
-    with np.errstate(divide="ignore"):
-        k_death = np.where(h > 0, np.ceil(rem / np.where(h > 0, h, 1.0)), np.inf)
-    died = k >= k_death
-    made = np.where(died, k_death, k).astype(np.int64)
-    remaining[idx] = rem - made * h
+        prob0 = None
+    if eff is None or (_is_one(eff.dropout) and _is_one(eff.rate)):
+        h = st.h0[idx]
+    else:
+        # per-purchase dropout scaled by dropout / rate: purchases a scheme adds do not
+        # bring dropout forward (the calendar-time churn hazard lam * p moves only by `dropout`)
+        h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12))
+    k = poisson_quantile(u_count, lam, prob0=prob0)
+    rem = st.remaining[idx]
+    if h.size and h.min() > 0:
+        k_death = np.ceil(rem / h)
+    else:
+        with np.errstate(divide="ignore"):
+            k_death = np.where(h > 0, np.ceil(rem / np.where(h > 0, h, 1.0)), np.inf)
+    died = np.flatnonzero(k >= k_death)
+    made = np.minimum(k, k_death).astype(np.int64)  # k, or the purchase at which the customer leaves
+    st.remaining[idx] = rem - made * h
 
-    trial = trial_due[idx]
-    has_trial = trial.any()
-    if has_trial:
-        trial_due[idx[trial]] = False
-        made = made + trial
-        k = k + trial
-    buyers = made > 0
+    trial = None
+    if newcomers.size:
+        at = np.searchsorted(idx, newcomers)
+        trial = np.zeros(idx.size, dtype=bool)
+        trial[at] = True
+        made[at] += 1
+        k[at] += 1
+    buyers = np.flatnonzero(made != 0)
     gross = np.zeros(idx.size)
-    if buyers.any():
-        shape = made[buyers] * spend_p
-        gross[buyers] = gamma_wilson_hilferty(shape, u_spend[buyers]) * inv_nu[idx[buyers]]
+    if buyers.size:
+        u_spend = st.u_flat[flat[buyers] + GRANULE]
+        gross[buyers] = gamma_sum_quantile(made[buyers], st.spend_p, u_spend) * st.inv_nu[idx[buyers]]
         if eff is not None and not _is_one(eff.ticket):
             gross *= eff.ticket
     if eff is not None and not _is_zero(eff.discount):
@@ -300,44 +324,59 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, traits: Traits, h0: np.nda
         runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
     settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if runtime is not None else None
     discount = till_discount + (settle.discount if settle is not None else 0.0)
-    revenue = gross - discount
-    return eff, k, made, died, gross, trial, has_trial, settle, discount, revenue
+    revenue = gross if _is_zero(discount) else gross - discount  # gross - 0.0 is gross, to the bit
+    return eff, k, made, buyers, died, gross, trial, settle, discount, revenue
 
 
 def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], cust: dict[str, np.ndarray],
-                 win_tx: np.ndarray, win_rev: np.ndarray, w: int, idx: np.ndarray, gi: np.ndarray, ng: int,
+                 win_tx: np.ndarray, win_rev: np.ndarray, w: int, idx: np.ndarray, edges: np.ndarray, ng: int,
                  weeks: int, buyers: np.ndarray, made: np.ndarray, gross: np.ndarray, discount: Any,
                  revenue: np.ndarray, died: np.ndarray, settle: Any, eff: Any) -> None:
-    """Book one week's purchases: per-granule weekly series, the scheme's ledger, per-customer totals."""
-    weekly["purchasers"][:, w] = np.bincount(gi, weights=buyers, minlength=ng)
-    weekly["transactions"][:, w] = np.bincount(gi, weights=made, minlength=ng)
-    weekly["gross_sales"][:, w] = np.bincount(gi, weights=gross, minlength=ng)
+    """Book one week's purchases: per-granule weekly series, the scheme's ledger, per-customer totals.
+
+    ``edges`` are the granule runs of ``idx`` (:func:`loyalty_sim.granules.bounds`); ``buyers`` and
+    ``died`` are positions into ``idx``. Per-customer totals skip customers whose amount is zero
+    (adding 0 changes no total).
+    """
+    is_buyer = np.zeros(idx.size, dtype=bool)
+    is_buyer[buyers] = True
+    weekly["purchasers"][:, w] = granule_counts(is_buyer, edges)
+    weekly["transactions"][:, w] = granule_counts(made, edges)
+    weekly["gross_sales"][:, w] = granule_sums(gross, edges)
     if np.isscalar(discount):
         weekly["revenue"][:, w] = weekly["gross_sales"][:, w]
     else:
-        weekly["discount"][:, w] = np.bincount(gi, weights=discount, minlength=ng)
-        weekly["revenue"][:, w] = np.bincount(gi, weights=revenue, minlength=ng)
-    weekly["dropouts"][:, w] = np.bincount(gi, weights=died, minlength=ng)
+        weekly["discount"][:, w] = granule_sums(discount, edges)
+        weekly["revenue"][:, w] = granule_sums(revenue, edges)
+    is_dead = np.zeros(idx.size, dtype=bool)
+    is_dead[died] = True
+    weekly["dropouts"][:, w] = granule_counts(is_dead, edges)
     if settle is not None:
-        for key, attr in (("reward_retail", "reward_retail"), ("reward_cost", "reward_cost")):
-            val = getattr(settle, attr)
+        for key in ("reward_retail", "reward_cost"):
+            val = getattr(settle, key)
             if not _is_zero(val):
-                weekly[key][:, w] = np.bincount(gi, weights=np.broadcast_to(val, idx.shape), minlength=ng)
+                # rewards are rare: find the week's non-zero ones once for the granule sums and the totals
+                val = np.broadcast_to(val, idx.shape)
+                nz = np.flatnonzero(val != 0)
+                weekly[key][:, w] = granule_sums(val[nz], np.searchsorted(nz, edges))
+                cust[key][idx[nz]] += val[nz]
         _book_ledger(ledger, settle, w, ng, weeks)
-        if not _is_zero(settle.reward_cost):
-            cust["reward_cost"][idx] += settle.reward_cost
-        if not _is_zero(settle.reward_retail):
-            cust["reward_retail"][idx] += settle.reward_retail
 
     if not (np.isscalar(discount) or settle is None and eff is None):
-        cust["discount"][idx] += discount
+        _add_nonzero(cust["discount"], idx, discount)
     bidx = idx[buyers]
     first = cust["first_purchase_week"]
     first[bidx[first[bidx] < 0]] = w
     cust["last_purchase_week"][bidx] = w
     cust["dropout_week"][idx[died]] = w
-    win_tx[idx] += made
-    win_rev[idx] += revenue
+    win_tx[bidx] += made[buyers]
+    _add_nonzero(win_rev, idx, revenue)
+
+
+def _add_nonzero(total: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None:
+    """``total[idx] += values``, touching only the non-zero values (x + 0.0 is x for every total here)."""
+    nz = np.flatnonzero(values != 0)
+    total[idx[nz]] += values[nz]
 
 
 def _block_customers(cust: dict[str, np.ndarray], win_tx: np.ndarray, win_rev: np.ndarray, cfg: SimulationConfig,

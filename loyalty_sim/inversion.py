@@ -17,7 +17,7 @@ POISSON_NORMAL_ABOVE = 60.0
 EXACT_GAMMA_BELOW = 2.0
 
 
-def poisson_quantile(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
+def poisson_quantile(u: np.ndarray, mu: np.ndarray, prob0: np.ndarray | None = None) -> np.ndarray:
     """Smallest ``n`` with ``P(N <= n) >= u`` for ``N ~ Poisson(mu)``, elementwise.
 
     Exact (sequential search on the CDF) for ``mu <= 60``; above it a normal
@@ -30,6 +30,8 @@ def poisson_quantile(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
         Uniforms in [0, 1).
     mu : ndarray
         Poisson means (>= 0), same shape as ``u``.
+    prob0 : ndarray, optional
+        ``exp(-mu)`` if the caller has it already (same shape; the result is the same).
 
     Returns
     -------
@@ -45,40 +47,53 @@ def poisson_quantile(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
         # Cornish-Fisher: quantile ~ mu + sqrt(mu) z + (z^2 - 1)/6
         q = m + np.sqrt(m) * z + (z * z - 1.0) / 6.0
         out[big] = np.maximum(np.floor(q + 0.5), 0).astype(np.int64)
-        small = ~big
-        idx = np.flatnonzero(small)
-        u_s, mu_s = u[small], mu[small]
+        idx = np.flatnonzero(~big)
+        u_s, mu_s = u[idx], mu[idx]
+        prob = np.exp(-mu_s) if prob0 is None else np.asarray(prob0, dtype=float)[idx]
     else:
         idx = None
         u_s, mu_s = u, mu
-    # sequential search: d = u - CDF(k); stop at the first k where d <= 0
-    prob = np.exp(-mu_s)
-    d = u_s - prob
-    pos = np.flatnonzero(d > 0)
-    res = np.zeros(u_s.shape, dtype=np.int64)
-    if pos.size:
-        dd, mm, pp = d[pos], mu_s[pos], prob[pos]
-        k = 0
-        while True:
-            k += 1
-            pp *= mm
-            pp *= 1.0 / k
-            dd -= pp
-            keep = dd > 0
-            n_keep = np.count_nonzero(keep)
-            if n_keep == pos.size and k <= 400:
-                continue  # nobody stopped: no need to compress
-            res[pos[~keep]] = k
-            if n_keep == 0:
-                break
-            if k > 400:  # numerically exhausted tail (u within 1e-16 of 1)
-                res[pos[keep]] = k
-                break
-            pos, dd, mm, pp = pos[keep], dd[keep], mm[keep], pp[keep]
+        prob = np.exp(-mu_s) if prob0 is None else np.asarray(prob0, dtype=float)
+    out_s = _poisson_search(u_s, mu_s, prob)
     if idx is None:
-        return res
-    out[idx] = res
+        return out_s
+    out[idx] = out_s
     return out
+
+
+def _poisson_search(u: np.ndarray, mu: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Sequential search ``d_k = u - P(N <= k)``, stopping at the first ``k`` with ``d_k <= 0``.
+
+    ``d_k`` only falls with ``k``, so the answer is the number of ``k`` with ``d_k > 0``: every
+    element is counted while it is positive, and the arrays are shrunk to the elements still
+    searching only once fewer than half of them are (shrinking is the costly step).
+    """
+    d = u - prob
+    pos = np.flatnonzero(d > 0)
+    res = np.zeros(u.shape, dtype=np.int64)
+    if not pos.size:
+        return res
+    dd, mm, pp = d[pos], mu[pos], prob[pos]
+    count = np.ones(pos.size, dtype=np.int64)
+    k = 0
+    while True:
+        k += 1
+        pp *= mm
+        pp *= 1.0 / k
+        dd -= pp
+        if k > 400:  # numerically exhausted tail (u within 1e-16 of 1): stop at 401
+            break
+        keep = dd > 0
+        n_keep = np.count_nonzero(keep)
+        if n_keep == 0:
+            break
+        count += keep
+        if n_keep < 0.5 * dd.size:
+            res[pos] = count
+            sel = np.flatnonzero(keep)
+            pos, dd, mm, pp, count = pos[sel], dd[sel], mm[sel], pp[sel], count[sel]
+    res[pos] = count
+    return res
 
 
 def gamma_wilson_hilferty(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -101,6 +116,31 @@ def gamma_wilson_hilferty(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
     small = k < EXACT_GAMMA_BELOW
     if small.any():  # the approximation is poor for small shapes: invert exactly there
         x[small] = gammaincinv(k[small], u[small])
+    return x
+
+
+def gamma_sum_quantile(n: np.ndarray, shape: float, u: np.ndarray) -> np.ndarray:
+    """Quantile at ``u`` of the sum of ``n`` Gamma(``shape``, 1) variates: :func:`gamma_wilson_hilferty` of ``n * shape``.
+
+    The same numbers, faster: the terms that depend only on the shape are computed once per
+    distinct ``n`` (a handful of counts) instead of once per element.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    u = np.asarray(u, dtype=float)
+    if n.size == 0:
+        return np.zeros(0)
+    top = int(n.max())
+    if top > 4096 or int(n.min()) < 0:
+        return gamma_wilson_hilferty(n * shape, u)
+    k_tab = np.arange(top + 1) * shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c_tab = 1.0 / (9.0 * k_tab)
+        one_c, root_c = 1.0 - c_tab, np.sqrt(c_tab)
+    z = ndtri(u)
+    x = k_tab[n] * np.maximum(one_c[n] + z * root_c[n], 0.0) ** 3
+    small = k_tab[n] < EXACT_GAMMA_BELOW
+    if small.any():  # the approximation is poor for small shapes: invert exactly there
+        x[small] = gammaincinv(k_tab[n][small], u[small])
     return x
 
 

@@ -125,7 +125,7 @@ class CashbackRuntime(MemberRuntime):
         earned = s.rate * (spend - used)
         self.credit[m_idx] = bal - used + earned
         self.last_activity[m_idx[(used > 0) | (earned > 0)]] = week
-        outstanding = np.bincount(self.granule_of, weights=self.credit, minlength=ng)
+        outstanding = self.ctx.block_sum(self.credit)
         used_all = np.zeros(idx.size)
         used_all[member] = used
         earned_all = np.zeros(idx.size)
@@ -240,7 +240,7 @@ class GiftRuntime(MemberRuntime):
         self.progress[e_idx] = left
         gifts_all = np.zeros(idx.size)
         gifts_all[on] = n_gifts
-        outstanding = np.bincount(self.granule_of, weights=self.progress, minlength=ng)
+        outstanding = self.ctx.block_sum(self.progress)
         per_unit = outstanding / s.spend_threshold
         ledger = {
             "gift_spend_issued": gsum(e_idx, add), "gift_spend_redeemed": gsum(e_idx, n_gifts * s.spend_threshold),

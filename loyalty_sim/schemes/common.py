@@ -180,6 +180,7 @@ class MemberRuntime:
         heavy = b.heaviness_weight(t.lam, base_mean_rate(ctx.population))
         #: responsiveness in (0, 1]: 1 for light buyers, about 0 for heavy ones (Liu 2007)
         self.heaviness = heavy
+        self._lightness = 1.0 - heavy
         # heavy buyers barely respond (Liu 2007); normalised so that the average over the customer base
         # is the average response of the segment (light and moderate buyers respond more than it)
         self.gradient_weight = heavy / base_mean_heaviness_weight(ctx.population, b)
@@ -193,6 +194,10 @@ class MemberRuntime:
         #: progress towards the reward last week, and whether it has ever gone back (a reward, a review)
         self._last_progress = np.zeros(self.n)
         self._cycled = np.zeros(self.n, dtype=bool)
+        #: (week, positions, membership) of the last :meth:`members` answer; a join in :meth:`visited` clears it
+        self._members_cache: tuple[int, np.ndarray, np.ndarray] | None = None
+        #: erosion after 0, 1, 2... whole weeks of membership (enrolment weeks are whole weeks)
+        self._erosion_table = np.asarray(b.erosion(np.arange(ctx.weeks + 1, dtype=float)), dtype=float)
 
     # ------------------------------------------------------------ enrolment
     def _enrolment(self, enr: Enrolment, t: Any, prm: Any, ctx: Any) -> np.ndarray:
@@ -225,27 +230,41 @@ class MemberRuntime:
             join = shop[self.will_join[shop]]
             self.enrol_week[join] = week
             self.members_ever[join] = True
+            self._members_cache = None
 
     def members(self, week: int, idx: np.ndarray) -> np.ndarray:
-        """Which of ``idx`` are members in ``week``."""
+        """Which of ``idx`` are members in ``week`` (asked again for the same week and positions: the same answer)."""
+        cached = self._members_cache
+        if cached is not None and cached[0] == week and cached[1] is idx:
+            return cached[2]
         if self.ctx.has_pool and self.scheme.enrolment.mode == "automatic":
             pool = idx[np.searchsorted(idx, self.ctx.n_base):]  # referred customers (idx is sorted)
             if pool.size:
                 start = np.maximum(self.ctx.traits.acquisition_week[pool], self.ctx.launch_week)
                 self.enrol_week[pool] = np.floor(start)
         m = self.enrol_week[idx] <= week
-        self.members_ever[idx[m]] = True
+        self.members_ever[idx[np.flatnonzero(m)]] = True
+        m.flags.writeable = False  # shared by the week's calls: nobody may change it in place
+        self._members_cache = (week, idx, m)
         return m
 
     def tenure(self, week: int, idx: np.ndarray) -> np.ndarray:
         """Weeks since enrolment (>= 0 for members)."""
         return week - self.enrol_week[idx]
 
+    def erosion(self, week: int, idx: np.ndarray) -> np.ndarray:
+        """``behaviour.erosion`` of the weeks since enrolment, looked up by whole weeks (the same numbers)."""
+        age = np.maximum(self.tenure(week, idx), 0.0)
+        whole = age.astype(np.int64)
+        if age.size and (whole.max() >= self._erosion_table.size or not np.array_equal(whole, age)):
+            return self.behaviour.erosion(age)  # a fractional or out-of-horizon age: computed directly
+        return self._erosion_table[whole]
+
     # ---------------------------------------------------------- responses
     def value_effects(self, week: int, idx: np.ndarray, response: np.ndarray,
                       member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rate and dropout multipliers from a response in [0, 1], with erosion and sensitivities."""
-        fade = self.behaviour.erosion(self.tenure(week, idx))
+        fade = self.erosion(week, idx)
         g = np.where(member, response * fade, 0.0)
         rate = 1.0 + self.rate_sens[idx] * g
         dropout = 1.0 - self.dropout_sens[idx] * g
@@ -272,17 +291,16 @@ class MemberRuntime:
         if idx is None:
             return 1.0 + g * p
         p = np.broadcast_to(p, idx.shape)
-        self._cycled[idx] |= p < self._last_progress[idx] - 1e-12
+        cycled = self._cycled[idx] | (p < self._last_progress[idx] - 1e-12)
+        self._cycled[idx] = cycled
         self._last_progress[idx] = p
         # on the first card the divisor grows with progress (1 at launch), after it it is whole
-        share = np.where(self._cycled[idx], 1.0, p)
-        return (1.0 + g * p) / (1.0 + share * (1.0 - self.heaviness[idx]) * (big_h - 1.0))
+        share = np.where(cycled, 1.0, p)
+        return (1.0 + g * p) / (1.0 + share * self._lightness[idx] * (big_h - 1.0))
 
     def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
         """``members`` of the week, per granule (their cost: :meth:`member_costs`)."""
-        m_idx = idx[member]
-        count = np.bincount(self.granule_of[m_idx], minlength=self.ctx.n_granules).astype(float)
-        return {"members": count}
+        return {"members": self.ctx.granule_count(idx, member)}
 
     def member_costs(self, ledger: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``member_cost`` of the week, per granule, from the ledger's ``members``."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..behaviour import BehaviourParams
+from ..granules import bounds as granule_bounds, counts as granule_counts, sums as granule_sums
 from ..population import Population, Traits
 from ..streams import GRANULE, WeeklyUniforms
 
@@ -89,6 +90,8 @@ class BlockContext:
         self._pool_next = np.zeros(self.n_granules, dtype=np.int64)  # next free pool slot per base granule
         self._sum_idx: np.ndarray | None = None
         self._sum_granules: np.ndarray | None = None
+        self._sum_edges: np.ndarray | None = None
+        self._all_edges = granule_bounds(self.granule_of, self.n_granules)  # granule runs of the whole block
 
     def part(self, position: int) -> "BlockContext":
         """The context of the part at ``position`` of a combination run in this context.
@@ -122,14 +125,35 @@ class BlockContext:
         return out[self._flat]
 
     def granule_sum(self, idx: np.ndarray, values: np.ndarray | float) -> np.ndarray:
-        """Sum ``values`` (aligned with positions ``idx``) per granule of the block."""
-        # schemes sum several quantities over the same positions in a row: gather their granules once
+        """Sum ``values`` (aligned with positions ``idx``, sorted) per granule of the block.
+
+        The same bits as ``np.bincount(granule_of[idx], weights=values)`` (see :mod:`loyalty_sim.granules`).
+        """
+        # schemes sum several quantities over the same positions in a row: find their granule runs once
         if idx is not self._sum_idx:
-            self._sum_idx, self._sum_granules = idx, self.granule_of[idx]
-        g = self._sum_granules
+            self.prime_granule_sums(idx, self.granule_of[idx])
         if np.isscalar(values):
-            return np.bincount(g, minlength=self.n_granules) * float(values)
-        return np.bincount(g, weights=values, minlength=self.n_granules)
+            return np.diff(self._sum_edges) * float(values)
+        return granule_sums(values, self._sum_edges)
+
+    def granule_count(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per-granule sum of whole numbers ``values`` (bool or integer, aligned with sorted ``idx``), exact."""
+        if idx is not self._sum_idx:
+            self.prime_granule_sums(idx, self.granule_of[idx])
+        return granule_counts(values, self._sum_edges)
+
+    def block_sum(self, values: np.ndarray) -> np.ndarray:
+        """Per-granule sum of ``values`` over every customer of the block (bincount's bits)."""
+        return granule_sums(values, self._all_edges)
+
+    def block_count(self, values: np.ndarray) -> np.ndarray:
+        """Per-granule sum of whole numbers ``values`` over every customer of the block, exact."""
+        return granule_counts(values, self._all_edges)
+
+    def prime_granule_sums(self, idx: np.ndarray, granules: np.ndarray, edges: np.ndarray | None = None) -> None:
+        """Remember the granules (and their runs) of positions ``idx`` for the next :meth:`granule_sum` calls."""
+        self._sum_idx, self._sum_granules = idx, granules
+        self._sum_edges = granule_bounds(granules, self.n_granules) if edges is None else edges
 
     @property
     def has_pool(self) -> bool:

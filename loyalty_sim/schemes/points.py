@@ -182,6 +182,10 @@ class PointsRuntime(MemberRuntime):
         self.redeemed_total = np.zeros(n)
         self.earned_since_refill = np.zeros(n, dtype=bool)
         r = scheme.redemption
+        # points earned are whole (floored); with whole reward thresholds or units every balance and flow
+        # stays a whole number, and their per-granule sums are exact in any order
+        self._whole = ((r.rule == "tiered" and all(float(t).is_integer() for t in r.thresholds))
+                       or (r.rule == "minimum_unit" and float(r.unit).is_integer()))
         lam = ctx.traits.lam
         self.points_per_week = scheme.earn_rate * lam * self.mean_ticket  # at multiplier 1
         if r.rule == "tiered":
@@ -204,6 +208,17 @@ class PointsRuntime(MemberRuntime):
     @property
     def balance(self) -> np.ndarray:
         return self.balance_old + self.balance_new
+
+    def _points_sum(self, idx: np.ndarray | None, values: np.ndarray) -> np.ndarray:
+        """Per-granule sum of points ``values`` (over ``idx``; None = the whole block), bincount's bits.
+
+        Whole non-negative points below 2**52 are summed exactly in any (faster) order.
+        """
+        if self._whole:
+            out = self.ctx.block_count(values) if idx is None else self.ctx.granule_count(idx, values)
+            if out.size == 0 or out.max() < 2.0 ** 52:
+                return out
+        return self.ctx.block_sum(values) if idx is None else self.ctx.granule_sum(idx, values)
 
     # ---------------------------------------------------------------- accrual
     def multiplier(self, week: int, idx: np.ndarray, purchases: np.ndarray | None = None) -> np.ndarray:
@@ -240,7 +255,7 @@ class PointsRuntime(MemberRuntime):
         r = self.scheme.redemption
         member = self.members(week, idx)
         mult = self.multiplier(week, idx)
-        bal = self.balance[idx]
+        bal = self.balance_old[idx] + self.balance_new[idx]
         rate_pts = np.maximum(self.points_per_week[idx] * mult, 1e-9)
         if r.rule == "tiered":
             need = np.maximum(self.target_points[idx] - bal, 0.0)
@@ -292,20 +307,21 @@ class PointsRuntime(MemberRuntime):
         s, r = self.scheme, self.scheme.redemption
         gsum = self.ctx.granule_sum
         member = self.members(week, idx)
-        m_idx = idx[member]
-        buys = purchases[member]
-        spend = gross[member]
+        mpos = np.flatnonzero(member)
+        m_idx = idx[mpos]
+        buys = purchases[mpos]
+        spend = gross[mpos]
         expired = self._expire(week, m_idx)
         # redemption at the till (members who bought this week), from the balance held before
         # this week's purchases: points earned on a purchase cannot pay for that same purchase
-        bal = self.balance[m_idx]
+        bal = self.balance_old[m_idx] + self.balance_new[m_idx]
         redeem_pts = np.zeros(m_idx.size)
         money_off = np.zeros(m_idx.size)
         retail = np.zeros(m_idx.size)
         cost = np.zeros(m_idx.size)
         refill = np.zeros(m_idx.size)
         at_till = buys > 0
-        to_pay = spend if bill is None else bill[member]
+        to_pay = spend if bill is None else bill[mpos]
         if r.rule == "tiered":
             target = self.target_points[m_idx]
             go = at_till & (bal >= target)
@@ -325,9 +341,10 @@ class PointsRuntime(MemberRuntime):
             money_off = redeem_pts * s.point_value
             cost = np.zeros(m_idx.size)  # money off is a discount (less revenue), not goods at cost
         done = redeem_pts > 0
-        if done.any():
-            self._take(m_idx[done], redeem_pts[done])
-            self.redeemed_ever[m_idx[done]] = True
+        red = np.flatnonzero(done)
+        if red.size:
+            self._take(m_idx[red], redeem_pts[red])
+            self.redeemed_ever[m_idx[red]] = True
         if r.rule == "refill":
             # a bonus when a redemption empties a balance that held points the member earned since the
             # last bonus: redeeming the bonus alone does not re-arm it
@@ -343,35 +360,36 @@ class PointsRuntime(MemberRuntime):
         first = (self.first_purchase[m_idx] < 0) & (buys > 0)
         self.first_purchase[m_idx[first]] = week
         self.purchases[m_idx] += buys
-        self.last_earn[m_idx[earned > 0]] = week
+        earners = m_idx[np.flatnonzero(earned > 0)]
+        self.last_earn[earners] = week
         if r.rule == "refill":
-            self.earned_since_refill[m_idx[earned > 0]] = True
+            self.earned_since_refill[earners] = True
         issued = earned + refill
         self.earned_total[m_idx] += issued
         self.redeemed_total[m_idx] += redeem_pts
         ng = self.ctx.n_granules
-        outstanding = np.bincount(self.granule_of, weights=self.balance, minlength=ng)
+        outstanding = self._points_sum(None, self.balance)
         per_point = s.value_per_point()
         cost_share = r.reward_cost_share if r.rule == "tiered" else 1.0
         ledger = {
-            "points_issued": gsum(m_idx, issued), "points_redeemed": gsum(m_idx, redeem_pts),
-            "points_expired": (np.bincount(self.granule_of, weights=expired, minlength=ng) if s.expiry.type != "none"
+            "points_issued": self._points_sum(m_idx, issued), "points_redeemed": self._points_sum(m_idx, redeem_pts),
+            "points_expired": (self.ctx.block_sum(expired) if s.expiry.type != "none"
                                else np.zeros(ng)),
             "points_outstanding": outstanding,
-            "refill_points": gsum(m_idx, refill) if r.rule == "refill" else np.zeros(ng), "redemptions": gsum(m_idx, done.astype(float)),
+            "refill_points": gsum(m_idx, refill) if r.rule == "refill" else np.zeros(ng), "redemptions": self.ctx.granule_count(m_idx, done),
             "liability_retail": outstanding * per_point, "liability_cost": outstanding * per_point * cost_share,
             **self.member_ledger(week, idx, member),
         }
         out_disc = np.zeros(idx.size)
-        out_disc[member] = money_off
+        out_disc[mpos] = money_off
         out_retail = np.zeros(idx.size)
-        out_retail[member] = retail
+        out_retail[mpos] = retail
         out_cost = np.zeros(idx.size)
-        out_cost[member] = cost
+        out_cost[mpos] = cost
         earned_full = np.zeros(idx.size)
-        earned_full[member] = issued
+        earned_full[mpos] = issued
         red_full = np.zeros(idx.size)
-        red_full[member] = redeem_pts
+        red_full[mpos] = redeem_pts
         return Settlement(discount=out_disc, reward_retail=out_retail, reward_cost=out_cost,
                           points_earned=earned_full, points_redeemed=red_full, ledger=ledger,
                           costs=self.member_costs(ledger))

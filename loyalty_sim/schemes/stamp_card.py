@@ -80,20 +80,24 @@ class StampCardRuntime(MemberRuntime):
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         s = self.scheme
         member = self.members(week, idx)
+        holds = self.card_start[idx] >= 0
+        card = np.where(holds, self.stamps[idx], s.head_start)  # stamps on the card (head start before one)
         # weeks to the reward at the customer's base rate, for the distance discount
-        stamps_left = s.stamps_required - self._card_stamps(idx)
-        rate_i = self.ctx.traits.lam[idx] * (self.qualify[idx] if self.qualify is not None else 1.0)
+        stamps_left = s.stamps_required - card
+        rate_i = self.ctx.traits.lam[idx]
+        if self.qualify is not None:
+            rate_i = rate_i * self.qualify[idx]
         weeks_to = stamps_left / np.maximum(rate_i, 1e-6)
-        resp = self.value_response[idx] * self.behaviour.distance_discount(weeks_to)
+        value_response = self.value_response[idx]
+        resp = value_response * self.behaviour.distance_discount(weeks_to)
         rate, dropout = self.value_effects(week, idx, resp, member)
         # goal gradient: progress from the first to the last stamp, partial reset after a reward; it acts
         # only on customers holding a card, from the visit that opened it (before that there is no
         # progress to feel, head start or not)
-        holds = self.card_start[idx] >= 0
-        progress = self._card_stamps(idx) / max(s.stamps_required - 1, 1)
+        progress = card / max(s.stamps_required - 1, 1)
         residual = np.where(self.completed[idx] > 0, self.behaviour.post_reward_residual, 0.0)
         progress = np.maximum(progress, residual)
-        pull = self.value_response[idx] > 0
+        pull = value_response > 0
         gg = self.goal_gradient(progress, idx)
         if s.head_start:
             # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006); the
@@ -102,25 +106,20 @@ class StampCardRuntime(MemberRuntime):
         gg = np.where(member & pull & holds, gg, 1.0)
         return Effects(rate=rate * gg, dropout=dropout)
 
-    def _card_stamps(self, idx: np.ndarray) -> np.ndarray:
-        """Stamps on the card including head start (a customer without a card yet has the head start)."""
-        st = self.stamps[idx]
-        return np.where(self.card_start[idx] >= 0, st, self.scheme.head_start)
-
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         ng = self.ctx.n_granules
-        gsum = self.ctx.granule_sum
         member = self.members(week, idx)
-        m_idx = idx[member]
+        mpos = np.flatnonzero(member)
+        m_idx = idx[mpos]
         issued = np.zeros(idx.size)
         redeemed = np.zeros(idx.size)
         expired_g = np.zeros(ng)
         # a member's first visit opens a card (head-start stamps are issued then)
-        buys = purchases[member]
+        buys = purchases[mpos]
         new_card = (self.card_start[m_idx] < 0) & (buys > 0)
-        opened = m_idx[new_card]
+        opened = m_idx[np.flatnonzero(new_card)]
         self.card_start[opened] = week
         self.stamps[opened] = s.head_start
         self.issued_cards[opened] = True
@@ -150,31 +149,34 @@ class StampCardRuntime(MemberRuntime):
             earned = binomial_quantile(u, buys, self.qualify[m_idx])
         else:
             earned = buys
-        self.stamps[m_idx] += earned
+        st = self.stamps[m_idx] + earned
+        self.stamps[m_idx] = st
         # full cards are redeemed (booked this week); each new card starts with the head start, so
         # after the first completion every further one needs ``stamps_required - head_start`` stamps
-        st = self.stamps[m_idx]
         step = s.stamps_required - s.head_start
-        full = np.where(st >= s.stamps_required, 1 + (st - s.stamps_required) // step, 0)
-        rewards = full.astype(float)
-        has = full > 0
-        if has.any():
+        rewards = np.zeros(m_idx.size)
+        has = np.flatnonzero(st >= s.stamps_required)
+        if has.size:
+            over = st[has] - s.stamps_required
+            full = 1 + over // step
+            rewards[has] = full
             r_idx = m_idx[has]
-            self.stamps[r_idx] = s.head_start + (st[has] - s.stamps_required) % step
-            self.completed[r_idx] += full[has]
+            self.stamps[r_idx] = s.head_start + over % step
+            self.completed[r_idx] += full
             self.card_start[r_idx] = week
-            head[has] += full[has] * s.head_start  # the head starts of the new cards, issued now
-        issued[member] = earned + head
-        redeemed[member] = rewards * s.stamps_required
+            head[has] += full * s.head_start  # the head starts of the new cards, issued now
+        issued[mpos] = earned + head
+        redeemed[mpos] = rewards * s.stamps_required
         reward_retail = np.zeros(idx.size)
         reward_cost = np.zeros(idx.size)
-        reward_retail[member] = rewards * s.reward_value
-        reward_cost[member] = rewards * s.reward_cost
-        outstanding = np.bincount(self.granule_of, weights=self.stamps.astype(float), minlength=ng)
+        reward_retail[mpos] = rewards * s.reward_value
+        reward_cost[mpos] = rewards * s.reward_cost
+        outstanding = self.ctx.block_count(self.stamps)
+        count = self.ctx.granule_count  # stamps and rewards are whole numbers: exact sums
         ledger = {
-            "stamps_issued": gsum(idx, issued), "stamps_redeemed": gsum(idx, redeemed),
+            "stamps_issued": count(idx, issued), "stamps_redeemed": count(idx, redeemed),
             "stamps_expired": expired_g, "stamps_outstanding": outstanding,
-            "rewards": gsum(m_idx, rewards),
+            "rewards": count(m_idx, rewards),
             "liability_retail": outstanding / s.stamps_required * s.reward_value,
             "liability_cost": outstanding / s.stamps_required * s.reward_cost,
             **self.member_ledger(week, idx, member),

@@ -172,6 +172,9 @@ class TiersRuntime(MemberRuntime):
                 demand = b.discount_demand(float(d), ctx.traits.segment, self.price_heaviness)
                 self.visit_mult[lvl] = demand ** b.discount_visit_share
                 self.basket_mult[lvl] = demand ** (1.0 - b.discount_visit_share)
+        # customer-major copies (one customer's tiers side by side): effects read them at (customer, tier)
+        self._visit_flat = np.ascontiguousarray(self.visit_mult.T).reshape(-1)
+        self._basket_flat = np.ascontiguousarray(self.basket_mult.T).reshape(-1)
         self.buffer = np.zeros((s.window_weeks, self.n), dtype=np.float32)
         self.total = np.zeros(self.n)
         self.level = np.zeros(self.n, dtype=np.int16)
@@ -190,8 +193,9 @@ class TiersRuntime(MemberRuntime):
         top = self.max_level[idx].astype(np.intp)
         # till discount: demand through visits and basket, retention through the value response
         _, value_dropout = self.value_effects(week, idx, self.value_response[lvl], member)
-        rate = self.visit_mult[lvl, idx] * self.devalue[top]
-        ticket = self.basket_mult[lvl, idx]
+        at = idx * self.k + lvl
+        rate = self._visit_flat[at] * self.devalue[top]
+        ticket = self._basket_flat[at]
         status = 1.0 - self.status_cut[lvl]
         perks = 1.0 - self.perk_sens[idx] * self.perk_value[lvl]
         demotion = np.where(self.demoted[idx], 1.0 + b.demotion_dropout_rise, 1.0)
@@ -207,6 +211,15 @@ class TiersRuntime(MemberRuntime):
                        ticket=np.where(member, ticket, 1.0), discount=np.where(member, self.discounts[lvl], 0.0))
 
     # ------------------------------------------------------------ settle
+    def _reach(self, total: np.ndarray) -> np.ndarray:
+        """Highest tier whose threshold ``total`` reaches (``searchsorted(thresholds, total, 'right') - 1``)."""
+        if self.k > 8 or np.isnan(total).any():
+            return (np.searchsorted(self.thresholds, total, side="right") - 1).astype(np.int16)
+        reach = np.full(total.shape, -1, dtype=np.int16)
+        for th in self.thresholds:  # a handful of tiers: counting thresholds passed beats a binary search
+            reach += total >= th
+        return reach
+
     def is_review(self, week: int) -> bool:
         """Whether re-qualification happens at the end of ``week``."""
         since_launch = week - self.ctx.launch_week
@@ -230,7 +243,7 @@ class TiersRuntime(MemberRuntime):
             self.total[idx] += fresh - self.buffer[slot, idx]
             self.buffer[slot, idx] = fresh
         total = self.total[m_idx]
-        reach = (np.searchsorted(self.thresholds, total, side="right") - 1).astype(np.int16)
+        reach = self._reach(total)
         cur = self.level[m_idx]
         up = reach > cur
         promoted = m_idx[up]
@@ -251,9 +264,8 @@ class TiersRuntime(MemberRuntime):
             self.ever_demoted[demoted] = True
         ng = self.ctx.n_granules
         g = self.granule_of[m_idx]
-        ledger = {"promotions": np.bincount(g, weights=up, minlength=ng).astype(float),
-                  "demotions": np.bincount(g, weights=down, minlength=ng).astype(float),
-                  "reviews": np.bincount(g, weights=due, minlength=ng).astype(float)}
+        count = self.ctx.granule_count
+        ledger = {"promotions": count(m_idx, up), "demotions": count(m_idx, down), "reviews": count(m_idx, due)}
         counts = np.bincount(held * ng + g, minlength=self.k * ng).reshape(self.k, ng).astype(float)
         for lvl, tier in enumerate(s.tiers):
             ledger[f"tier_{tier.name}"] = counts[lvl]
