@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .granules import bounds as granule_bounds, counts as granule_counts, sums as granule_sums
+from .granules import bounds as granule_bounds
+from .granules import counts as granule_counts
+from .granules import sums as granule_sums
 from .inversion import gamma_sum_quantile, poisson_quantile
 from .memory import check_memory, estimate_memory
 from .population import SEGMENTS, Population, Traits

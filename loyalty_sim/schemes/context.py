@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..behaviour import BehaviourParams
-from ..granules import bounds as granule_bounds, counts as granule_counts, sums as granule_sums
+from ..granules import bounds as granule_bounds
+from ..granules import counts as granule_counts
+from ..granules import sums as granule_sums
 from ..population import Population, Traits
 from ..streams import GRANULE, WeeklyUniforms
 
