@@ -218,7 +218,6 @@ class GiftRuntime(MemberRuntime):
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
-        ng = self.ctx.n_granules
         gsum = self.ctx.granule_sum
         member = self.members(week, idx)
         on = member & self._eligible(idx)
