@@ -53,4 +53,4 @@ def run_uncertainty(args: argparse.Namespace, scenario: Any, comp: Any, payload:
         write_csv_safe(a.voi.reset_index(), out / "uncertainty_value_of_information.csv")
         if a.sensitivity is not None:
             write_csv_safe(a.sensitivity.reset_index(), out / "uncertainty_sensitivity.csv")
-    return "\n" + uncertainty_text(a, args.scenario)
+    return "\n" + uncertainty_text(a, args.scenario, getattr(scenario, "currency", None))

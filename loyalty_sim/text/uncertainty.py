@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .escape import escape_markdown as _md
-from .format import number, percent
+from .format import money, number, percent
 
 #: fewer draws than this give first-order indices that chance inflates by tenths
 ROUGH_BELOW = 128
@@ -24,14 +24,15 @@ def _lvl(a: Any) -> str:
     return percent(a.psa.level, 0)
 
 
-def scheme_sentence(a: Any, name: str) -> str:
-    """``stamp10 adds 20,049 (95% interval 3,939 to 36,160: +-16,106 from the assumptions, +-359 from noise); ...``."""
+def scheme_sentence(a: Any, name: str, currency: str | None = None) -> str:
+    """``stamp10 adds EUR 20,049 (95% interval EUR 3,939 to EUR 36,160: ±EUR 16,106 from the assumptions, ...)``."""
     r = a.table.loc[name]
-    noise = number(r["noise_half_width"], 0) if np.isfinite(r["noise_half_width"]) else "not separated (1 replication)"
-    return (f"**{_md(name)}** adds {number(r['expected'], 0)} on average over what we don't know "
-            f"({_lvl(a)} interval {number(r['low'], 0)} to {number(r['high'], 0)}: ±{number(r['assumption_half_width'], 0)} "
-            f"from the assumptions, ±{noise} from simulation noise). It pays in {percent(r['p_pays'], 0)} of the draws, "
-            f"is the best choice in {percent(r['p_best'], 0)}, and choosing it loses {number(r['expected_loss'], 0)} "
+    m = lambda x: money(x, currency=currency)  # noqa: E731
+    noise = m(r["noise_half_width"]) if np.isfinite(r["noise_half_width"]) else "not separated (1 replication)"
+    return (f"**{_md(name)}** adds {m(r['expected'])} on average over what we don't know "
+            f"({_lvl(a)} interval {m(r['low'])} to {m(r['high'])}: ±{m(r['assumption_half_width'])} "
+            f"from the assumptions, ±{noise} from simulation noise). It pays in {percent(r['p_pays'], 0)} of the "
+            f"draws, is the best choice in {percent(r['p_best'], 0)}, and choosing it loses {m(r['expected_loss'])} "
             "on average against the best choice in each draw.")
 
 
@@ -64,7 +65,7 @@ def decides_sentence(a: Any, top: int = 3) -> str:
     return text
 
 
-def pilot_sentence(a: Any, scenario_ref: str | None = None) -> str:
+def pilot_sentence(a: Any, scenario_ref: str | None = None, currency: str | None = None) -> str:
     """What a pilot is worth, and the ``trial design`` command that sizes it."""
     voi = a.voi
     total = float(voi.loc["all assumptions", "evppi"])
@@ -73,7 +74,7 @@ def pilot_sentence(a: Any, scenario_ref: str | None = None) -> str:
         return (f"No pilot can change the choice: {_md(best)} is the best option in every draw, so knowing the "
                 "assumptions better is worth nothing for this decision.")
     groups = voi.drop(index="all assumptions")
-    lines = [f"Perfect knowledge of every assumption would be worth up to {number(total, 0)} for this decision."]
+    lines = [f"Perfect knowledge of every assumption would be worth up to {money(total, currency=currency)} for this decision."]
     if len(groups) and groups["evppi"].isna().all():
         lines.append(f"With {a.psa.n_draws} draws there are too few to price a pilot of one group of assumptions "
                      "(16 or more are needed).")
@@ -81,30 +82,30 @@ def pilot_sentence(a: Any, scenario_ref: str | None = None) -> str:
     top = groups["evppi"].idxmax() if len(groups) else None
     for g, r in groups.iterrows():
         if r["parameters"]:
-            lines.append(f"A pilot that measured the {_md(g)} would be worth up to {number(r['evppi'], 0)}.")
+            lines.append(f"A pilot that measured the {_md(g)} would be worth up to {money(r['evppi'], currency=currency)}.")
     if top is not None and groups.loc[top, "evppi"] > 0:
         lead = a.leaders[0] if a.leaders else best
         cmd = (f"loyalty-sim trial design --scheme {shlex.quote(scenario_ref or 'SCENARIO')} --scheme-name "
                f"{shlex.quote(lead)} --primary {PRIMARY_OUTCOME.get(top, 'spend')}")
-        lines.append(f"A pilot costing more than {number(groups.loc[top, 'evppi'], 0)} is not worth running for "
+        lines.append(f"A pilot costing more than {money(groups.loc[top, 'evppi'], currency=currency)} is not worth running for "
                      f"this choice. Next: size a pilot of {_md(lead)} that measures the {_md(top)} with "
                      f"*{_md(cmd)}*.")
     return " ".join(lines)
 
 
-def uncertainty_markdown(a: Any, scenario_ref: str | None = None) -> str:
+def uncertainty_markdown(a: Any, scenario_ref: str | None = None, currency: str | None = None) -> str:
     """The report section: both intervals per scheme, what decides the verdict, what a pilot is worth."""
     p = a.psa
     head = (f"**What we don't know.** {p.n_draws} draws of the {len(p.names)} uncertain behavioural assumptions "
             f"(Beta-PERT priors over their plausible ranges), each with {p.replications} paired replication(s) "
             "of every scheme against the counterfactual.")
-    lines = [head, ""] + [f"- {scheme_sentence(a, n)}" for n in p.schemes]
-    lines += ["", decides_sentence(a), "", pilot_sentence(a, scenario_ref)]
+    lines = [head, ""] + [f"- {scheme_sentence(a, n, currency)}" for n in p.schemes]
+    lines += ["", decides_sentence(a), "", pilot_sentence(a, scenario_ref, currency)]
     return "\n".join(lines)
 
 
-def uncertainty_text(a: Any, scenario_ref: str | None = None) -> str:
+def uncertainty_text(a: Any, scenario_ref: str | None = None, currency: str | None = None) -> str:
     """Console text for ``compare --uncertainty``."""
     from .escape import plain_text
 
-    return plain_text(uncertainty_markdown(a, scenario_ref))
+    return plain_text(uncertainty_markdown(a, scenario_ref, currency))
