@@ -26,6 +26,7 @@ identical whatever the block size or number of workers.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
@@ -71,7 +72,8 @@ LOG_COLUMNS: tuple[str, ...] = (
 def simulate(population: Population, scheme: Any = None, *, weeks: int | None = None, seed: int = 0,
              launch_week: int = 0, output: str = "aggregate", block_size: int = DEFAULT_BLOCK,
              workers: int = 1, windows: Sequence[int] | None = None, progress: bool = False,
-             start_date: str = DEFAULT_START_DATE, behaviour: Any = None) -> SimulationResult:
+             start_date: str = DEFAULT_START_DATE, behaviour: Any = None, keep_launch_state: bool = False,
+             resume: "LaunchState | None" = None) -> SimulationResult:
     """Simulate a population over a horizon, with or without a scheme.
 
     Parameters
@@ -91,6 +93,13 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
         Show a progress bar over blocks.
     behaviour : BehaviourParams, optional
         How customers respond to schemes (defaults: :mod:`loyalty_sim.behaviour`).
+    keep_launch_state : bool
+        Keep every block as it stood at the start of the launch week in the result's
+        ``launch_state`` (a run without a scheme only), for scheme runs to ``resume`` from.
+    resume : LaunchState, optional
+        The ``launch_state`` of a run without a scheme on the same population and settings: the
+        run starts at the launch week from there, with the same numbers as a run from week 0
+        (a scheme with a referral pool, whose blocks hold more customers, runs from week 0).
 
     Returns
     -------
@@ -116,10 +125,24 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
         from .behaviour import base_mean_heaviness_weight
 
         base_mean_heaviness_weight(population, behaviour)  # computed (and cached) once, before workers fork
-    tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers), behaviour)
-             for s in starts]
+    keep = bool(keep_launch_state) and scheme is None and 0 < cfg.launch_week < cfg.weeks
+    if keep_launch_state and scheme is not None:
+        raise ConfigError("only a run without a scheme can keep its launch state", field="keep_launch_state")
+    blocks: dict[int, Any] = {}
+    if resume is not None:
+        if not isinstance(resume, LaunchState) or resume.key != _resume_key(population, cfg):
+            raise ConfigError("resume: not the launch state of a run on these customers with these settings "
+                              "(seed, horizon, launch week, output, block size, windows, start date)", field="resume")
+        if scheme is None or not scheme.uses_referral_pool:
+            blocks = resume.blocks
+    tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers), behaviour,
+              blocks.get(s), keep) for s in starts]
     results = _run_blocks(tasks, cfg.workers, progress)
-    return _assemble(population, scheme, cfg, results, behaviour)
+    out = _assemble(population, scheme, cfg, results, behaviour)
+    if keep:
+        out.launch_state = LaunchState(key=_resume_key(population, cfg), population=population,
+                                       blocks={r.start: r.launch_state for r in results})
+    return out
 
 
 def _run_blocks(tasks: list[tuple], workers: int, progress: bool) -> list["_BlockResult"]:
@@ -135,18 +158,40 @@ def _run_blocks(tasks: list[tuple], workers: int, progress: bool) -> list["_Bloc
             if bar is not None:
                 bar.update()
     else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-            for r in pool.map(_simulate_block_star, tasks):
-                out.append(r)
-                if bar is not None:
-                    bar.update()
+        forked = "fork" in mp.get_all_start_methods()
+        ctx = mp.get_context("fork") if forked else None
+        if forked:
+            # blocks to resume from stay in this process's memory, which forked workers share: a task names its
+            # block by position instead of carrying it (a block holds hundreds of bytes per customer)
+            _FORK_INHERITED["resume"] = [t[6] for t in tasks]
+            tasks = [(*t[:6], _Inherited(i), *t[7:]) if t[6] is not None else t for i, t in enumerate(tasks)]
+        try:
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+                for r in pool.map(_simulate_block_star, tasks):
+                    out.append(r)
+                    if bar is not None:
+                        bar.update()
+        finally:
+            _FORK_INHERITED.pop("resume", None)
     if bar is not None:
         bar.close()
     return out
 
 
+#: what forked block workers inherit from the process that started them (see :func:`_run_blocks`)
+_FORK_INHERITED: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class _Inherited:
+    """The resume block at ``position`` of the tasks, inherited by a forked worker."""
+
+    position: int
+
+
 def _simulate_block_star(task: tuple) -> "_BlockResult":
+    if isinstance(task[6], _Inherited):
+        task = (*task[:6], _FORK_INHERITED["resume"][task[6].position], *task[7:])
     return _simulate_block(*task)
 
 
@@ -157,102 +202,160 @@ class _BlockResult:
     weekly: dict[str, np.ndarray]  # metric -> (n_granules, weeks)
     customers: dict[str, np.ndarray]  # only customers who exist (referred ones once brought in)
     log: list[pd.DataFrame] | None
+    launch_state: "_Block | None" = None  # the block at the start of the launch week (if asked)
+
+
+@dataclass
+class LaunchState:
+    """Every block of a run without a scheme as it stood at the start of the launch week.
+
+    Before the launch week a scheme run *is* its counterfactual (the scheme is not yet there, and
+    every random number is keyed by what it is for, not by the run), so a scheme run on the same
+    customers and seed can start from here instead of replaying those weeks (:func:`simulate`'s
+    ``resume``). ``key`` is what a run must share with the one that made it.
+    """
+
+    key: tuple
+    population: Population
+    blocks: dict[int, "_Block"]  # by the block's first customer
+
+
+def _resume_key(population: Population, cfg: SimulationConfig) -> tuple:
+    return (repr(population.params.to_dict()), population.seed, population.size, population.n_customers,
+            cfg.weeks, cfg.seed, cfg.launch_week, cfg.output, cfg.block_size, cfg.windows, cfg.start_date)
+
+
+class _Block:
+    """A block of customers being simulated: its context and everything the week loop updates."""
+
+    def __init__(self, population: Population, scheme: Any, cfg: SimulationConfig, start: int, stop: int,
+                 behaviour: Any):
+        base_traits = population.traits(start, stop)
+        pool = None
+        if scheme is not None and scheme.uses_referral_pool:
+            g0, g1 = start // GRANULE, -(-stop // GRANULE)
+            pool = Traits.concat([population.referral_pool(g) for g in range(g0, g1)])
+        self.ctx = ctx = BlockContext(population, base_traits, start, cfg, behaviour=behaviour, pool=pool)
+        self.cfg = cfg
+        traits = ctx.traits
+        prm = population.params
+        n, weeks, ng = ctx.n, cfg.weeks, ctx.n_granules
+        self.alive = np.zeros(n, dtype=bool)
+        h0 = -np.log1p(-np.minimum(traits.p, 1 - 1e-12))
+        inv_nu = 1.0 / traits.nu
+        # exp(-lam) of every customer, once: the Poisson search starts from it whenever the rate is unchanged
+        q0 = np.exp(-traits.lam)
+        acq = traits.acquisition_week
+        # customers of an established week-0 base have bought before: no trial purchase for them
+        self.established = np.zeros(n, dtype=bool)
+        if prm.established:
+            self.established[: ctx.n_base] = traits.customer_id[: ctx.n_base] < population.size
+        self.order = np.argsort(acq, kind="stable")
+        self.arrive_edges = np.searchsorted(acq[self.order], np.arange(weeks + 1))
+        # horizon totals are the sums of the per-window totals (added up once, at the end)
+        self.cust = {
+            "discount": np.zeros(n), "reward_retail": np.zeros(n), "reward_cost": np.zeros(n),
+            "first_purchase_week": np.full(n, -1, dtype=np.int32),
+            "last_purchase_week": np.full(n, -1, dtype=np.int32),
+            "dropout_week": np.full(n, -1, dtype=np.int32),
+        }
+        n_win = len(cfg.windows) - 1
+        self.win_tx = np.zeros((n_win, n), dtype=np.int64)
+        self.win_rev = np.zeros((n_win, n))
+        self.week_window = np.searchsorted(np.asarray(cfg.windows), np.arange(weeks), side="right") - 1
+        self.weekly: dict[str, np.ndarray] = {m: np.zeros((ng, weeks)) for m in BASE_METRICS}
+        self.ledger: dict[str, np.ndarray] = {}
+        self.logs: list[pd.DataFrame] | None = [] if cfg.output == "log" else None
+        gran = ctx.granule_of
+        # position of (granule, row 0, slot) in the week's uniforms for every customer
+        u_pos = gran.astype(np.int64) * (2 * GRANULE) + ctx.slot_of
+        u_flat = np.empty(ng * 2 * GRANULE)  # per granule: a row of count uniforms, a row of spend uniforms
+        self.state = _BlockState(traits, h0, q0, inv_nu, traits.hazard_budget.copy(), prm.spend_p, u_flat, u_pos)
+
+    def resumed(self, behaviour: Any) -> "_Block":
+        """A copy to go on from (what the week loop updates is copied; the context gets ``behaviour``)."""
+        out = copy.copy(self)
+        out.ctx = self.ctx.resumed(behaviour)
+        out.alive = self.alive.copy()
+        out.cust = {k: v.copy() for k, v in self.cust.items()}
+        out.win_tx, out.win_rev = self.win_tx.copy(), self.win_rev.copy()
+        out.weekly = {k: v.copy() for k, v in self.weekly.items()}
+        out.ledger = {}
+        out.logs = None if self.logs is None else list(self.logs)
+        out.state = dataclasses.replace(self.state, remaining=self.state.remaining.copy(),
+                                        u_flat=np.empty_like(self.state.u_flat))
+        return out
+
+    def run(self, runtime: Any, first: int, stop: int) -> None:
+        """Weeks ``first`` to ``stop - 1``; ``runtime`` (None: no scheme) acts from the launch week."""
+        ctx, cfg, state, weekly, ledger = self.ctx, self.cfg, self.state, self.weekly, self.ledger
+        ng, weeks, gran = ctx.n_granules, cfg.weeks, ctx.granule_of
+        u_buf = state.u_flat.reshape(ng, 2, GRANULE)
+        streams = [WeeklyUniforms(cfg.seed, "purchases", g, width=2) for g in ctx.global_granules]
+        alive, order, edges_in = self.alive, self.order, self.arrive_edges
+        for w in range(first, stop):
+            new = order[edges_in[w]:edges_in[w + 1]]
+            if ctx.has_pool:
+                referred = ctx.pop_arrivals(w)
+                if referred.size:
+                    new = np.concatenate([new, referred])
+            newcomers = new[:0]
+            if new.size:
+                alive[new] = True
+                weekly["new_customers"][:, w] = np.bincount(gran[new], minlength=ng)
+                # a new customer arrives by buying: a trial purchase at the start of the week, after
+                # which no dropout can happen (BG/NBD counts repeat purchases from the trial)
+                newcomers = new[~self.established[new]]
+            idx = np.flatnonzero(alive)
+            launched = runtime is not None and w >= cfg.launch_week
+            if idx.size == 0:
+                if launched:
+                    _book_ledger(ledger, runtime.settle(w, idx, np.zeros(0, np.int64), np.zeros(0)), w, ng, weeks)
+                continue
+            gi = gran[idx]
+            edges = granule_bounds(gi, ng)
+            ctx.prime_granule_sums(idx, gi, edges)
+            per_granule = np.diff(edges)
+            weekly["alive_start"][:, w] = per_granule
+            for g in np.flatnonzero(per_granule):
+                streams[g].get(w, out=u_buf[g])
+
+            eff, k, made, buyers, died, gross, trial, settle, discount, revenue = _draw_week(
+                runtime if launched else None, w, idx, state, newcomers)
+
+            win = self.week_window[w]
+            _record_week(weekly, ledger, self.cust, self.win_tx[win], self.win_rev[win], w, idx, edges, ng,
+                         weeks, buyers, made, gross, discount, revenue, died, settle, eff)
+            alive[idx[died]] = False
+
+            if self.logs is not None and buyers.size:
+                is_buyer = np.zeros(idx.size, dtype=bool)
+                is_buyer[buyers] = True
+                self.logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, is_buyer, trial))
+
+    def result(self, scheme: Any, runtime: Any) -> "_BlockResult":
+        cust = _block_customers(self.cust, self.win_tx, self.win_rev, self.cfg, scheme, runtime, self.ctx)
+        self.weekly.update(self.ledger)
+        return _BlockResult(start=self.ctx.start, granules=self.ctx.global_granules, weekly=self.weekly,
+                            customers=cust, log=self.logs)
 
 
 def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
-                    start: int, stop: int, behaviour: Any) -> _BlockResult:
-    base_traits = population.traits(start, stop)
-    pool = None
-    if scheme is not None and scheme.uses_referral_pool:
-        g0, g1 = start // GRANULE, -(-stop // GRANULE)
-        pool = Traits.concat([population.referral_pool(g) for g in range(g0, g1)])
-    ctx = BlockContext(population, base_traits, start, cfg, behaviour=behaviour, pool=pool)
-    traits = ctx.traits
-    prm = population.params
-    n, weeks, ng = ctx.n, cfg.weeks, ctx.n_granules
-    runtime = scheme.start(ctx) if scheme is not None else None
-
-    # per-customer state
-    remaining = traits.hazard_budget.copy()
-    alive = np.zeros(n, dtype=bool)
-    h0 = -np.log1p(-np.minimum(traits.p, 1 - 1e-12))
-    inv_nu = 1.0 / traits.nu
-    # exp(-lam) of every customer, once: the Poisson search starts from it whenever the rate is unchanged
-    q0 = np.exp(-traits.lam)
-    acq = traits.acquisition_week
-    # customers of an established week-0 base have bought before: no trial purchase for them
-    established = np.zeros(n, dtype=bool)
-    if prm.established:
-        established[: ctx.n_base] = traits.customer_id[: ctx.n_base] < population.size
-    order = np.argsort(acq, kind="stable")
-    arrive_edges = np.searchsorted(acq[order], np.arange(weeks + 1))
-
-    # horizon totals are the sums of the per-window totals (added up once, at the end)
-    cust = {
-        "discount": np.zeros(n), "reward_retail": np.zeros(n), "reward_cost": np.zeros(n),
-        "first_purchase_week": np.full(n, -1, dtype=np.int32),
-        "last_purchase_week": np.full(n, -1, dtype=np.int32),
-        "dropout_week": np.full(n, -1, dtype=np.int32),
-    }
-    n_win = len(cfg.windows) - 1
-    win_tx = np.zeros((n_win, n), dtype=np.int64)
-    win_rev = np.zeros((n_win, n))
-    week_window = np.searchsorted(np.asarray(cfg.windows), np.arange(weeks), side="right") - 1
-
-    weekly: dict[str, np.ndarray] = {m: np.zeros((ng, weeks)) for m in BASE_METRICS}
-    ledger: dict[str, np.ndarray] = {}
-    logs: list[pd.DataFrame] | None = [] if cfg.output == "log" else None
-
-    streams = [WeeklyUniforms(cfg.seed, "purchases", g, width=2) for g in ctx.global_granules]
-    u_buf = np.empty((ng, 2, GRANULE))  # per granule: a row of count uniforms, a row of spend uniforms
-    u_flat = u_buf.reshape(-1)
-    gran = ctx.granule_of
-    # position of (granule, row 0, slot) in u_buf for every customer
-    u_pos = gran.astype(np.int64) * (2 * GRANULE) + ctx.slot_of
-    state = _BlockState(traits, h0, q0, inv_nu, remaining, prm.spend_p, u_flat, u_pos)
-
-    for w in range(weeks):
-        new = order[arrive_edges[w]:arrive_edges[w + 1]]
-        if ctx.has_pool:
-            referred = ctx.pop_arrivals(w)
-            if referred.size:
-                new = np.concatenate([new, referred])
-        newcomers = new[:0]
-        if new.size:
-            alive[new] = True
-            weekly["new_customers"][:, w] = np.bincount(gran[new], minlength=ng)
-            # a new customer arrives by buying: a trial purchase at the start of the week, after
-            # which no dropout can happen (BG/NBD counts repeat purchases from the trial)
-            newcomers = new[~established[new]]
-        idx = np.flatnonzero(alive)
-        launched = runtime is not None and w >= cfg.launch_week
-        if idx.size == 0:
-            if launched:
-                _book_ledger(ledger, runtime.settle(w, idx, np.zeros(0, np.int64), np.zeros(0)), w, ng, weeks)
-            continue
-        gi = gran[idx]
-        edges = granule_bounds(gi, ng)
-        ctx.prime_granule_sums(idx, gi, edges)
-        per_granule = np.diff(edges)
-        weekly["alive_start"][:, w] = per_granule
-        for g in np.flatnonzero(per_granule):
-            streams[g].get(w, out=u_buf[g])
-
-        eff, k, made, buyers, died, gross, trial, settle, discount, revenue = _draw_week(
-            runtime if launched else None, w, idx, state, newcomers)
-
-        _record_week(weekly, ledger, cust, win_tx[week_window[w]], win_rev[week_window[w]], w, idx, edges, ng,
-                     weeks, buyers, made, gross, discount, revenue, died, settle, eff)
-        alive[idx[died]] = False
-
-        if logs is not None and buyers.size:
-            is_buyer = np.zeros(idx.size, dtype=bool)
-            is_buyer[buyers] = True
-            logs.append(_week_log(ctx, cfg, w, idx, k, made, gross, discount, settle, is_buyer, trial))
-
-    cust = _block_customers(cust, win_tx, win_rev, cfg, scheme, runtime, ctx)
-    weekly.update(ledger)
-    return _BlockResult(start=start, granules=ctx.global_granules, weekly=weekly, customers=cust, log=logs)
+                    start: int, stop: int, behaviour: Any, resume: "_Block | None" = None,
+                    keep_launch_state: bool = False) -> _BlockResult:
+    """One block of customers over the horizon (from ``resume``, a block at the launch week, if given)."""
+    if resume is not None:
+        block, first = resume.resumed(behaviour), cfg.launch_week
+    else:
+        block, first = _Block(population, scheme, cfg, start, stop, behaviour), 0
+    runtime = scheme.start(block.ctx) if scheme is not None else None
+    launch = cfg.launch_week if keep_launch_state else first
+    block.run(runtime, first, launch)
+    kept = block.resumed(behaviour) if keep_launch_state else None
+    block.run(runtime, launch, cfg.weeks)
+    out = block.result(scheme, runtime)
+    out.launch_state = kept
+    return out
 
 
 @dataclass

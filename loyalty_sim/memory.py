@@ -40,6 +40,9 @@ RESULT_BYTES = 7 * 8 + 4 * 4 + 1
 LOG_ROW_BYTES = 8 * 8 + 4 + 1
 #: Copies of the log alive at once at the end of a run (block frames, their concatenation, the sort).
 LOG_COPIES = 3
+#: Per customer of a kept launch state beyond traits and block state: arrival order, granule and slot,
+#: stream position, exp(-lam), dropout hazard, 1/nu.
+LAUNCH_STATE_BYTES = 8 + 4 + 8 + 8 + 8 + 3 * 8
 #: Interpreter, numpy, pandas and scipy once imported (bytes).
 BASE_BYTES = 200 << 20
 
@@ -54,7 +57,7 @@ def _trait_bytes(n_categories: int) -> int:
 def estimate_memory(n_customers: int, weeks: int, *, params: PopulationParams | None = None,
                     output: str = "aggregate", block_size: int = 16 * GRANULE, workers: int = 1,
                     scheme: bool = False, n_windows: int = 1, results_held: int = 1,
-                    size: int | None = None) -> int:
+                    size: int | None = None, launch_state: bool = False) -> int:
     """Bytes of memory a simulation needs at its peak (an estimate, before anything is allocated).
 
     Parameters
@@ -77,6 +80,9 @@ def estimate_memory(n_customers: int, weeks: int, *, params: PopulationParams | 
     size : int, optional
         Customers alive at week 0; arrivals at most replace dropouts, so at most ``size``
         customers are alive in a week (default: ``n_customers``, an upper bound).
+    launch_state : bool
+        Whether the baseline keeps every block at the launch week for the schemes to resume from
+        (``simulate(..., keep_launch_state=True)``): a block's traits and state per customer.
 
     Returns
     -------
@@ -100,6 +106,8 @@ def estimate_memory(n_customers: int, weeks: int, *, params: PopulationParams | 
         rows = alive * rate * weeks + n
         held += results_held * rows * LOG_ROW_BYTES * LOG_COPIES
     weekly = 20 * (-(-n // GRANULE)) * weeks * 8 * 3   # per-granule weekly series (blocks, scatter, sum)
+    if launch_state:
+        held += n * (_trait_bytes(n_cat) + BLOCK_STATE_BYTES + WINDOW_BYTES * n_windows + LAUNCH_STATE_BYTES)
     return int(BASE_BYTES + blocks + held + weekly)
 
 

@@ -175,6 +175,9 @@ class SimulationResult:
     customers: pd.DataFrame
     transactions: pd.DataFrame | None
     config: dict[str, Any] = field(default_factory=dict)
+    #: a run without a scheme asked to keep it (``simulate(..., keep_launch_state=True)``): every block at the
+    #: start of the launch week, for scheme runs to resume from; not part of the result's data
+    launch_state: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_customers(cls, customers: pd.DataFrame, *, weeks: int) -> "SimulationResult":

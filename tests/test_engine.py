@@ -133,3 +133,51 @@ def test_bad_run_settings_name_the_field(kw, match):
     pop = Population("coffee_shop", size=100, weeks=20, seed=1)
     with pytest.raises(ConfigError, match=match):
         simulate(pop, **kw)
+
+
+def _schemes_for_resume():
+    from loyalty_sim.schemes import scheme_from_dict
+
+    return [scheme_from_dict(d) for d in (
+        {"type": "stamp_card", "name": "s", "stamps_required": 6, "head_start": 1, "expiry_weeks": 8,
+         "enrolment": {"mode": "opt_in", "take_up": 0.5}},
+        {"type": "points", "name": "p", "earn_rate": 1.0,
+         "redemption": {"rule": "tiered", "thresholds": [20, 60], "rewards": [2.0, 7.0]}},
+        {"type": "tiers", "name": "t", "qualify_by": "spend", "window_weeks": 8, "review_every_weeks": 4,
+         "tiers": [{"name": "a", "threshold": 0}, {"name": "b", "threshold": 40, "discount": 0.05}]},
+        {"type": "referral", "name": "r", "referrer_reward": 3.0, "referee_reward": 3.0},
+    )]
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(block_size=GRANULE, workers=2), dict(output="log", windows=(0, 9, 20))])
+def test_a_scheme_run_resumed_at_launch_equals_the_run_from_week_0(kw):
+    """Before launch a scheme run is its counterfactual: starting from the counterfactual's launch week
+    gives every number of a run from week 0, to the bit (a referral scheme, whose blocks are larger,
+    runs from week 0 whatever it is given)."""
+    pop = Population("coffee_shop", size=6000, weeks=20, seed=7)
+    base = simulate(pop, seed=8, launch_week=7, keep_launch_state=True, **kw)
+    plain = simulate(pop, seed=8, launch_week=7, **kw)
+    pd.testing.assert_frame_equal(base.weekly, plain.weekly, check_exact=True)
+    pd.testing.assert_frame_equal(base.customers, plain.customers, check_exact=True)
+    assert plain.launch_state is None and len(base.launch_state.blocks) >= 1
+    for scheme in _schemes_for_resume():
+        full = simulate(pop, scheme, seed=8, launch_week=7, **kw)
+        resumed = simulate(pop, scheme, seed=8, launch_week=7, resume=base.launch_state, **kw)
+        again = simulate(pop, scheme, seed=8, launch_week=7, resume=base.launch_state, **kw)  # state not used up
+        for other in (resumed, again):
+            pd.testing.assert_frame_equal(full.weekly, other.weekly, check_exact=True)
+            pd.testing.assert_frame_equal(full.customers, other.customers, check_exact=True)
+            if full.transactions is not None:
+                pd.testing.assert_frame_equal(full.transactions, other.transactions, check_exact=True)
+        assert not full.weekly.equals(plain.weekly)  # the scheme acted
+
+
+def test_resume_refuses_another_run_s_state():
+    pop = Population("coffee_shop", size=3000, weeks=12, seed=7)
+    base = simulate(pop, seed=8, launch_week=4, keep_launch_state=True)
+    scheme = _schemes_for_resume()[0]
+    for kw in (dict(seed=9, launch_week=4), dict(seed=8, launch_week=5)):
+        with pytest.raises(ConfigError, match="resume"):
+            simulate(pop, scheme, resume=base.launch_state, **kw)
+    with pytest.raises(ConfigError, match="keep_launch_state"):
+        simulate(pop, scheme, seed=8, launch_week=4, keep_launch_state=True)

@@ -95,6 +95,21 @@ class BlockContext:
         self._sum_edges: np.ndarray | None = None
         self._all_edges = granule_bounds(self.granule_of, self.n_granules)  # granule runs of the whole block
 
+    def resumed(self, behaviour: BehaviourParams) -> "BlockContext":
+        """The block's context for a run that goes on from here with ``behaviour`` (fresh caches).
+
+        Only a block without a referral pool is resumed (its traits are never changed by a run).
+        """
+        if self.has_pool:
+            raise RuntimeError("a block with a referral pool cannot be resumed")
+        out = copy.copy(self)
+        out.behaviour = behaviour
+        out._streams = {}
+        out._pending = {}
+        out._pool_next = np.zeros(self.n_granules, dtype=np.int64)
+        out._sum_idx = out._sum_granules = out._sum_edges = None
+        return out
+
     def part(self, position: int) -> "BlockContext":
         """The context of the part at ``position`` of a combination run in this context.
 
