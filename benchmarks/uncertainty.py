@@ -6,6 +6,8 @@ per second, peak memory, and what was made once and reused by every draw:
 * the customers (a population depends on the seed, never on behaviour), one per replication;
 * the counterfactual, one run per replication: it reads no behavioural parameter
   (``tests/uncertainty/test_psa.py`` checks it is bit-identical under far-apart behaviours).
+* the weeks before the launch: every scheme run starts from the counterfactual's blocks at the
+  launch week (``tests/test_engine.py`` checks a resumed run equals a run from week 0, to the bit).
 
 Target: at most 120 s on 2 cores. Usage:
 ``python benchmarks/uncertainty.py [--draws 256] [--replications 1] [--workers 2] [--customers 20000] [--weeks 104]``
@@ -56,7 +58,8 @@ def main() -> None:
     print(f"peak memory                 {self_mb:8.0f} MB main process, {child_mb:.0f} MB largest worker")
     print(f"reused: {p.reused['populations']} population(s) and {p.reused['counterfactual_runs']} counterfactual run(s) "
           f"serve all {args.draws} draws (without reuse: {p.reused['counterfactual_runs_without_reuse']} "
-          f"counterfactual runs and as many populations)")
+          f"counterfactual runs and as many populations); every scheme run starts at week "
+          f"{p.reused['weeks_before_launch']} from the counterfactual's state there")
     best = a.table["expected"].idxmax()
     print(f"result: best on average {best} ({a.table.loc[best, 'expected']:,.0f}; P(best) "
           f"{a.table.loc[best, 'p_best']:.2f}); EVPI {a.voi.loc['all assumptions', 'evppi']:,.0f}")

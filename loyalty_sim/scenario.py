@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .behaviour import BehaviourParams
 from .engine import simulate
 from .errors import ConfigError
-from .memory import check_memory, estimate_memory
+from .memory import check_memory, estimate_memory, memory_limit
 from .population import Population, PopulationParams, available_presets, load_preset, params_from_mapping
 from .result import SimulationResult
 from .schemes import SchemeConfig, population_errors, scheme_from_dict, validation_error
@@ -429,11 +429,18 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, population_seed
     pop = scenario.population(seed if population_seed is None else population_seed)
     todo = scenario.schemes if schemes is None else schemes
     # the baseline's and every scheme's results are held at once
-    check_memory(estimate_memory(pop.n_customers, scenario.weeks, params=pop.params, output=output,
-                                 workers=workers, scheme=bool(todo), results_held=1 + len(todo), size=pop.size),
-                 what=f"this scenario ({1 + len(todo)} runs of {pop.n_customers:,} customers)")
-    results = {"baseline": simulate(pop, None, weeks=scenario.weeks, seed=seed, launch_week=scenario.launch_week,
-                                    output=output, workers=workers, behaviour=scenario.behaviour)}
+    def need(keep: bool) -> int:
+        return estimate_memory(pop.n_customers, scenario.weeks, params=pop.params, output=output, workers=workers,
+                               scheme=bool(todo), results_held=1 + len(todo), size=pop.size, launch_state=keep)
+
+    # the schemes start from the baseline's launch week (the weeks before it are the same in every run) when
+    # memory allows
+    keep = bool(todo) and 0 < scenario.launch_week < scenario.weeks and need(True) <= memory_limit()[0]
+    check_memory(need(keep), what=f"this scenario ({1 + len(todo)} runs of {pop.n_customers:,} customers)")
+    baseline = simulate(pop, None, weeks=scenario.weeks, seed=seed, launch_week=scenario.launch_week,
+                        output=output, workers=workers, behaviour=scenario.behaviour, keep_launch_state=keep)
+    start, baseline.launch_state = baseline.launch_state, None
+    results = {"baseline": baseline}
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -442,7 +449,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, population_seed
         todo = bar
     for sc in todo:
         results[sc.name] = simulate(pop, sc, weeks=scenario.weeks, seed=seed, launch_week=scenario.launch_week,
-                                    output=output, workers=workers, behaviour=scenario.behaviour)
+                                    output=output, workers=workers, behaviour=scenario.behaviour, resume=start)
     return ScenarioRun(scenario=scenario, results=results, seed=seed)
 
 

@@ -11,7 +11,10 @@ Design (a nested Monte Carlo with common random numbers):
   plain comparison;
 * the counterfactual reads no behavioural parameter (no scheme, no response) and the customers
   do not depend on behaviour, so each replication's population and counterfactual are made once
-  and reused by every draw (``R`` counterfactual runs instead of ``N x R``).
+  and reused by every draw (``R`` counterfactual runs instead of ``N x R``);
+* before the launch week a scheme run is its counterfactual, so every scheme run starts from the
+  counterfactual's blocks as they stood at the launch week (:class:`loyalty_sim.engine.LaunchState`)
+  instead of replaying the weeks before it, with the same numbers.
 
 Every run is a :class:`Task` carrying its keys (draw, scheme, replication) and everything it
 needs; :func:`run_task` runs one, and every list of tasks goes through :func:`_map`, the one place
@@ -69,12 +72,13 @@ def run_task(task: Task, shared: Any = None) -> dict[str, Any]:
     keys = {"draw": task.draw, "scheme": task.scheme, "replication": task.replication}
     if task.scheme is None:
         pop = sc.population(task.population_seed)
-        res = simulate(pop, None, weeks=sc.weeks, seed=task.seed, launch_week=sc.launch_week, behaviour=sc.behaviour)
+        res = simulate(pop, None, weeks=sc.weeks, seed=task.seed, launch_week=sc.launch_week, behaviour=sc.behaviour,
+                       keep_launch_state=True)
         return {**keys, "population": pop, "result": res}
     scheme = scaled_take_up(next(s for s in sc.schemes if s.name == task.scheme), task.take_up_scale)
     population, baseline = (task.population, task.baseline) if shared is None else shared[task.replication]
     res = simulate(population, scheme, weeks=sc.weeks, seed=task.seed, launch_week=sc.launch_week,
-                   behaviour=task.behaviour)
+                   behaviour=task.behaviour, resume=baseline.launch_state)
     econ = scheme_economics(res, baseline, task.economics)
     return {**keys, **{k: float(econ[k]) for k in KEPT}}
 
@@ -215,7 +219,8 @@ def psa(scenario: Scenario, draws: int, *, replications: int = 2, economics: Eco
     return PSA(scenario=scenario, economics=econ, priors=prs, names=uncertain(prs), unit=unit, parameters=params,
                runs=pd.DataFrame(rows), replications=r, seeds=seeds, level=level,
                reused={"counterfactual_runs": r, "counterfactual_runs_without_reuse": n * r,
-                       "populations": r, "scheme_runs": len(rows)})
+                       "populations": r, "scheme_runs": len(rows),
+                       "weeks_before_launch": scenario.launch_week if 0 < scenario.launch_week < scenario.weeks else 0})
 
 
 def collapsed(scenario: Scenario) -> Scenario:
