@@ -47,16 +47,16 @@ def decides_sentence(a: Any, top: int = 3) -> str:
     """Which assumptions decide the verdict, with the switching values."""
     if a.sensitivity is None:
         return (f"With {a.psa.n_draws} draws there are too few to say which assumption decides the verdict "
-                "(16 or more are needed; 64 or more for stable indices).")
+                "(16 or more are needed; 64 or more for stable answers).")
     col = a.tornado_output
     s = a.sensitivity[col].sort_values(ascending=False)
     parts = [f"{_md(k)} ({percent(v, 0)})" for k, v in s.head(top).items()]
     what = f"the lead of {_md(col)}" if " - " in str(col) else f"the profit of {_md(col)}"
-    text = (f"What decides {what}: {', '.join(parts)} of its variance over the draws would go if that "
-            "assumption alone were known (first-order indices).")
+    text = (f"What decides {what}: of how much it moves from one run to the next, knowing one assumption "
+            f"alone would settle {', '.join(parts)}.")
     if a.psa.n_draws < ROUGH_BELOW:
-        text += (f" With {a.psa.n_draws} draws these indices are rough (chance alone gives a few tenths); "
-                 f"use {ROUGH_BELOW} or more draws before acting on them.")
+        text += (f" With only {a.psa.n_draws} runs these shares are rough (chance alone can add a few tenths); "
+                 f"use {ROUGH_BELOW} or more before acting on them.")
     if a.switches:
         text += " " + " ".join(switch_sentence(s) for s in a.switches)
     elif a.leaders:
@@ -96,9 +96,10 @@ def pilot_sentence(a: Any, scenario_ref: str | None = None, currency: str | None
 def uncertainty_markdown(a: Any, scenario_ref: str | None = None, currency: str | None = None) -> str:
     """The report section: both intervals per scheme, what decides the verdict, what a pilot is worth."""
     p = a.psa
-    head = (f"**What we don't know.** {p.n_draws} draws of the {len(p.names)} uncertain behavioural assumptions "
-            f"(Beta-PERT priors over their plausible ranges), each with {p.replications} paired replication(s) "
-            "of every scheme against the counterfactual.")
+    head = (f"We ran the comparison {p.n_draws} times, each time with other values of the {len(p.names)} "
+            "assumptions about how customers respond, spread over the range the research allows (values near "
+            f"our defaults most often), and each with {p.replications} paired run(s) of every scheme against "
+            "the same customers without a scheme.")
     lines = [head, ""] + [f"- {scheme_sentence(a, n, currency)}" for n in p.schemes]
     lines += ["", decides_sentence(a), "", pilot_sentence(a, scenario_ref, currency)]
     return "\n".join(lines)
