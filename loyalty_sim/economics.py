@@ -159,6 +159,19 @@ def profit_frame(result: SimulationResult, econ: Economics) -> pd.DataFrame:
     return out
 
 
+def _baseline_profit_frame(baseline: SimulationResult, econ: Economics) -> pd.DataFrame:
+    """:func:`profit_frame` of a counterfactual, kept on it (the same frame each time: do not change it).
+
+    A sweep and the draws of an uncertainty analysis price many schemes against one counterfactual.
+    """
+    cache = baseline.__dict__.setdefault("_profit_frames", {})
+    key = (econ, id(baseline.weekly))
+    if key not in cache:
+        cache.clear()
+        cache[key] = profit_frame(baseline, econ)
+    return cache[key]
+
+
 def incremental_profit_frame(result: SimulationResult, baseline: SimulationResult, econ: Economics) -> pd.DataFrame:
     """Week-by-week profit of a scheme minus its counterfactual's, from launch.
 
@@ -197,7 +210,7 @@ def scheme_economics(result: SimulationResult, baseline: SimulationResult, econ:
     """
     launch = int(result.config.get("launch_week", 0))
     p = profit_frame(result, econ)
-    b = profit_frame(baseline, econ)
+    b = _baseline_profit_frame(baseline, econ)
     after = p.index >= launch
     frame = _incremental(p, b, launch)
     inc, cum = frame["incremental_profit"], frame["cumulative"]
