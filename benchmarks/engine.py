@@ -20,7 +20,10 @@ on the same customers ``--repeat`` times (interleaved, so a change in load hits 
 and prints each run's time, its ratio to the baseline of the same round, and the median
 and range over rounds.
 
-Usage: ``python benchmarks/engine.py [--customers N] [--weeks W] [--workers K] [--schemes] [--repeat R]``
+``--resume`` runs them as a comparison does: the baseline keeps its blocks at the launch week and each
+scheme starts there (same numbers; the baseline's time includes keeping them).
+
+Usage: ``python benchmarks/engine.py [--customers N] [--weeks W] [--workers K] [--schemes [--resume]] [--repeat R]``
 """
 
 from __future__ import annotations
@@ -100,6 +103,9 @@ def main() -> None:
     ap.add_argument("--schemes", action="store_true",
                     help="also run the schemes of loyalty_sim/scenarios/benchmark.yaml (stamp card, linear points with "
                          "tiered redemption, three tiers) on the same customers, and report the total")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --schemes: as a comparison runs them, the baseline keeps its blocks at the launch week "
+                         "and every scheme run starts from there (the same numbers, fewer weeks to play)")
     args = ap.parse_args()
     if args.schemes:
         return run_schemes(args)
@@ -144,15 +150,19 @@ def run_schemes(args: argparse.Namespace) -> None:
                        customers=args.customers, weeks=args.weeks)
     pop = sc.population()
     print(f"{args.customers:,} customers at week 0, {pop.n_customers:,} over {args.weeks} weeks, "
-          f"workers={args.workers}, launch week {sc.launch_week}, {args.repeat} round(s)")
+          f"workers={args.workers}, launch week {sc.launch_week}, {args.repeat} round(s)"
+          + (", schemes resumed at the launch week from the baseline's state" if args.resume else ""))
     names = ["baseline", *(s.name for s in sc.schemes)]
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(args.repeat):
+        start = None
         for name, scheme in zip(names, [None, *sc.schemes]):
             t0 = time.perf_counter()
             res = simulate(pop, scheme, seed=sc.seed, launch_week=sc.launch_week, workers=args.workers,
-                           behaviour=sc.behaviour)
+                           behaviour=sc.behaviour, keep_launch_state=args.resume and scheme is None, resume=start)
             dt = time.perf_counter() - t0
+            if scheme is None:
+                start, res.launch_state = res.launch_state, None
             times[name].append(dt)
             ratio = dt / times["baseline"][r]
             print(f"  round {r + 1} {name:<24} {dt:7.2f} s  x{ratio:4.2f} baseline   "
