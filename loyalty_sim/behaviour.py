@@ -421,8 +421,16 @@ def base_mean_rate(population: Any) -> float:
     """
     cache = population.__dict__.setdefault("_base_mean_rate", {})
     if "rate" not in cache:
-        cache["rate"] = float(population.traits(0, min(population.n_customers, BASE_SAMPLE)).lam.mean())
+        cache["rate"] = float(_base_rates(population).mean())
     return cache["rate"]
+
+
+def _base_rates(population: Any) -> np.ndarray:
+    """Purchase rates of the population's base sample (cached: the uncertainty draws ask for many weights)."""
+    cache = population.__dict__.setdefault("_base_mean_rate", {})
+    if "lam" not in cache:
+        cache["lam"] = population.traits(0, min(population.n_customers, BASE_SAMPLE)).lam
+    return cache["lam"]
 
 
 def base_mean_heaviness_weight(population: Any, params: "BehaviourParams") -> float:
@@ -430,6 +438,5 @@ def base_mean_heaviness_weight(population: Any, params: "BehaviourParams") -> fl
     cache = population.__dict__.setdefault("_base_mean_rate", {})
     key = (params.heavy_rate_multiple, params.heavy_response_steepness)
     if key not in cache:
-        lam = population.traits(0, min(population.n_customers, BASE_SAMPLE)).lam
-        cache[key] = float(params.heaviness_weight(lam, base_mean_rate(population)).mean())
+        cache[key] = float(params.heaviness_weight(_base_rates(population), base_mean_rate(population)).mean())
     return cache[key]
