@@ -114,9 +114,12 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
     if cfg.weeks > population.weeks:
         raise ConfigError(f"the population covers {population.weeks} weeks, cannot simulate {cfg.weeks}",
                           field="weeks")
+    if keep_launch_state and scheme is not None:
+        raise ConfigError("only a run without a scheme can keep its launch state", field="keep_launch_state")
+    keep = bool(keep_launch_state) and 0 < cfg.launch_week < cfg.weeks
     check_memory(estimate_memory(population.n_customers, cfg.weeks, params=population.params, output=cfg.output,
                                  block_size=cfg.block_size, workers=cfg.workers, scheme=scheme is not None,
-                                 n_windows=len(cfg.windows) - 1, size=population.size))
+                                 n_windows=len(cfg.windows) - 1, size=population.size, launch_state=keep))
     starts = list(range(0, population.n_customers, cfg.block_size))
     from .behaviour import BehaviourParams
 
@@ -125,9 +128,6 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
         from .behaviour import base_mean_heaviness_weight
 
         base_mean_heaviness_weight(population, behaviour)  # computed (and cached) once, before workers fork
-    keep = bool(keep_launch_state) and scheme is None and 0 < cfg.launch_week < cfg.weeks
-    if keep_launch_state and scheme is not None:
-        raise ConfigError("only a run without a scheme can keep its launch state", field="keep_launch_state")
     blocks: dict[int, Any] = {}
     if resume is not None:
         if not isinstance(resume, LaunchState) or resume.key != _resume_key(population, cfg):
