@@ -205,6 +205,11 @@ class PointsRuntime(MemberRuntime):
                 self.base_value_rate = self.base_value_rate * (1.0 + r.refill_bonus / cycle)
             step = r.unit if r.rule == "minimum_unit" else 0.0
             self.target_points = np.full(n, step)
+        self._pull = self.base_value_rate > 0
+        # effects' per-customer response cache (linear accrual only: the multiplier is then always 1)
+        self._stale = np.ones(n, dtype=bool) if scheme.accrual.method == "linear" else None
+        self._response = np.zeros(n)
+        self._progress = np.zeros(n) if r.rule in ("tiered", "minimum_unit") else None
 
     @property
     def balance(self) -> np.ndarray:
@@ -252,10 +257,9 @@ class PointsRuntime(MemberRuntime):
         return mult
 
     # ---------------------------------------------------------------- effects
-    def effects(self, week: int, idx: np.ndarray) -> Effects:
+    def _responses(self, week: int, idx: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Reward response and goal-gradient progress (None: the rule has none) of ``idx``."""
         r = self.scheme.redemption
-        member = self.members(week, idx)
-        mult = self.multiplier(week, idx)
         bal = self.balance_old[idx] + self.balance_new[idx]
         rate_pts = np.maximum(self.points_per_week[idx] * mult, 1e-9)
         if r.rule == "tiered":
@@ -268,12 +272,32 @@ class PointsRuntime(MemberRuntime):
             need = np.zeros(idx.size)
             progress = None
         v = self.base_value_rate[idx] * mult * self.behaviour.distance_discount(need / rate_pts)
-        rate, dropout = self.value_effects(week, idx, self.behaviour.reward_response(v), member)
+        response = self.behaviour.reward_response(v)
+        if progress is None:
+            return response, None
+        residual = np.where(self.redeemed_ever[idx], self.behaviour.post_reward_residual, 0.0)
+        return response, np.maximum(np.clip(progress, 0, 1), residual)
+
+    def effects(self, week: int, idx: np.ndarray) -> Effects:
+        member = self.members(week, idx)
+        if self._stale is None:
+            response, progress = self._responses(week, idx, self.multiplier(week, idx))
+        else:
+            # linear accrual: a customer's response and progress change only with the balance (settle
+            # and expiry mark who changed), so only those are recomputed, by the same formulas
+            changed = idx[self._stale[idx]]
+            if changed.size:
+                resp, prog = self._responses(week, changed, np.ones(changed.size))
+                self._response[changed] = resp
+                if prog is not None:
+                    self._progress[changed] = prog
+                self._stale[changed] = False
+            response = self._response[idx]
+            progress = None if self._progress is None else self._progress[idx]
+        rate, dropout = self.value_effects(week, idx, response, member)
         if progress is not None:
-            residual = np.where(self.redeemed_ever[idx], self.behaviour.post_reward_residual, 0.0)
-            pull = self.base_value_rate[idx] > 0
-            gg = self.goal_gradient(np.maximum(np.clip(progress, 0, 1), residual), idx)
-            rate = rate * np.where(member & pull, gg, 1.0)
+            gg = self.goal_gradient(progress, idx)
+            rate = rate * np.where(member & self._pull[idx], gg, 1.0)
         return Effects(rate=rate, dropout=dropout)
 
     # ---------------------------------------------------------------- settle
@@ -288,12 +312,16 @@ class PointsRuntime(MemberRuntime):
             expired[stale] = self.balance[stale]
             self.balance_old[stale] = 0.0
             self.balance_new[stale] = 0.0
+            if self._stale is not None:
+                self._stale |= stale
         elif e.type == "calendar":
             since = week - self.ctx.launch_week
             if since > 0 and since % e.weeks == 0:
                 expired = self.balance_old.copy()
                 self.balance_old = self.balance_new
                 self.balance_new = np.zeros(self.n)
+                if self._stale is not None:
+                    self._stale[:] = True
         return expired
 
     def _take(self, pos: np.ndarray, pts: np.ndarray) -> None:
@@ -342,6 +370,8 @@ class PointsRuntime(MemberRuntime):
         # redemption at the till (members who bought this week), from the balance held before
         # this week's purchases: points earned on a purchase cannot pay for that same purchase
         bal = self.balance_old[a_idx] + self.balance_new[a_idx]
+        if self._stale is not None:
+            self._stale[a_idx] = True  # their balance may change: effects recompute their response
         money_off = np.zeros(a_idx.size)
         retail = np.zeros(a_idx.size)
         cost = np.zeros(a_idx.size)
