@@ -356,13 +356,16 @@ class PointsRuntime(MemberRuntime):
         s, r = self.scheme, self.scheme.redemption
         member = self.members(week, idx)
         mpos = np.flatnonzero(member)
-        m_idx = idx[mpos]
+        if mpos.size == idx.size:  # everyone a member (automatic enrolment): no gathers needed
+            m_idx, buys_m, spend_m, pay_m = idx, purchases, gross, bill
+        else:
+            m_idx, buys_m, spend_m = idx[mpos], purchases[mpos], gross[mpos]
+            pay_m = None if bill is None else bill[mpos]
+        if pay_m is None:
+            pay_m = spend_m
         expired = self._expire(week, m_idx)
         # only members who bought can redeem (at the till) or earn (floor(0 * mult + 1e-9) = 0), and
         # adding 0 spend or purchases changes nothing: the rest of the members are skipped
-        buys_m = purchases[mpos]
-        spend_m = gross[mpos]
-        pay_m = spend_m if bill is None else bill[mpos]
         act = np.flatnonzero((buys_m > 0) | (spend_m != 0) | (pay_m != 0))
         apos = mpos[act]
         a_idx = m_idx[act]
