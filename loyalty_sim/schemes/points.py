@@ -209,7 +209,7 @@ class PointsRuntime(MemberRuntime):
         # effects' per-customer response cache (linear accrual only: the multiplier is then always 1)
         self._stale = np.ones(n, dtype=bool) if scheme.accrual.method == "linear" else None
         self._response = np.zeros(n)
-        self._progress = np.zeros(n) if r.rule in ("tiered", "minimum_unit") else None
+        self._gg = np.zeros(n) if r.rule in ("tiered", "minimum_unit") else None  # goal-gradient multiplier
 
     @property
     def balance(self) -> np.ndarray:
@@ -282,21 +282,22 @@ class PointsRuntime(MemberRuntime):
         member = self.members(week, idx)
         if self._stale is None:
             response, progress = self._responses(week, idx, self.multiplier(week, idx))
+            gg = None if progress is None else self.goal_gradient(progress, idx)
         else:
             # linear accrual: a customer's response and progress change only with the balance (settle
             # and expiry mark who changed), so only those are recomputed, by the same formulas
+            # (goal_gradient too: called again with the same progress it changes nothing and gives the same)
             changed = idx[self._stale[idx]]
             if changed.size:
                 resp, prog = self._responses(week, changed, np.ones(changed.size))
                 self._response[changed] = resp
                 if prog is not None:
-                    self._progress[changed] = prog
+                    self._gg[changed] = self.goal_gradient(prog, changed)
                 self._stale[changed] = False
             response = self._response[idx]
-            progress = None if self._progress is None else self._progress[idx]
+            gg = None if self._gg is None else self._gg[idx]
         rate, dropout = self.value_effects(week, idx, response, member)
-        if progress is not None:
-            gg = self.goal_gradient(progress, idx)
+        if gg is not None:
             rate = rate * np.where(member & self._pull[idx], gg, 1.0)
         return Effects(rate=rate, dropout=dropout)
 
@@ -308,8 +309,9 @@ class PointsRuntime(MemberRuntime):
         if e.type == "rolling":
             # rolling: lapse once `weeks` whole weeks have passed without earning (checked before this
             # week's purchases, so a customer who earns every week never loses points)
-            stale = (self.last_earn >= 0) & (week - self.last_earn > e.weeks) & (self.balance > 0)
-            expired[stale] = self.balance[stale]
+            bal = self.balance
+            stale = (self.last_earn >= 0) & (week - self.last_earn > e.weeks) & (bal > 0)
+            expired[stale] = bal[stale]
             self.balance_old[stale] = 0.0
             self.balance_new[stale] = 0.0
             if self._stale is not None:
