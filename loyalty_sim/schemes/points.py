@@ -181,6 +181,7 @@ class PointsRuntime(MemberRuntime):
         self.earned_total = np.zeros(n)
         self.redeemed_total = np.zeros(n)
         self.earned_since_refill = np.zeros(n, dtype=bool)
+        self._out_prev: np.ndarray | None = None  # points held per granule after the last settlement
         r = scheme.redemption
         # points earned are whole (floored); with whole reward thresholds or units every balance and flow
         # stays a whole number, and their per-granule sums are exact in any order
@@ -204,6 +205,11 @@ class PointsRuntime(MemberRuntime):
                 self.base_value_rate = self.base_value_rate * (1.0 + r.refill_bonus / cycle)
             step = r.unit if r.rule == "minimum_unit" else 0.0
             self.target_points = np.full(n, step)
+        self._pull = self.base_value_rate > 0
+        # effects' per-customer response cache (linear accrual only: the multiplier is then always 1)
+        self._stale = np.ones(n, dtype=bool) if scheme.accrual.method == "linear" else None
+        self._response = np.zeros(n)
+        self._gg = np.zeros(n) if r.rule in ("tiered", "minimum_unit") else None  # goal-gradient multiplier
 
     @property
     def balance(self) -> np.ndarray:
@@ -251,10 +257,9 @@ class PointsRuntime(MemberRuntime):
         return mult
 
     # ---------------------------------------------------------------- effects
-    def effects(self, week: int, idx: np.ndarray) -> Effects:
+    def _responses(self, week: int, idx: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Reward response and goal-gradient progress (None: the rule has none) of ``idx``."""
         r = self.scheme.redemption
-        member = self.members(week, idx)
-        mult = self.multiplier(week, idx)
         bal = self.balance_old[idx] + self.balance_new[idx]
         rate_pts = np.maximum(self.points_per_week[idx] * mult, 1e-9)
         if r.rule == "tiered":
@@ -267,12 +272,33 @@ class PointsRuntime(MemberRuntime):
             need = np.zeros(idx.size)
             progress = None
         v = self.base_value_rate[idx] * mult * self.behaviour.distance_discount(need / rate_pts)
-        rate, dropout = self.value_effects(week, idx, self.behaviour.reward_response(v), member)
-        if progress is not None:
-            residual = np.where(self.redeemed_ever[idx], self.behaviour.post_reward_residual, 0.0)
-            pull = self.base_value_rate[idx] > 0
-            gg = self.goal_gradient(np.maximum(np.clip(progress, 0, 1), residual), idx)
-            rate = rate * np.where(member & pull, gg, 1.0)
+        response = self.behaviour.reward_response(v)
+        if progress is None:
+            return response, None
+        residual = np.where(self.redeemed_ever[idx], self.behaviour.post_reward_residual, 0.0)
+        return response, np.maximum(np.clip(progress, 0, 1), residual)
+
+    def effects(self, week: int, idx: np.ndarray) -> Effects:
+        member = self.members(week, idx)
+        if self._stale is None:
+            response, progress = self._responses(week, idx, self.multiplier(week, idx))
+            gg = None if progress is None else self.goal_gradient(progress, idx)
+        else:
+            # linear accrual: a customer's response and progress change only with the balance (settle
+            # and expiry mark who changed), so only those are recomputed, by the same formulas
+            # (goal_gradient too: called again with the same progress it changes nothing and gives the same)
+            changed = idx[self._stale[idx]]
+            if changed.size:
+                resp, prog = self._responses(week, changed, np.ones(changed.size))
+                self._response[changed] = resp
+                if prog is not None:
+                    self._gg[changed] = self.goal_gradient(prog, changed)
+                self._stale[changed] = False
+            response = self._response[idx]
+            gg = None if self._gg is None else self._gg[idx]
+        rate, dropout = self.value_effects(week, idx, response, member)
+        if gg is not None:
+            rate = rate * np.where(member & self._pull[idx], gg, 1.0)
         return Effects(rate=rate, dropout=dropout)
 
     # ---------------------------------------------------------------- settle
@@ -283,16 +309,21 @@ class PointsRuntime(MemberRuntime):
         if e.type == "rolling":
             # rolling: lapse once `weeks` whole weeks have passed without earning (checked before this
             # week's purchases, so a customer who earns every week never loses points)
-            stale = (self.last_earn >= 0) & (week - self.last_earn > e.weeks) & (self.balance > 0)
-            expired[stale] = self.balance[stale]
+            bal = self.balance
+            stale = (self.last_earn >= 0) & (week - self.last_earn > e.weeks) & (bal > 0)
+            expired[stale] = bal[stale]
             self.balance_old[stale] = 0.0
             self.balance_new[stale] = 0.0
+            if self._stale is not None:
+                self._stale |= stale
         elif e.type == "calendar":
             since = week - self.ctx.launch_week
             if since > 0 and since % e.weeks == 0:
                 expired = self.balance_old.copy()
                 self.balance_old = self.balance_new
                 self.balance_new = np.zeros(self.n)
+                if self._stale is not None:
+                    self._stale[:] = True
         return expired
 
     def _take(self, pos: np.ndarray, pts: np.ndarray) -> None:
@@ -302,34 +333,63 @@ class PointsRuntime(MemberRuntime):
         self.balance_new[pos] -= pts - from_old
         self.balance_new[pos] = np.maximum(self.balance_new[pos], 0.0)
 
+    def _outstanding(self, expired: np.ndarray, a_idx: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Points held per granule after this week's settlement.
+
+        With whole points the sums are exact in any order, so last week's total is updated by the
+        change of the balances that moved (expiry, and the members who bought) instead of summing
+        the whole block again; otherwise (or near 2**52) the block is summed as before.
+        """
+        prev = self._out_prev
+        if self._whole and prev is not None:
+            after = self.balance_old[a_idx] + self.balance_new[a_idx]
+            out = prev + self.ctx.granule_count(a_idx, after) - self.ctx.granule_count(a_idx, before)
+            if self.scheme.expiry.type != "none":
+                out = out - self.ctx.block_count(expired)
+            if out.size == 0 or out.max() < 2.0 ** 52:
+                self._out_prev = out
+                return out
+        out = self._points_sum(None, self.balance)
+        self._out_prev = out if self._whole else None
+        return out
+
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         s, r = self.scheme, self.scheme.redemption
-        gsum = self.ctx.granule_sum
         member = self.members(week, idx)
         mpos = np.flatnonzero(member)
-        m_idx = idx[mpos]
-        buys = purchases[mpos]
-        spend = gross[mpos]
+        if mpos.size == idx.size:  # everyone a member (automatic enrolment): no gathers needed
+            m_idx, buys_m, spend_m, pay_m = idx, purchases, gross, bill
+        else:
+            m_idx, buys_m, spend_m = idx[mpos], purchases[mpos], gross[mpos]
+            pay_m = None if bill is None else bill[mpos]
+        if pay_m is None:
+            pay_m = spend_m
         expired = self._expire(week, m_idx)
+        # only members who bought can redeem (at the till) or earn (floor(0 * mult + 1e-9) = 0), and
+        # adding 0 spend or purchases changes nothing: the rest of the members are skipped
+        act = np.flatnonzero((buys_m > 0) | (spend_m != 0) | (pay_m != 0))
+        apos = mpos[act]
+        a_idx = m_idx[act]
+        buys, spend, to_pay = buys_m[act], spend_m[act], pay_m[act]
         # redemption at the till (members who bought this week), from the balance held before
         # this week's purchases: points earned on a purchase cannot pay for that same purchase
-        bal = self.balance_old[m_idx] + self.balance_new[m_idx]
-        redeem_pts = np.zeros(m_idx.size)
-        money_off = np.zeros(m_idx.size)
-        retail = np.zeros(m_idx.size)
-        cost = np.zeros(m_idx.size)
-        refill = np.zeros(m_idx.size)
+        bal = self.balance_old[a_idx] + self.balance_new[a_idx]
+        if self._stale is not None:
+            self._stale[a_idx] = True  # their balance may change: effects recompute their response
+        money_off = np.zeros(a_idx.size)
+        retail = np.zeros(a_idx.size)
+        cost = np.zeros(a_idx.size)
+        refill = np.zeros(a_idx.size)
         at_till = buys > 0
-        to_pay = spend if bill is None else bill[mpos]
         if r.rule == "tiered":
-            target = self.target_points[m_idx]
+            target = self.target_points[a_idx]
             go = at_till & (bal >= target)
             redeem_pts = np.where(go, target, 0.0)
-            retail = np.where(go, self.target_value[m_idx], 0.0)
+            retail = np.where(go, self.target_value[a_idx], 0.0)
             cost = retail * r.reward_cost_share
         else:
-            u = self.ctx.uniforms("redeem", week)[m_idx]
+            u = self.ctx.uniforms("redeem", week)[a_idx]
             unit = r.unit if r.rule == "minimum_unit" else 0.0
             usable = np.floor(bal / unit) * unit if unit else bal
             go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
@@ -339,59 +399,57 @@ class PointsRuntime(MemberRuntime):
                 pts = np.floor(pts / unit + 1e-9) * unit
             redeem_pts = np.where(go, pts, 0.0)
             money_off = redeem_pts * s.point_value
-            cost = np.zeros(m_idx.size)  # money off is a discount (less revenue), not goods at cost
+            # money off is a discount (less revenue), not goods at cost: cost stays 0
         done = redeem_pts > 0
         red = np.flatnonzero(done)
         if red.size:
-            self._take(m_idx[red], redeem_pts[red])
-            self.redeemed_ever[m_idx[red]] = True
+            self._take(a_idx[red], redeem_pts[red])
+            self.redeemed_ever[a_idx[red]] = True
         if r.rule == "refill":
             # a bonus when a redemption empties a balance that held points the member earned since the
             # last bonus: redeeming the bonus alone does not re-arm it
-            empty = done & (self.balance[m_idx] < r.unit) & self.earned_since_refill[m_idx]
+            empty = done & (self.balance[a_idx] < r.unit) & self.earned_since_refill[a_idx]
             refill = np.where(empty, r.refill_bonus, 0.0)
-            self.balance_new[m_idx[empty]] += r.refill_bonus
-            self.earned_since_refill[m_idx[empty]] = False
+            self.balance_new[a_idx[empty]] += r.refill_bonus
+            self.earned_since_refill[a_idx[empty]] = False
         # accrual on what the member paid (money off with points earns no points)
-        mult = self.multiplier(week, m_idx, buys)
+        mult = self.multiplier(week, a_idx, buys)
         earned = np.floor(s.earn_rate * np.maximum(to_pay - money_off, 0.0) * mult + 1e-9)
-        self.balance_new[m_idx] += earned
-        self.cum_spend[m_idx] += spend
-        first = (self.first_purchase[m_idx] < 0) & (buys > 0)
-        self.first_purchase[m_idx[first]] = week
-        self.purchases[m_idx] += buys
-        earners = m_idx[np.flatnonzero(earned > 0)]
+        self.balance_new[a_idx] += earned
+        self.cum_spend[a_idx] += spend
+        first = (self.first_purchase[a_idx] < 0) & (buys > 0)
+        self.first_purchase[a_idx[first]] = week
+        self.purchases[a_idx] += buys
+        earners = a_idx[np.flatnonzero(earned > 0)]
         self.last_earn[earners] = week
         if r.rule == "refill":
             self.earned_since_refill[earners] = True
         issued = earned + refill
-        self.earned_total[m_idx] += issued
-        self.redeemed_total[m_idx] += redeem_pts
+        self.earned_total[a_idx] += issued
+        self.redeemed_total[a_idx] += redeem_pts
         ng = self.ctx.n_granules
-        outstanding = self._points_sum(None, self.balance)
+        # granule sums over the buyers only: the members skipped hold zeros, which change no sum
+        outstanding = self._outstanding(expired, a_idx, bal)
         per_point = s.value_per_point()
         cost_share = r.reward_cost_share if r.rule == "tiered" else 1.0
         ledger = {
-            "points_issued": self._points_sum(m_idx, issued), "points_redeemed": self._points_sum(m_idx, redeem_pts),
+            "points_issued": self._points_sum(a_idx, issued), "points_redeemed": self._points_sum(a_idx, redeem_pts),
             "points_expired": (self.ctx.block_sum(expired) if s.expiry.type != "none"
                                else np.zeros(ng)),
             "points_outstanding": outstanding,
-            "refill_points": gsum(m_idx, refill) if r.rule == "refill" else np.zeros(ng), "redemptions": self.ctx.granule_count(m_idx, done),
+            "refill_points": (self.ctx.granule_sum(a_idx, refill) if r.rule == "refill" else np.zeros(ng)),
+            "redemptions": self.ctx.granule_count(a_idx, done),
             "liability_retail": outstanding * per_point, "liability_cost": outstanding * per_point * cost_share,
             **self.member_ledger(week, idx, member),
         }
-        out_disc = np.zeros(idx.size)
-        out_disc[mpos] = money_off
-        out_retail = np.zeros(idx.size)
-        out_retail[mpos] = retail
-        out_cost = np.zeros(idx.size)
-        out_cost[mpos] = cost
-        earned_full = np.zeros(idx.size)
-        earned_full[mpos] = issued
-        red_full = np.zeros(idx.size)
-        red_full[mpos] = redeem_pts
-        return Settlement(discount=out_disc, reward_retail=out_retail, reward_cost=out_cost,
-                          points_earned=earned_full, points_redeemed=red_full, ledger=ledger,
+
+        def spread(values: np.ndarray) -> np.ndarray:
+            full = np.zeros(idx.size)
+            full[apos] = values
+            return full
+
+        return Settlement(discount=spread(money_off), reward_retail=spread(retail), reward_cost=spread(cost),
+                          points_earned=spread(issued), points_redeemed=spread(redeem_pts), ledger=ledger,
                           costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
