@@ -105,7 +105,7 @@ class StampCardRuntime(MemberRuntime):
         s = self.scheme
         # stamps on the card (head start before one)
         card = self.stamps[pos] if holds else np.full(pos.size, s.head_start, dtype=np.int64)
-        # weeks to the reward at the customer's base rate, for the distance discount
+        # weeks to the reward at the customer's base rate, for the distance discount (over the gathered rates)
         weeks_to = self._stamp_rate[pos]
         np.divide(s.stamps_required - card, weeks_to, out=weeks_to)
         response = self.behaviour.distance_discount(weeks_to)

@@ -185,6 +185,7 @@ class TiersRuntime(MemberRuntime):
         nxt = np.minimum(np.arange(k) + 1, k - 1)
         self._goal_threshold = self.thresholds[nxt]
         self._pulls = (np.arange(k) < k - 1) & self.benefit[nxt]
+        self._promote_at = np.append(self.thresholds[1:], np.inf)
         #: whether some tier's discount draws a value response (its dropout effect then erodes week by week)
         self._responds = bool((self.value_response > 0).any())
         self.buffer = np.zeros((s.window_weeks, self.n), dtype=np.float32)
@@ -317,6 +318,9 @@ class TiersRuntime(MemberRuntime):
             # only members' totals change; only a risen total (or NaN) can reach a tier above the one held
             moved = idx[np.flatnonzero(change != 0)]
             cand = idx[np.flatnonzero(~(change <= 0))]
+        # thresholds increase: a tier above the one held is reached if the next one is (a NaN or infinite
+        # total is counted in full, as every other would be)
+        cand = cand[np.flatnonzero(~(self.total[cand] < self._promote_at[self.level[cand]]))]
         reach = self._reach(self.total[cand])
         up = reach > self.level[cand]
         promoted = cand[up]
