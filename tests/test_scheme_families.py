@@ -184,6 +184,7 @@ def test_demoted_members_drop_out_more_than_never_promoted(block_context):
     rt = sc.start(ctx)
     idx = np.arange(50)
     rt.demoted[:25] = True  # demoted back to the base tier
+    rt.refresh()  # the state was set by hand
     eff = rt.effects(1, idx)
     assert (eff.dropout[:25] > eff.dropout[25:]).all()
     assert (eff.dropout[:25] > 1.0).all()  # above the never-promoted (no-scheme) level

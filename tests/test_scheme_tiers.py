@@ -188,6 +188,7 @@ def effects_in_state(rt, level, max_level=None, demoted=False):
     rt.level[:] = level
     rt.max_level[:] = level if max_level is None else max_level
     rt.demoted[:] = demoted
+    rt.refresh()  # the state was set by hand
     return rt.effects(0, np.arange(n))
 
 
@@ -223,6 +224,7 @@ def test_goal_gradient_pulls_towards_the_next_tier_only(hand_runtime):
     rt = hand_runtime(sc, n=20)
     idx = np.arange(20)
     rt.total[:] = np.linspace(0, 95, 20)
+    rt.refresh()  # the state was set by hand
     rate = np.asarray(rt.effects(0, idx).rate)
     assert np.allclose(rate, rt.goal_gradient(rt.total / 100.0, idx))
     # a light buyer (responsiveness 1) speeds up from 1 at no progress; a heavy one is only shifted in time
@@ -230,6 +232,7 @@ def test_goal_gradient_pulls_towards_the_next_tier_only(hand_runtime):
     rate = np.asarray(rt.effects(0, idx).rate)
     assert rate[0] == 1.0 and (rate[1:] > 1.0).all()
     rt.level[:] = 1  # at the top: nothing left to reach
+    rt.refresh()
     assert np.all(np.asarray(rt.effects(0, idx).rate) == 1.0)
 
 

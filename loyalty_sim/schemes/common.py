@@ -189,15 +189,26 @@ class MemberRuntime:
         self.rate_sens = b.segment_vector("rate_lift")[seg] * self.gradient_weight
         self.dropout_sens = np.minimum(b.segment_vector("dropout_cut")[seg] * self.gradient_weight, 0.95)
         self.perk_sens = b.segment_vector("perk_dropout_cut")[seg]
+        #: enrolment week of each customer (inf: not enrolled), and as a whole week capped at the horizon
+        #: (``ctx.weeks``: not enrolled within it), valid while ``_whole_weeks`` (every enrolment week whole)
         self.enrol_week = self._enrolment(scheme.enrolment, t, prm, ctx)
+        self._enrol_code = np.full(self.n, ctx.weeks, dtype=np.intp)
+        self._whole_weeks = True
+        self._set_enrolment(np.flatnonzero(np.isfinite(self.enrol_week)))
         self.members_ever = np.zeros(self.n, dtype=bool)
         #: progress towards the reward last week, and whether it has ever gone back (a reward, a review)
         self._last_progress = np.zeros(self.n)
         self._cycled = np.zeros(self.n, dtype=bool)
-        #: (week, positions, membership) of the last :meth:`members` answer; a join in :meth:`visited` clears it
-        self._members_cache: tuple[int, np.ndarray, np.ndarray] | None = None
+        g, c = b.goal_gradient, b.post_reward_residual
+        #: harmonic mean of the goal-gradient rise over a card (see :meth:`goal_gradient`)
+        self._big_h = g * (1.0 - c) / np.log((1.0 + g) / (1.0 + g * c)) if g > 0 and c < 1 else 1.0
+        #: (week, positions, membership, enrolment codes) of the last :meth:`members` answer; a join in
+        #: :meth:`visited` clears it
+        self._members_cache: tuple[int, np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: erosion after 0, 1, 2... whole weeks of membership (enrolment weeks are whole weeks)
         self._erosion_table = np.asarray(b.erosion(np.arange(ctx.weeks + 1, dtype=float)), dtype=float)
+        #: (week, erosion by enrolment code) of the last :meth:`erosion` by codes
+        self._erosion_week: tuple[int, np.ndarray] | None = None
 
     # ------------------------------------------------------------ enrolment
     def _enrolment(self, enr: Enrolment, t: Any, prm: Any, ctx: Any) -> np.ndarray:
@@ -216,6 +227,13 @@ class MemberRuntime:
         self._visited = np.zeros(self.n, dtype=bool)
         return np.full(self.n, np.inf)
 
+    def _set_enrolment(self, pos: np.ndarray) -> None:
+        """Bring the enrolment codes of ``pos`` in line with their (finite) ``enrol_week``."""
+        weeks = self.enrol_week[pos]
+        if self._whole_weeks and weeks.size and (weeks.min() < 0 or not np.array_equal(weeks, np.floor(weeks))):
+            self._whole_weeks = False  # a fractional enrolment week: compared and eroded by the weeks themselves
+        self._enrol_code[pos] = np.minimum(weeks, self.ctx.weeks)
+
     def visited(self, week: int, idx: np.ndarray, purchases: np.ndarray) -> None:
         """Record the week's visits of ``idx`` (before settlement): opt-in joiners sign up at their first.
 
@@ -229,6 +247,7 @@ class MemberRuntime:
             self._visited[shop] = True
             join = shop[self.will_join[shop]]
             self.enrol_week[join] = week
+            self._set_enrolment(join)
             self.members_ever[join] = True
             self._members_cache = None
 
@@ -242,10 +261,16 @@ class MemberRuntime:
             if pool.size:
                 start = np.maximum(self.ctx.traits.acquisition_week[pool], self.ctx.launch_week)
                 self.enrol_week[pool] = np.floor(start)
-        m = self.enrol_week[idx] <= week
-        self.members_ever[idx[np.flatnonzero(m)]] = True
+                self._set_enrolment(pool)
+        # with whole enrolment weeks, ``code <= week`` is ``enrol_week <= week`` (the cap lies beyond every week)
+        code = self._enrol_code[idx] if self._whole_weeks else None
+        m = code <= week if code is not None else self.enrol_week[idx] <= week
+        if m.all():
+            self.members_ever[idx] = True
+        else:
+            self.members_ever[idx[np.flatnonzero(m)]] = True
         m.flags.writeable = False  # shared by the week's calls: nobody may change it in place
-        self._members_cache = (week, idx, m)
+        self._members_cache = (week, idx, m, code)
         return m
 
     def tenure(self, week: int, idx: np.ndarray) -> np.ndarray:
@@ -254,6 +279,14 @@ class MemberRuntime:
 
     def erosion(self, week: int, idx: np.ndarray) -> np.ndarray:
         """``behaviour.erosion`` of the weeks since enrolment, looked up by whole weeks (the same numbers)."""
+        if self._whole_weeks:
+            # every enrolment week is whole: the erosion of each enrolment week this week, read by code
+            if self._erosion_week is None or self._erosion_week[0] != week:
+                age = np.maximum(week - np.arange(self.ctx.weeks + 1), 0)  # code ctx.weeks: not enrolled, age 0
+                self._erosion_week = (week, self._erosion_table[age])
+            cached = self._members_cache
+            same = cached is not None and cached[0] == week and cached[1] is idx and cached[3] is not None
+            return self._erosion_week[1][cached[3] if same else self._enrol_code[idx]]
         age = np.maximum(self.tenure(week, idx), 0.0)
         whole = age.astype(np.int64)
         if age.size and (whole.max() >= self._erosion_table.size or not np.array_equal(whole, age)):
@@ -264,10 +297,18 @@ class MemberRuntime:
     def value_effects(self, week: int, idx: np.ndarray, response: np.ndarray,
                       member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rate and dropout multipliers from a response in [0, 1], with erosion and sensitivities."""
-        fade = self.erosion(week, idx)
-        g = np.where(member, response * fade, 0.0)
-        rate = 1.0 + self.rate_sens[idx] * g
-        dropout = 1.0 - self.dropout_sens[idx] * g
+        # ``1 + rate_sens * (response * fade)`` and ``1 - dropout_sens * (...)``, each step in place on
+        # a fresh gather (the same operations on the same operands: the same bits, fewer temporaries)
+        g = self.erosion(week, idx)
+        g *= response
+        if not member.all():
+            g = np.where(member, g, 0.0)
+        rate = self.rate_sens[idx]
+        rate *= g
+        rate += 1.0
+        dropout = self.dropout_sens[idx]
+        dropout *= g
+        np.subtract(1.0, dropout, out=dropout)
         return rate, dropout
 
     def goal_gradient(self, progress: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
@@ -284,22 +325,34 @@ class MemberRuntime:
         the reward (the post-reward reset Kivetz et al. observed). Light buyers
         (``h`` = 1) get the full rise. Called once a week per customer (it records the progress).
         """
-        b = self.behaviour
-        g, c = b.goal_gradient, b.post_reward_residual
+        g = self.behaviour.goal_gradient
         p = np.clip(progress, 0.0, 1.0)
-        big_h = g * (1.0 - c) / np.log((1.0 + g) / (1.0 + g * c)) if g > 0 and c < 1 else 1.0
+        big_h = self._big_h
         if idx is None:
             return 1.0 + g * p
-        p = np.broadcast_to(p, idx.shape)
-        cycled = self._cycled[idx] | (p < self._last_progress[idx] - 1e-12)
+        if p.shape != idx.shape:
+            p = np.broadcast_to(p, idx.shape)
+        last = self._last_progress[idx]
+        last -= 1e-12
+        cycled = self._cycled[idx]
+        cycled |= p < last
         self._cycled[idx] = cycled
         self._last_progress[idx] = p
-        # on the first card the divisor grows with progress (1 at launch), after it it is whole
-        share = np.where(cycled, 1.0, p)
-        return (1.0 + g * p) / (1.0 + share * self._lightness[idx] * (big_h - 1.0))
+        # on the first card the divisor grows with progress (1 at launch), after it it is whole;
+        # (1 + g p) / (1 + share * lightness * (H - 1)), step by step in place
+        den = np.where(cycled, 1.0, p)
+        den *= self._lightness[idx]
+        den *= big_h - 1.0
+        den += 1.0
+        out = g * p
+        out += 1.0
+        out /= den
+        return out
 
     def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
         """``members`` of the week, per granule (their cost: :meth:`member_costs`)."""
+        if member.all():
+            return {"members": self.ctx.granule_sum(idx, 1.0)}  # each granule's customers of the week
         return {"members": self.ctx.granule_count(idx, member)}
 
     def member_costs(self, ledger: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -56,7 +56,13 @@ class StampCard(SchemeConfig):
 
 
 class StampCardRuntime(MemberRuntime):
-    """Per-block state: stamps on the current card, card start week, completed cards."""
+    """Per-block state: stamps on the current card, card start week, completed cards.
+
+    A customer's response to his card (its value, discounted by the distance to the reward, and
+    the goal-gradient multiplier) changes only when his card does: both are kept per customer,
+    computed for every customer's empty card at the start and again whenever a card changes (a
+    purchase, an expiry); every week only the erosion of the response is applied afresh.
+    """
 
     def __init__(self, scheme: StampCard, ctx: Any):
         super().__init__(scheme, ctx)
@@ -76,107 +82,156 @@ class StampCardRuntime(MemberRuntime):
         self.value_rate = s.reward_value * q / (needed * self.mean_ticket)
         self.value_response = self.behaviour.reward_response(self.value_rate)
         self._needed = needed
+        # stamps per week at the base rate, for the distance to the reward
+        rate = ctx.traits.lam if self.qualify is None else ctx.traits.lam * self.qualify
+        self._stamp_rate = np.maximum(rate, 1e-6)
+        # the goal gradient acts only with some value to pull towards
+        self._pull = self.value_response > 0
+        self._pull_all = bool(self._pull.all())
+        #: per customer: response to his card and goal-gradient multiplier (1 where none acts, members or not)
+        self._card_response = np.zeros(self.n)
+        self._card_pull = np.ones(self.n)
+        #: stamps on the block's cards per granule, kept by the week's issues, redemptions and expiries
+        self._outstanding = np.zeros(ctx.n_granules)
+        # every card starts empty; the goal gradient records that progress, as at a customer's first week
+        self._card_effects(np.arange(self.n), holds=False)
 
-    def effects(self, week: int, idx: np.ndarray) -> Effects:
+    def _card_effects(self, pos: np.ndarray, holds: bool) -> None:
+        """Compute the card response and goal-gradient multiplier of customers ``pos`` from their cards.
+
+        ``holds``: whether they hold a card (all of them, or none). Called whenever a card changes, so the
+        goal gradient records every change of progress (an unchanged progress would record nothing).
+        """
         s = self.scheme
-        member = self.members(week, idx)
-        holds = self.card_start[idx] >= 0
-        card = np.where(holds, self.stamps[idx], s.head_start)  # stamps on the card (head start before one)
-        # weeks to the reward at the customer's base rate, for the distance discount
-        stamps_left = s.stamps_required - card
-        rate_i = self.ctx.traits.lam[idx]
-        if self.qualify is not None:
-            rate_i = rate_i * self.qualify[idx]
-        weeks_to = stamps_left / np.maximum(rate_i, 1e-6)
-        value_response = self.value_response[idx]
-        resp = value_response * self.behaviour.distance_discount(weeks_to)
-        rate, dropout = self.value_effects(week, idx, resp, member)
+        # stamps on the card (head start before one)
+        card = self.stamps[pos] if holds else np.full(pos.size, s.head_start, dtype=np.int64)
+        # weeks to the reward at the customer's base rate, for the distance discount (over the gathered rates)
+        weeks_to = self._stamp_rate[pos]
+        np.divide(s.stamps_required - card, weeks_to, out=weeks_to)
+        response = self.behaviour.distance_discount(weeks_to)
+        response *= self.value_response[pos]
+        self._card_response[pos] = response
         # goal gradient: progress from the first to the last stamp, partial reset after a reward; it acts
         # only on customers holding a card, from the visit that opened it (before that there is no
         # progress to feel, head start or not)
         progress = card / max(s.stamps_required - 1, 1)
-        residual = np.where(self.completed[idx] > 0, self.behaviour.post_reward_residual, 0.0)
-        progress = np.maximum(progress, residual)
-        pull = value_response > 0
-        gg = self.goal_gradient(progress, idx)
+        residual = (self.completed[pos] > 0) * self.behaviour.post_reward_residual  # 0.0 before any reward
+        np.maximum(progress, residual, out=progress)
+        gg = self.goal_gradient(progress, pos)  # records the progress: called again only once it may change
+        if not holds:
+            self._card_pull[pos] = 1.0
+            return
         if s.head_start:
             # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006); the
             # study measured it on every customer handed a card, so it is not scaled by heaviness
             gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required)
-        gg = np.where(member & pull & holds, gg, 1.0)
-        return Effects(rate=rate * gg, dropout=dropout)
+        self._card_pull[pos] = gg if self._pull_all else np.where(self._pull[pos], gg, 1.0)
+
+    def effects(self, week: int, idx: np.ndarray) -> Effects:
+        member = self.members(week, idx)
+        rate, dropout = self.value_effects(week, idx, self._card_response[idx], member)
+        gg = self._card_pull[idx]
+        if not member.all():
+            gg = np.where(member, gg, 1.0)
+        rate *= gg
+        return Effects(rate=rate, dropout=dropout)
+
+    def _expire(self, week: int, b_idx: np.ndarray, head: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Expire the cards left too long; a buyer (of ``b_idx``) gets a new card at once.
+
+        Every card of the block expires, gone customers' included, so their stamps lapse too instead
+        of staying outstanding for ever. Adds the new cards' head starts to ``head`` (aligned with
+        ``b_idx``). Returns the stamps expired per granule and the customers left without a card.
+        """
+        s = self.scheme
+        ng = self.ctx.n_granules
+        stale = np.flatnonzero((self.card_start >= 0) & (week - self.card_start >= s.expiry_weeks))
+        if not stale.size:
+            return np.zeros(ng), stale
+        expired_g = np.bincount(self.granule_of[stale], weights=self.stamps[stale].astype(float), minlength=ng)
+        # the expired card is replaced by a new one (with its head start) at the next visit
+        self.stamps[stale] = 0
+        self.card_start[stale] = -1
+        # a purchase this week opens the new card at once
+        gone = np.zeros(self.n, dtype=bool)
+        gone[stale] = True
+        old = gone[b_idx]
+        reopen = b_idx[old]
+        self.card_start[reopen] = week
+        self.stamps[reopen] = s.head_start
+        if head is not None:
+            head[old] = s.head_start
+        return expired_g, stale[~np.isin(stale, reopen, assume_unique=True)]
 
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         ng = self.ctx.n_granules
+        hs = s.head_start
         member = self.members(week, idx)
-        mpos = np.flatnonzero(member)
-        m_idx = idx[mpos]
-        issued = np.zeros(idx.size)
-        redeemed = np.zeros(idx.size)
-        expired_g = np.zeros(ng)
+        # only members who buy open, fill or complete a card (a card never stays full after settlement)
+        bpos = np.flatnonzero(purchases > 0)
+        if not member.all():
+            bpos = bpos[member[bpos]]
+        b_idx = idx[bpos]
+        buys = purchases[bpos]
+        head = np.zeros(b_idx.size) if hs else None  # head-start stamps of the cards each buyer is given
         # a member's first visit opens a card (head-start stamps are issued then)
-        buys = purchases[mpos]
-        new_card = (self.card_start[m_idx] < 0) & (buys > 0)
-        opened = m_idx[np.flatnonzero(new_card)]
+        new_card = self.card_start[b_idx] < 0
+        opened = b_idx[np.flatnonzero(new_card)]
         self.card_start[opened] = week
-        self.stamps[opened] = s.head_start
+        self.stamps[opened] = hs
         self.issued_cards[opened] = True
-        head = np.zeros(m_idx.size)
-        head[new_card] = s.head_start
-        # expiry of cards left too long: every card of the block, gone customers' included,
-        # so their stamps lapse too instead of staying outstanding for ever
+        if hs:
+            head[new_card] = hs
+        expired_g, lapsed = np.zeros(ng), b_idx[:0]
         if s.expiry_weeks is not None:
-            stale = np.flatnonzero((self.card_start >= 0) & (week - self.card_start >= s.expiry_weeks))
-            if stale.size:
-                expired_g = np.bincount(self.granule_of[stale], weights=self.stamps[stale].astype(float),
-                                        minlength=ng)
-                # the expired card is replaced by a new one (with its head start) at the next visit
-                self.stamps[stale] = 0
-                self.card_start[stale] = -1
-                # a purchase this week opens the new card at once
-                gone = np.zeros(self.n, dtype=bool)
-                gone[stale] = True
-                old = gone[m_idx] & (buys > 0)
-                reopen = m_idx[old]
-                self.card_start[reopen] = week
-                self.stamps[reopen] = s.head_start
-                head[old] = s.head_start
+            expired_g, lapsed = self._expire(week, b_idx, head)
         # stamps earned this week
         if self.qualify is not None:
-            u = self.ctx.uniforms("stamp_qualify", week)[m_idx]
-            earned = binomial_quantile(u, buys, self.qualify[m_idx])
+            u = self.ctx.uniforms("stamp_qualify", week)[b_idx]
+            earned = binomial_quantile(u, buys, self.qualify[b_idx])
         else:
             earned = buys
-        st = self.stamps[m_idx] + earned
-        self.stamps[m_idx] = st
+        st = self.stamps[b_idx] + earned
+        self.stamps[b_idx] = st
         # full cards are redeemed (booked this week); each new card starts with the head start, so
         # after the first completion every further one needs ``stamps_required - head_start`` stamps
-        step = s.stamps_required - s.head_start
-        rewards = np.zeros(m_idx.size)
+        step = s.stamps_required - hs
+        issued = np.zeros(idx.size)
+        redeemed = np.zeros(idx.size)
+        reward_retail = np.zeros(idx.size)
+        reward_cost = np.zeros(idx.size)
+        rewards_g = np.zeros(ng)
         has = np.flatnonzero(st >= s.stamps_required)
         if has.size:
             over = st[has] - s.stamps_required
             full = 1 + over // step
-            rewards[has] = full
-            r_idx = m_idx[has]
-            self.stamps[r_idx] = s.head_start + over % step
+            r_idx = b_idx[has]
+            self.stamps[r_idx] = hs + over % step
             self.completed[r_idx] += full
             self.card_start[r_idx] = week
-            head[has] += full * s.head_start  # the head starts of the new cards, issued now
-        issued[mpos] = earned + head
-        redeemed[mpos] = rewards * s.stamps_required
-        reward_retail = np.zeros(idx.size)
-        reward_cost = np.zeros(idx.size)
-        reward_retail[mpos] = rewards * s.reward_value
-        reward_cost[mpos] = rewards * s.reward_cost
-        outstanding = self.ctx.block_count(self.stamps)
-        count = self.ctx.granule_count  # stamps and rewards are whole numbers: exact sums
+            if hs:
+                head[has] += full * hs  # the head starts of the new cards, issued now
+            rewards = full.astype(float)
+            r_pos = bpos[has]
+            redeemed[r_pos] = rewards * s.stamps_required
+            reward_retail[r_pos] = rewards * s.reward_value
+            reward_cost[r_pos] = rewards * s.reward_cost
+            rewards_g = np.bincount(self.granule_of[r_idx], weights=rewards, minlength=ng)  # whole numbers: exact
+        issued[bpos] = earned if head is None else earned + head
+        # the changed cards' effects: every buying member holds one now, an expired card is gone
+        if lapsed.size:
+            self._card_effects(lapsed, holds=False)
+        self._card_effects(b_idx, holds=True)
+        count = self.ctx.granule_count  # stamps and rewards are whole numbers: exact sums, in any order
+        issued_g, redeemed_g = count(idx, issued), count(idx, redeemed)
+        self._outstanding = self._outstanding + issued_g - redeemed_g - expired_g
+        outstanding = self._outstanding
         ledger = {
-            "stamps_issued": count(idx, issued), "stamps_redeemed": count(idx, redeemed),
+            "stamps_issued": issued_g, "stamps_redeemed": redeemed_g,
             "stamps_expired": expired_g, "stamps_outstanding": outstanding,
-            "rewards": count(m_idx, rewards),
+            "rewards": rewards_g,
             "liability_retail": outstanding / s.stamps_required * s.reward_value,
             "liability_cost": outstanding / s.stamps_required * s.reward_cost,
             **self.member_ledger(week, idx, member),

@@ -143,6 +143,12 @@ class TiersRuntime(MemberRuntime):
     The ring buffer (``window_weeks`` x customers, float32) holds each member's weekly
     spend or visits; the rolling total is its column sum.
 
+    A member's effects change only when his tier (held, highest, demoted) or his rolling total
+    does, so they are kept per customer and recomputed, at settlement, only for the customers
+    whose tier or total changed that week (only the dropout effect of a tier discount that draws
+    a value response fades week by week). After changing ``level``, ``max_level``, ``demoted`` or
+    ``total`` by hand, call :meth:`refresh`.
+
     Ledger (per week): ``promotions`` and ``demotions`` (members whose tier changed at the
     week's end), ``tier_<name>`` (members alive at the start of the week by the tier whose
     benefits they had that week; they add up to ``members``), ``perk_cost`` (those counts
@@ -175,6 +181,13 @@ class TiersRuntime(MemberRuntime):
         # customer-major copies (one customer's tiers side by side): effects read them at (customer, tier)
         self._visit_flat = np.ascontiguousarray(self.visit_mult.T).reshape(-1)
         self._basket_flat = np.ascontiguousarray(self.basket_mult.T).reshape(-1)
+        # by tier: the next tier's threshold (the top's own), whether the goal gradient pulls towards it
+        nxt = np.minimum(np.arange(k) + 1, k - 1)
+        self._goal_threshold = self.thresholds[nxt]
+        self._pulls = (np.arange(k) < k - 1) & self.benefit[nxt]
+        self._promote_at = np.append(self.thresholds[1:], np.inf)
+        #: whether some tier's discount draws a value response (its dropout effect then erodes week by week)
+        self._responds = bool((self.value_response > 0).any())
         self.buffer = np.zeros((s.window_weeks, self.n), dtype=np.float32)
         self.total = np.zeros(self.n)
         self.level = np.zeros(self.n, dtype=np.int16)
@@ -182,33 +195,72 @@ class TiersRuntime(MemberRuntime):
         self.since = np.zeros(self.n, dtype=np.int32)  # week (end) the current tier was reached
         self.demoted = np.zeros(self.n, dtype=bool)  # demoted and not yet back at the highest tier held
         self.ever_demoted = np.zeros(self.n, dtype=bool)
+        #: per customer, as a member: the tier's demand on visits (x devaluation), the effects' rate (that
+        #: x goal gradient x demotion), dropout (status x perks x demotion), ticket and till discount
+        self._tier_rate = np.ones(self.n)
+        self._rate = np.ones(self.n)
+        self._dropout = np.ones(self.n)
+        self._ticket = np.ones(self.n)
+        self._discount = np.zeros(self.n)
+        if s.has_benefit:
+            self.refresh()
+
+    def refresh(self, pos: np.ndarray | None = None) -> None:
+        """Recompute the kept effects of customers ``pos`` (all by default) from their tier and total."""
+        pos = np.arange(self.n) if pos is None else pos
+        self._retier(pos)
+        self._regoal(pos)
+
+    def _retier(self, pos: np.ndarray) -> None:
+        """The tier's effects of customers ``pos``, whose tier (held, highest or demoted) changed."""
+        lvl = self.level[pos].astype(np.intp)
+        top = self.max_level[pos].astype(np.intp)
+        # till discount: demand through visits and basket, retention through the value response
+        at = pos * self.k + lvl
+        self._tier_rate[pos] = self._visit_flat[at] * self.devalue[top]
+        self._ticket[pos] = self._basket_flat[at]
+        self._discount[pos] = self.discounts[lvl]
+        if not self._responds:
+            # no value response: its dropout multiplier is exactly 1 and drops out of the product
+            self._dropout[pos] = self._tier_dropout(pos, lvl, 1.0)
+
+    def _tier_dropout(self, pos: np.ndarray, lvl: np.ndarray, value_dropout: np.ndarray | float) -> np.ndarray:
+        """Dropout multiplier ``value_dropout x status x perks x demotion`` of customers ``pos`` in tiers ``lvl``."""
+        b = self.behaviour
+        status = 1.0 - self.status_cut[lvl]
+        perks = 1.0 - self.perk_sens[pos] * self.perk_value[lvl]
+        demotion = np.where(self.demoted[pos], 1.0 + b.demotion_dropout_rise, 1.0)
+        return value_dropout * status * perks * demotion
+
+    def _regoal(self, pos: np.ndarray) -> None:
+        """The rate of customers ``pos``, whose rolling total or tier changed: goal gradient towards the next tier."""
+        lvl = self.level[pos].astype(np.intp)
+        progress = self.total[pos] / self._goal_threshold[lvl]
+        gg = self.goal_gradient(progress, pos)  # records the progress: called again only once it changes
+        rate = self._tier_rate[pos]
+        rate *= np.where(self._pulls[lvl], gg, 1.0)
+        # a demoted member buys less, not only leaves sooner: it ends below the never-promoted (Wagner et al. 2009)
+        demoted = self.demoted[pos]
+        if demoted.any():
+            rate[demoted] *= 1.0 - self.behaviour.demotion_rate_cut
+        self._rate[pos] = rate
 
     # ------------------------------------------------------------ effects
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         member = self.members(week, idx)
         if not self.scheme.has_benefit:
             return Effects()
-        b = self.behaviour
-        lvl = self.level[idx].astype(np.intp)
-        top = self.max_level[idx].astype(np.intp)
-        # till discount: demand through visits and basket, retention through the value response
-        _, value_dropout = self.value_effects(week, idx, self.value_response[lvl], member)
-        at = idx * self.k + lvl
-        rate = self._visit_flat[at] * self.devalue[top]
-        ticket = self._basket_flat[at]
-        status = 1.0 - self.status_cut[lvl]
-        perks = 1.0 - self.perk_sens[idx] * self.perk_value[lvl]
-        demotion = np.where(self.demoted[idx], 1.0 + b.demotion_dropout_rise, 1.0)
-        dropout = value_dropout * status * perks * demotion
-        # goal gradient towards the next tier, if it gives something
-        nxt = np.minimum(lvl + 1, self.k - 1)
-        pull = (lvl < self.k - 1) & self.benefit[nxt]
-        progress = self.total[idx] / self.thresholds[nxt]
-        rate = rate * np.where(pull, self.goal_gradient(progress, idx), 1.0)
-        # a demoted member buys less, not only leaves sooner: it ends below the never-promoted (Wagner et al. 2009)
-        rate = rate * np.where(self.demoted[idx], 1.0 - b.demotion_rate_cut, 1.0)
-        return Effects(rate=np.where(member, rate, 1.0), dropout=np.where(member, dropout, 1.0),
-                       ticket=np.where(member, ticket, 1.0), discount=np.where(member, self.discounts[lvl], 0.0))
+        rate, ticket, discount = self._rate[idx], self._ticket[idx], self._discount[idx]
+        if self._responds:
+            lvl = self.level[idx].astype(np.intp)
+            _, value_dropout = self.value_effects(week, idx, self.value_response[lvl], member)
+            dropout = self._tier_dropout(idx, lvl, value_dropout)
+        else:
+            dropout = self._dropout[idx]
+        if not member.all():
+            rate, dropout = np.where(member, rate, 1.0), np.where(member, dropout, 1.0)
+            ticket, discount = np.where(member, ticket, 1.0), np.where(member, discount, 0.0)
+        return Effects(rate=rate, dropout=dropout, ticket=ticket, discount=discount)
 
     # ------------------------------------------------------------ settle
     def _reach(self, total: np.ndarray) -> np.ndarray:
@@ -225,57 +277,91 @@ class TiersRuntime(MemberRuntime):
         since_launch = week - self.ctx.launch_week
         return since_launch > 0 and since_launch % self.scheme.review_every_weeks == 0
 
+    def _granule_count(self, pos: np.ndarray) -> np.ndarray:
+        """Customers ``pos`` (positions in the block) per granule."""
+        return np.bincount(self.granule_of[pos], minlength=self.ctx.n_granules).astype(float)
+
+    def _tier_counts(self, idx: np.ndarray, held: np.ndarray, members: np.ndarray) -> np.ndarray:
+        """Members of ``idx`` by tier ``held`` (k x granules), from the ``members`` per granule.
+
+        Customers who are not members are all in the base tier; the base tier's count is what the
+        others leave of ``members`` (whole numbers: exact).
+        """
+        ng = self.ctx.n_granules
+        up = np.flatnonzero(held != 0)
+        at = held[up].astype(np.intp) * ng + self.granule_of[idx[up]]
+        counts = np.bincount(at, minlength=self.k * ng).reshape(self.k, ng).astype(float)
+        counts[0] = members - counts[1:].sum(axis=0)
+        return counts
+
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         s = self.scheme
         member = self.members(week, idx)
-        m_idx = idx[member]
-        held = self.level[m_idx].astype(np.intp)  # the tier whose benefits the member had this week
+        every = member.all()
+        held = self.level[idx]  # the tier whose benefits the customer had this week (non-members: the base)
         # this week's qualifying amount overwrites the slot of the week leaving the window
         slot = (week - self.ctx.launch_week) % s.window_weeks
         amount = gross if s.qualify_by == "spend" else purchases
-        fresh = np.where(member, amount, 0.0)
+        fresh = amount if every else np.where(member, amount, 0.0)
         if slot == 0:
             # once per window, the exact sum (no drift from the running total)
             self.buffer[slot, idx] = fresh
             self.total[idx] = self.buffer[:, idx].sum(axis=0, dtype=np.float64)
+            moved = idx
+            cand = idx if every else idx[np.flatnonzero(member)]
         else:
-            self.total[idx] += fresh - self.buffer[slot, idx]
-            self.buffer[slot, idx] = fresh
-        total = self.total[m_idx]
-        reach = self._reach(total)
-        cur = self.level[m_idx]
-        up = reach > cur
-        promoted = m_idx[up]
+            row = self.buffer[slot]
+            change = fresh - row[idx]
+            self.total[idx] += change
+            row[idx] = fresh
+            # only members' totals change; only a risen total (or NaN) can reach a tier above the one held
+            moved = idx[np.flatnonzero(change != 0)]
+            cand = idx[np.flatnonzero(~(change <= 0))]
+        # thresholds increase: a tier above the one held is reached if the next one is (a NaN or infinite
+        # total is counted in full, as every other would be)
+        cand = cand[np.flatnonzero(~(self.total[cand] < self._promote_at[self.level[cand]]))]
+        reach = self._reach(self.total[cand])
+        up = reach > self.level[cand]
+        promoted = cand[up]
         self.level[promoted] = reach[up]
         self.since[promoted] = week
         self.max_level[promoted] = np.maximum(self.max_level[promoted], reach[up])
         self.demoted[promoted[self.level[promoted] >= self.max_level[promoted]]] = False
-        down = np.zeros(m_idx.size, dtype=bool)
-        due = np.zeros(m_idx.size, dtype=bool)
+        demoted = due = promoted[:0]
         if self.is_review(week):
             # up for re-qualification: above the entry tier and held for a full review period
-            due = (self.level[m_idx] > 0) & (week - self.since[m_idx] >= s.review_every_weeks)
-            down = (reach < self.level[m_idx]) & due
-            demoted = m_idx[down]
+            m_idx = idx if every else idx[np.flatnonzero(member)]
+            reach = self._reach(self.total[m_idx])
+            is_due = (self.level[m_idx] > 0) & (week - self.since[m_idx] >= s.review_every_weeks)
+            down = (reach < self.level[m_idx]) & is_due
+            due, demoted = m_idx[is_due], m_idx[down]
             self.level[demoted] = reach[down]
             self.since[demoted] = week
             self.demoted[demoted] = True
             self.ever_demoted[demoted] = True
-        ng = self.ctx.n_granules
-        g = self.granule_of[m_idx]
-        count = self.ctx.granule_count
-        ledger = {"promotions": count(m_idx, up), "demotions": count(m_idx, down), "reviews": count(m_idx, due)}
-        counts = np.bincount(held * ng + g, minlength=self.k * ng).reshape(self.k, ng).astype(float)
+        if s.has_benefit:
+            # the effects of the customers whose tier or total changed (a demotion may leave the total as it was)
+            for changed in (promoted, demoted):
+                if changed.size:
+                    self._retier(changed)
+            self._regoal(moved)
+            if demoted.size:
+                self._regoal(demoted)
+        count = self._granule_count
+        ledger = {"promotions": count(promoted), "demotions": count(demoted), "reviews": count(due)}
+        members = self.member_ledger(week, idx, member)
+        counts = self._tier_counts(idx, held, members["members"])
         for lvl, tier in enumerate(s.tiers):
             ledger[f"tier_{tier.name}"] = counts[lvl]
         # summed tier by tier, elementwise: a BLAS product (perk_cost @ counts) picks its kernel, FMA use and
         # order by the matrix shape, i.e. by the block's number of granules, so the last bits changed with it
+        ng = self.ctx.n_granules
         perk = np.zeros(ng)
         for lvl in range(self.k):
             perk = perk + self.perk_cost[lvl] * counts[lvl]
         costs = {"perk_cost": perk}
-        ledger.update(self.member_ledger(week, idx, member))
+        ledger.update(members)
         costs.update(self.member_costs(ledger))
         return Settlement(ledger=ledger, costs=costs)
 
