@@ -30,6 +30,10 @@ def sums(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     if nz.size < 0.5 * values.size:
         # adding a zero to a running sum that starts from +0.0 changes nothing: sum the non-zero values
         # only (rewards and discounts are mostly zero)
+        if nz.size < 0.1 * values.size:
+            # few of them: bincount itself over their granules, cheaper than a pass per granule
+            run = np.searchsorted(edges, nz, side="right") - 1
+            return np.bincount(run, weights=values[nz], minlength=ng) + 0.0
         edges = np.searchsorted(nz, edges)
         values = values[nz]
     buf = np.empty(values.size)
