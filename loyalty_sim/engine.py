@@ -443,9 +443,8 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
     ``died`` are positions into ``idx``. Per-customer totals skip customers whose amount is zero
     (adding 0 changes no total).
     """
-    is_buyer = np.zeros(idx.size, dtype=bool)
-    is_buyer[buyers] = True
-    weekly["purchasers"][:, w] = granule_counts(is_buyer, edges)
+    # buyers and dropouts are sorted positions into idx: each granule's count is how many fall in its run
+    weekly["purchasers"][:, w] = np.diff(np.searchsorted(buyers, edges))
     weekly["transactions"][:, w] = granule_counts(made, edges)
     weekly["gross_sales"][:, w] = granule_sums(gross, edges)
     if np.isscalar(discount):
@@ -453,9 +452,7 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
     else:
         weekly["discount"][:, w] = granule_sums(discount, edges)
         weekly["revenue"][:, w] = granule_sums(revenue, edges)
-    is_dead = np.zeros(idx.size, dtype=bool)
-    is_dead[died] = True
-    weekly["dropouts"][:, w] = granule_counts(is_dead, edges)
+    weekly["dropouts"][:, w] = np.diff(np.searchsorted(died, edges))
     if settle is not None:
         for key in ("reward_retail", "reward_cost"):
             val = getattr(settle, key)
