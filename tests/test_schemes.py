@@ -282,7 +282,7 @@ def test_several_cards_completed_in_one_week_count_each_new_cards_head_start(blo
     idx = np.arange(1)
     # 5 purchases in week 0: every purchase completes a card that starts with 2 stamps -> 5 rewards,
     # and a new card with its head start is left; weeks without purchases give nothing
-    got = [float(np.asarray(rt.settle(w, idx, np.array([k]), np.array([3.0 * k])).reward_retail)[0])
+    got = [float(np.broadcast_to(rt.settle(w, idx, np.array([k]), np.array([3.0 * k])).reward_retail, idx.shape)[0])
            for w, k in enumerate([5, 0, 0, 1])]
     assert got == [5.0, 0.0, 0.0, 1.0]
     assert rt.stamps[0] == 2

@@ -77,12 +77,17 @@ class Effects:
 class Settlement:
     """Money and rewards of one week for the customers alive (arrays aligned with ``idx``).
 
+    Each per-customer field is an array aligned with ``idx`` or one number for all of them:
+    a week that settled none of it gives 0.0, which the engine skips.
+
     Attributes
     ----------
     discount : currency taken off at the till (price discounts, points or credit used as money)
     reward_retail : retail value of free goods handed out (currency)
     reward_cost : cost price of those goods (currency)
-    points_earned, points_redeemed : scheme units (stamps or points) for the log
+    points_earned, points_redeemed : scheme units (stamps or points) for the transaction log; only
+        it reads them, so a runtime may leave them at 0.0 when ``ctx.writes_log`` is false (the
+        ledger carries the per-granule totals)
     ledger : per-granule weekly totals of the scheme's own quantities
         (``ctx.granule_sum`` builds them), e.g. ``points_issued``, ``points_expired``,
         ``points_outstanding``, ``members``, ``liability_cost``; no costs

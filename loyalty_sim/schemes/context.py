@@ -36,6 +36,9 @@ class BlockContext:
     params : PopulationParams
     behaviour : BehaviourParams
         How customers respond to schemes (given by the engine, the same for every block).
+    writes_log : bool
+        Whether the engine writes a transaction log: the settlement's per-customer fields that only the
+        log reads (``points_earned``, ``points_redeemed``) may be left at 0.0 when it does not.
     stream_key : str
         The role of the scheme that uses this context: ``""`` for the scenario's scheme (and
         the first part of a combination), ``"part<i>"`` for the i-th part (see :meth:`part`).
@@ -65,6 +68,7 @@ class BlockContext:
         self.weeks = config.weeks
         self.launch_week = config.launch_week
         self.seed = config.seed
+        self.writes_log = config.output == "log"
         self.start = start
         self.first_granule = start // GRANULE
         n_base = len(traits)

@@ -206,10 +206,20 @@ class PointsRuntime(MemberRuntime):
             step = r.unit if r.rule == "minimum_unit" else 0.0
             self.target_points = np.full(n, step)
         self._pull = self.base_value_rate > 0
-        # effects' per-customer response cache (linear accrual only: the multiplier is then always 1)
-        self._stale = np.ones(n, dtype=bool) if scheme.accrual.method == "linear" else None
+        # effects' per-customer response cache (linear accrual only: the multiplier is then always 1): the
+        # positions whose balance may have changed since the last effects (None: no cache); every
+        # customer's at first, the customers not yet arrived included (their state is still the initial one)
+        self._dirty: list[np.ndarray] | None = [np.arange(n)] if scheme.accrual.method == "linear" else None
         self._response = np.zeros(n)
-        self._gg = np.zeros(n) if r.rule in ("tiered", "minimum_unit") else None  # goal-gradient multiplier
+        #: goal-gradient multiplier where the reward pulls (1 elsewhere), for the rules that have one
+        self._gg = np.zeros(n) if r.rule in ("tiered", "minimum_unit") else None
+        # what settlement keeps only for the rules that read it
+        a = scheme.accrual
+        self._keeps_spend = a.method in ("increasing", "compound")
+        self._keeps_purchases = a.method in ("diminishing", "compound") and a.front_purchases > 0
+        self._keeps_first = (a.method in ("diminishing", "compound") and a.front_weeks > 0
+                             and a.front_from == "first_purchase")
+        self._keeps_last_earn = scheme.expiry.type == "rolling"
 
     @property
     def balance(self) -> np.ndarray:
@@ -280,25 +290,26 @@ class PointsRuntime(MemberRuntime):
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         member = self.members(week, idx)
-        if self._stale is None:
+        if self._dirty is None:
             response, progress = self._responses(week, idx, self.multiplier(week, idx))
-            gg = None if progress is None else self.goal_gradient(progress, idx)
+            gg = None if progress is None else np.where(self._pull[idx], self.goal_gradient(progress, idx), 1.0)
         else:
             # linear accrual: a customer's response and progress change only with the balance (settle
-            # and expiry mark who changed), so only those are recomputed, by the same formulas
+            # and expiry list who changed), so only those are recomputed, by the same formulas
             # (goal_gradient too: called again with the same progress it changes nothing and gives the same)
-            changed = idx[self._stale[idx]]
+            dirty = self._dirty
+            changed = dirty[0] if len(dirty) == 1 else np.unique(np.concatenate(dirty))
+            self._dirty = []
             if changed.size:
                 resp, prog = self._responses(week, changed, np.ones(changed.size))
                 self._response[changed] = resp
                 if prog is not None:
-                    self._gg[changed] = self.goal_gradient(prog, changed)
-                self._stale[changed] = False
+                    self._gg[changed] = np.where(self._pull[changed], self.goal_gradient(prog, changed), 1.0)
             response = self._response[idx]
             gg = None if self._gg is None else self._gg[idx]
         rate, dropout = self.value_effects(week, idx, response, member)
         if gg is not None:
-            rate = rate * np.where(member & self._pull[idx], gg, 1.0)
+            rate *= gg if member.all() else np.where(member, gg, 1.0)
         return Effects(rate=rate, dropout=dropout)
 
     # ---------------------------------------------------------------- settle
@@ -314,16 +325,16 @@ class PointsRuntime(MemberRuntime):
             expired[stale] = bal[stale]
             self.balance_old[stale] = 0.0
             self.balance_new[stale] = 0.0
-            if self._stale is not None:
-                self._stale |= stale
+            if self._dirty is not None:
+                self._dirty.append(np.flatnonzero(stale))
         elif e.type == "calendar":
             since = week - self.ctx.launch_week
             if since > 0 and since % e.weeks == 0:
                 expired = self.balance_old.copy()
                 self.balance_old = self.balance_new
                 self.balance_new = np.zeros(self.n)
-                if self._stale is not None:
-                    self._stale[:] = True
+                if self._dirty is not None:
+                    self._dirty.append(np.arange(self.n))
         return expired
 
     def _take(self, pos: np.ndarray, pts: np.ndarray) -> None:
@@ -353,10 +364,32 @@ class PointsRuntime(MemberRuntime):
         self._out_prev = out if self._whole else None
         return out
 
+    def _redeem(self, week: int, a_idx: np.ndarray, bal: np.ndarray, at_till: np.ndarray,
+                to_pay: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Points redeemed, money off, reward at retail and at cost of buyers ``a_idx`` holding ``bal``."""
+        s, r = self.scheme, self.scheme.redemption
+        if r.rule == "tiered":
+            target = self.target_points[a_idx]
+            go = at_till & (bal >= target)
+            retail = np.where(go, self.target_value[a_idx], 0.0)
+            return np.where(go, target, 0.0), np.zeros(a_idx.size), retail, retail * r.reward_cost_share
+        u = self.ctx.uniforms("redeem", week)[a_idx]
+        unit = r.unit if r.rule == "minimum_unit" else 0.0
+        usable = np.floor(bal / unit) * unit if unit else bal
+        go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
+        value = np.minimum(usable * s.point_value, to_pay)  # never more than is paid this week
+        pts = value / s.point_value if s.point_value > 0 else np.zeros_like(value)
+        if unit:
+            pts = np.floor(pts / unit + 1e-9) * unit
+        redeem_pts = np.where(go, pts, 0.0)
+        # money off is a discount (less revenue), not goods at cost: no reward at retail or at cost
+        return redeem_pts, redeem_pts * s.point_value, np.zeros(a_idx.size), np.zeros(a_idx.size)
+
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         s, r = self.scheme, self.scheme.redemption
         member = self.members(week, idx)
+        members = self.member_ledger(week, idx, member)  # before the sums over buyers (the engine primed idx's)
         mpos = np.flatnonzero(member)
         if mpos.size == idx.size:  # everyone a member (automatic enrolment): no gathers needed
             m_idx, buys_m, spend_m, pay_m = idx, purchases, gross, bill
@@ -375,36 +408,16 @@ class PointsRuntime(MemberRuntime):
         # redemption at the till (members who bought this week), from the balance held before
         # this week's purchases: points earned on a purchase cannot pay for that same purchase
         bal = self.balance_old[a_idx] + self.balance_new[a_idx]
-        if self._stale is not None:
-            self._stale[a_idx] = True  # their balance may change: effects recompute their response
-        money_off = np.zeros(a_idx.size)
-        retail = np.zeros(a_idx.size)
-        cost = np.zeros(a_idx.size)
+        if self._dirty is not None:
+            self._dirty.append(a_idx)  # their balance may change: effects recompute their response
         refill = np.zeros(a_idx.size)
-        at_till = buys > 0
-        if r.rule == "tiered":
-            target = self.target_points[a_idx]
-            go = at_till & (bal >= target)
-            redeem_pts = np.where(go, target, 0.0)
-            retail = np.where(go, self.target_value[a_idx], 0.0)
-            cost = retail * r.reward_cost_share
-        else:
-            u = self.ctx.uniforms("redeem", week)[a_idx]
-            unit = r.unit if r.rule == "minimum_unit" else 0.0
-            usable = np.floor(bal / unit) * unit if unit else bal
-            go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
-            value = np.minimum(usable * s.point_value, to_pay)  # never more than is paid this week
-            pts = value / s.point_value if s.point_value > 0 else np.zeros_like(value)
-            if unit:
-                pts = np.floor(pts / unit + 1e-9) * unit
-            redeem_pts = np.where(go, pts, 0.0)
-            money_off = redeem_pts * s.point_value
-            # money off is a discount (less revenue), not goods at cost: cost stays 0
+        redeem_pts, money_off, retail, cost = self._redeem(week, a_idx, bal, buys > 0, to_pay)
         done = redeem_pts > 0
         red = np.flatnonzero(done)
         if red.size:
             self._take(a_idx[red], redeem_pts[red])
             self.redeemed_ever[a_idx[red]] = True
+            self.redeemed_total[a_idx[red]] += redeem_pts[red]  # the others redeemed 0, which changes no total
         if r.rule == "refill":
             # a bonus when a redemption empties a balance that held points the member earned since the
             # last bonus: redeeming the bonus alone does not re-arm it
@@ -416,17 +429,21 @@ class PointsRuntime(MemberRuntime):
         mult = self.multiplier(week, a_idx, buys)
         earned = np.floor(s.earn_rate * np.maximum(to_pay - money_off, 0.0) * mult + 1e-9)
         self.balance_new[a_idx] += earned
-        self.cum_spend[a_idx] += spend
-        first = (self.first_purchase[a_idx] < 0) & (buys > 0)
-        self.first_purchase[a_idx[first]] = week
-        self.purchases[a_idx] += buys
-        earners = a_idx[np.flatnonzero(earned > 0)]
-        self.last_earn[earners] = week
-        if r.rule == "refill":
-            self.earned_since_refill[earners] = True
+        # what only some rules read is kept only for them (the multiplier and rolling expiry)
+        if self._keeps_spend:
+            self.cum_spend[a_idx] += spend
+        if self._keeps_first:
+            first = (self.first_purchase[a_idx] < 0) & (buys > 0)
+            self.first_purchase[a_idx[first]] = week
+        if self._keeps_purchases:
+            self.purchases[a_idx] += buys
+        if self._keeps_last_earn or r.rule == "refill":
+            earners = a_idx[np.flatnonzero(earned > 0)]
+            self.last_earn[earners] = week
+            if r.rule == "refill":
+                self.earned_since_refill[earners] = True
         issued = earned + refill
         self.earned_total[a_idx] += issued
-        self.redeemed_total[a_idx] += redeem_pts
         ng = self.ctx.n_granules
         # granule sums over the buyers only: the members skipped hold zeros, which change no sum
         outstanding = self._outstanding(expired, a_idx, bal)
@@ -440,7 +457,7 @@ class PointsRuntime(MemberRuntime):
             "refill_points": (self.ctx.granule_sum(a_idx, refill) if r.rule == "refill" else np.zeros(ng)),
             "redemptions": self.ctx.granule_count(a_idx, done),
             "liability_retail": outstanding * per_point, "liability_cost": outstanding * per_point * cost_share,
-            **self.member_ledger(week, idx, member),
+            **members,
         }
 
         def spread(values: np.ndarray) -> np.ndarray:
@@ -448,9 +465,16 @@ class PointsRuntime(MemberRuntime):
             full[apos] = values
             return full
 
-        return Settlement(discount=spread(money_off), reward_retail=spread(retail), reward_cost=spread(cost),
-                          points_earned=spread(issued), points_redeemed=spread(redeem_pts), ledger=ledger,
-                          costs=self.member_costs(ledger))
+        # a week without redemptions settles no money off and no reward (0.0: the engine skips them); tiered
+        # rewards are goods, never money off; points moved are spread out only for the transaction log
+        redeemed = red.size > 0
+        log = self.ctx.writes_log
+        return Settlement(discount=spread(money_off) if redeemed and r.rule != "tiered" else 0.0,
+                          reward_retail=spread(retail) if redeemed and r.rule == "tiered" else 0.0,
+                          reward_cost=spread(cost) if redeemed and r.rule == "tiered" else 0.0,
+                          points_earned=spread(issued) if log else 0.0,
+                          points_redeemed=spread(redeem_pts) if log else 0.0,
+                          ledger=ledger, costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()

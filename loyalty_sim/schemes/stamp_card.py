@@ -169,6 +169,7 @@ class StampCardRuntime(MemberRuntime):
         ng = self.ctx.n_granules
         hs = s.head_start
         member = self.members(week, idx)
+        members = self.member_ledger(week, idx, member)  # first, while the engine's sums over idx are primed
         # only members who buy open, fill or complete a card (a card never stays full after settlement)
         bpos = np.flatnonzero(purchases > 0)
         if not member.all():
@@ -198,10 +199,10 @@ class StampCardRuntime(MemberRuntime):
         # full cards are redeemed (booked this week); each new card starts with the head start, so
         # after the first completion every further one needs ``stamps_required - head_start`` stamps
         step = s.stamps_required - hs
-        issued = np.zeros(idx.size)
-        redeemed = np.zeros(idx.size)
-        reward_retail = np.zeros(idx.size)
-        reward_cost = np.zeros(idx.size)
+        # rewards are settled where there are any (0.0 otherwise: the engine skips them); stamps moved
+        # are spread over the week's customers only for the transaction log
+        reward_retail = reward_cost = 0.0
+        redeemed = np.zeros(idx.size) if self.ctx.writes_log else None
         rewards_g = np.zeros(ng)
         has = np.flatnonzero(st >= s.stamps_required)
         if has.size:
@@ -215,17 +216,20 @@ class StampCardRuntime(MemberRuntime):
                 head[has] += full * hs  # the head starts of the new cards, issued now
             rewards = full.astype(float)
             r_pos = bpos[has]
-            redeemed[r_pos] = rewards * s.stamps_required
+            reward_retail, reward_cost = np.zeros(idx.size), np.zeros(idx.size)
             reward_retail[r_pos] = rewards * s.reward_value
             reward_cost[r_pos] = rewards * s.reward_cost
+            if redeemed is not None:
+                redeemed[r_pos] = rewards * s.stamps_required
             rewards_g = np.bincount(self.granule_of[r_idx], weights=rewards, minlength=ng)  # whole numbers: exact
-        issued[bpos] = earned if head is None else earned + head
+        issued_b = earned if head is None else earned + head  # stamps issued to each buying member
         # the changed cards' effects: every buying member holds one now, an expired card is gone
         if lapsed.size:
             self._card_effects(lapsed, holds=False)
         self._card_effects(b_idx, holds=True)
-        count = self.ctx.granule_count  # stamps and rewards are whole numbers: exact sums, in any order
-        issued_g, redeemed_g = count(idx, issued), count(idx, redeemed)
+        # stamps and rewards are whole numbers: their sums are exact in any order and grouping
+        issued_g = self.ctx.granule_count(b_idx, issued_b)
+        redeemed_g = rewards_g * s.stamps_required
         self._outstanding = self._outstanding + issued_g - redeemed_g - expired_g
         outstanding = self._outstanding
         ledger = {
@@ -234,11 +238,15 @@ class StampCardRuntime(MemberRuntime):
             "rewards": rewards_g,
             "liability_retail": outstanding / s.stamps_required * s.reward_value,
             "liability_cost": outstanding / s.stamps_required * s.reward_cost,
-            **self.member_ledger(week, idx, member),
+            **members,
         }
+        issued = 0.0
+        if redeemed is not None:
+            issued = np.zeros(idx.size)
+            issued[bpos] = issued_b
         return Settlement(reward_retail=reward_retail, reward_cost=reward_cost,
-                          points_earned=issued, points_redeemed=redeemed, ledger=ledger,
-                          costs=self.member_costs(ledger))
+                          points_earned=issued, points_redeemed=0.0 if redeemed is None else redeemed,
+                          ledger=ledger, costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()
