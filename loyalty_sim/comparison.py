@@ -239,7 +239,8 @@ class Comparison:
                 return float(eff.loc[(name, metric), col])
             lo, hi = g("incremental_profit", "ci_low"), g("incremental_profit", "ci_high")
             est = g("incremental_profit")
-            text = verdict_text(verdict_word(est, lo, hi), est, lo, hi, level=self.level)
+            text = verdict_text(verdict_word(est, lo, hi), est, lo, hi, level=self.level,
+                                currency=getattr(self.scenario, "currency", None))
             rows.append({
                 "scheme": name,
                 "purchases_per_customer_week_effect": g("purchases_per_customer_week"),

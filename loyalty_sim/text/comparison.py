@@ -33,21 +33,25 @@ __all__ = ["bias_sentence", "breakage_sentence", "comparison_text", "discount_se
 
 
 def verdict(word: str, effect: float, low: float, high: float, *, level: float = 0.95,
-            what: str = "incremental profit") -> str:
+            what: str = "incremental profit", currency: str | None = None) -> str:
     """The verdict sentence: ``word`` (``pays``, ``uncertain``, ``reconsider``) with the effect and its interval.
 
-    Without an interval (one replication) the sentence says so, whatever the word.
+    Amounts carry ``currency`` when given (``EUR 1,234``). Without an interval (one replication) the
+    sentence says so, whatever the word.
     """
+    def amount(x: float) -> str:
+        return money(x, 0, currency=currency)
+
     if finite(low) is None:
-        return f"one replication only: {what} {number(effect, 0)}, no interval (use 3+ replications)"
+        return f"one replication only: {what} {amount(effect)}, no interval (use 3+ replications)"
     pct = percent(level, 0)
-    span = interval(low, high, number, digits=0)
+    span = interval(low, high, money, digits=0, currency=currency)
     if word == "reconsider":
-        return (f"reconsider: {what} is negative ({number(effect, 0)}; {pct} interval {span}) - the scheme costs "
+        return (f"reconsider: {what} is negative ({amount(effect)}; {pct} interval {span}) - the scheme costs "
                 "more than it returns")
     if word == "pays":
-        return f"pays: {what} {number(effect, 0)} ({pct} interval {span})"
-    return f"uncertain: {what} {number(effect, 0)} ({pct} interval {span}) includes zero"
+        return f"pays: {what} {amount(effect)} ({pct} interval {span})"
+    return f"uncertain: {what} {amount(effect)} ({pct} interval {span}) includes zero"
 
 
 def with_interval(est: float, lo: float, hi: float, *, digits: int = 0, pct: bool = False) -> str:

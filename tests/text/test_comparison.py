@@ -19,6 +19,11 @@ def test_verdict_sentences_carry_the_effect_and_its_interval():
     assert _verdict(10, -5, 25) == "uncertain: incremental profit 10 (95% interval -5 to 25) includes zero"
     assert _verdict(10, math.nan, math.nan) == ("one replication only: incremental profit 10, no interval "
                                                 "(use 3+ replications)")
+    # with the scenario's currency every amount carries it
+    assert _verdict(100, 50, 150, currency="EUR") == ("pays: incremental profit EUR 100 (95% interval EUR 50 to "
+                                                      "EUR 150)")
+    assert _verdict(-1234.4, -1500, -50, currency="GBP").startswith("reconsider: incremental profit is negative "
+                                                                    "(GBP -1,234; 95% interval GBP -1,500 to GBP -50)")
 
 
 def test_with_interval_signs_every_number_and_drops_a_missing_interval():
