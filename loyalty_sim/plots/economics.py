@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
+from ..text.format import money
 from .comparison import PALETTE, _ax
 from .style import plain_axis
 
@@ -43,11 +44,12 @@ UNDEFINED_COLOUR = "#d9d9d9"
 
 
 def plot_retention_sensitivity(grid: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
-                               band: tuple[float, float] = (25.0, 125.0), vmax: float = 200.0) -> Axes:
+                               band: tuple[float, float] = (25.0, 125.0), vmax: float = 200.0,
+                               currency: str | None = None, retention_gain: float = 5.0) -> Axes:
     """Heat map of the profit change over base retention x discount rate (from ``retention_sensitivity``).
 
     Each cell shows the % change (bold inside ``band``) and, under it, the absolute change
-    in profit per customer. The colour scale stops at ``vmax``: cells beyond it are
+    in profit per customer (in ``currency``, when given). The colour scale stops at ``vmax``: cells beyond it are
     hatched and read "> vmax%". Cells whose percentage is undefined (profit per customer
     before the gain is zero or negative) are grey and read "undefined" above their
     absolute change; cells with no finite value (not converging) read "n/a". The legend
@@ -66,7 +68,7 @@ def plot_retention_sensitivity(grid: pd.DataFrame, *, ax: Axes | None = None, ti
     n_over = n_undefined = 0
     for (i, j), v in np.ndenumerate(pct):
         a = abs_v[i, j]
-        second = f"{a:+,.0f}" if np.isfinite(a) else ""
+        second = money(a, 0, sign=True, currency=currency) if np.isfinite(a) else ""
         if not np.isfinite(v):
             n_undefined += 1
             first = "undefined" if np.isfinite(a) else "n/a"
@@ -85,7 +87,7 @@ def plot_retention_sensitivity(grid: pd.DataFrame, *, ax: Axes | None = None, ti
     ax.figure.colorbar(im, ax=ax, extend="max", label=f"% change in profit per customer (scale stops at {vmax:g}%)")
     handles = [mpatches.Patch(facecolor="white", edgecolor="none",
                               label=f"in each cell: % change (bold: inside {band[0]:g}-{band[1]:g}%), then the change "
-                                    "in profit per customer (currency)")]
+                                    f"in profit per customer ({currency or 'currency'})")]
     if n_over:
         handles.append(mpatches.Patch(facecolor=cmap(1.0), hatch="///", edgecolor="#7a6a00",
                                       label=f"> {vmax:g}%: beyond the colour scale (the profit before the gain is small "
@@ -97,13 +99,15 @@ def plot_retention_sensitivity(grid: pd.DataFrame, *, ax: Axes | None = None, ti
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8.5, frameon=False,
               ncol=1, handlelength=2.2)
     ax.set(xlabel="annual discount rate", ylabel="base annual retention",
-           title=title or f"Profit change from +5 points of retention (bold: inside {band[0]:g}-{band[1]:g}%)")
+           title=title or f"Profit change from +{retention_gain:g} points of retention (bold: inside "
+                          f"{band[0]:g}-{band[1]:g}%)")
     return ax
 
 
 def plot_profit_change_by_margin(table: pd.DataFrame, *, axes: Sequence[Axes] | None = None, title: str | None = None,
-                                 band: tuple[float, float] = (25.0, 125.0), vmax: float = 200.0) -> Sequence[Axes]:
-    """Absolute and % change in profit per customer by yearly margin (from ``margin_sensitivity``).
+                                 band: tuple[float, float] = (25.0, 125.0), vmax: float = 200.0,
+                                 currency: str | None = None) -> Sequence[Axes]:
+    """Absolute and % change in profit per customer by yearly margin (from ``margin_sensitivity``), money in ``currency``.
 
     Top: the absolute change (always defined). Bottom: the % change, its axis stopping at
     ``vmax`` (points beyond it are marked at the edge, "> vmax%"); margins where profit
@@ -117,7 +121,8 @@ def plot_profit_change_by_margin(table: pd.DataFrame, *, axes: Sequence[Axes] | 
     pct = table["profit_change_pct"].to_numpy(dtype=float)
     top.plot(m, absolute, color=PALETTE[0], lw=1.6)
     top.axhline(0, color="black", lw=0.6)
-    top.set(ylabel="change in profit\nper customer", title=title or "Profit change by margin")
+    unit = f" ({currency})" if currency else ""
+    top.set(ylabel=f"change in profit\nper customer{unit}", title=title or "Profit change by margin")
     undefined = ~np.isfinite(pct) & np.isfinite(absolute)
     if undefined.any():
         lo, hi = m[undefined].min(), m[undefined].max()
@@ -132,7 +137,7 @@ def plot_profit_change_by_margin(table: pd.DataFrame, *, axes: Sequence[Axes] | 
     if over.any():
         bottom.plot(m[over], np.full(over.sum(), vmax), ls="none", marker="^", color=PALETTE[3],
                     label=f"> {vmax:g}%: off the scale (profit before the gain near zero)")
-    bottom.set(xlabel="margin per customer per year", ylabel="% change in profit", ylim=(min(0.0, np.nanmin(shown)
+    bottom.set(xlabel=f"margin per customer per year{unit}", ylabel="% change in profit", ylim=(min(0.0, np.nanmin(shown)
                if np.isfinite(shown).any() else 0.0), vmax * 1.05))
     bottom.legend(fontsize=7.5, frameon=False, loc="upper right")
     return axes
@@ -150,11 +155,12 @@ def plot_survival(curves: Mapping[str, pd.Series], *, ax: Axes | None = None, ti
 
 
 def plot_profit_impact_bars(cases: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
-                            band: tuple[float, float] = (25.0, 125.0)) -> Axes:
+                            band: tuple[float, float] = (25.0, 125.0), currency: str | None = None,
+                            retention_gain: float = 5.0) -> Axes:
     """Bars of ``profit_change_pct`` for named assumption sets (index = case label), Bain band shaded.
 
     With a ``profit_change`` column each label also gives the absolute change per
-    customer; a case whose percentage is undefined (profit before the gain <= 0) has no
+    customer (in ``currency``, when given); a case whose percentage is undefined (profit before the gain <= 0) has no
     bar and reads "% undefined" with its absolute change.
     """
     ax = _ax(ax)
@@ -165,12 +171,12 @@ def plot_profit_impact_bars(cases: pd.DataFrame, *, ax: Axes | None = None, titl
                 if "profit_change" in cases else np.full(len(cases), np.nan))
     ax.barh(y, np.nan_to_num(pct), color=PALETTE[0])
     for yi, v, a in zip(y, pct, absolute):
-        extra = f" ({a:+,.0f} per customer)" if np.isfinite(a) else ""
+        extra = f" ({money(a, 0, sign=True, currency=currency)} per customer)" if np.isfinite(a) else ""
         label = f" {v:.0f}%{extra}" if np.isfinite(v) else f" % undefined: profit before <= 0{extra}"
         ax.text(v if np.isfinite(v) else 0.0, yi, label, va="center", fontsize=8)
     ax.set_yticks(y, [plot_text(c) for c in cases.index])
     ax.invert_yaxis()
-    ax.set(xlabel="% change in profit per customer from +5 points of retention",
+    ax.set(xlabel=f"% change in profit per customer from +{retention_gain:g} points of retention",
            title=title or "Which assumptions give the 25-125% claim")
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     return ax
