@@ -7,6 +7,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
+from ..text.uncertainty import plain_name
+from .style import plain_axis
 from .comparison import PALETTE, _ax
 
 
@@ -32,7 +34,7 @@ def plot_profit_uncertainty(table: pd.DataFrame, *, ax: Axes | None = None, titl
     level = int(round(100 * float(table.attrs.get("level", 0.95))))
     ax.set(title=title or f"Incremental profit: {level}% intervals with and without what we don't know",
            xlabel=f"{plot_text(currency or 'currency')} after launch, against the counterfactual")
-    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    plain_axis(ax.xaxis)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize="small", frameon=False)
     return ax
 
@@ -54,11 +56,11 @@ def plot_tornado(tornado: pd.DataFrame, *, ax: Axes | None = None, title: str | 
     lead = bool(t.attrs.get("output")) and " - " in str(t.attrs["output"])
     if lead:
         ax.axvline(0, color="#c23b5b", lw=1.0, ls="--")
-    labels = [plot_text(f"{n} ({r.low_value:.3g} / {r.high_value:.3g})") for n, r in t.iterrows()]
+    labels = [plot_text(f"{plain_name(n)} ({r.low_value:.3g} / {r.high_value:.3g})") for n, r in t.iterrows()]
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set(title=title or plot_text(f"What decides {t.attrs.get('output', 'the output')}"),
            xlabel=f"expected {'lead in ' if lead else ''}incremental profit, {plot_text(currency or 'currency')}")
-    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    plain_axis(ax.xaxis)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize="small", frameon=False)
     return ax

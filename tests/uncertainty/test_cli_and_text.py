@@ -59,7 +59,8 @@ def test_the_report_words_give_both_intervals_the_switch_and_the_pilot_worth():
     a = analyse(psa)
     text = uncertainty_markdown(a, "my.yaml")
     assert "from the assumptions" in text and "from simulation noise" in text
-    assert "unless rate_lift_price is below" in text  # the lead flips where the frequency lift is low
+    # the lead flips where the frequency lift is low; the assumption in plain words, then its name in the table
+    assert "unless the purchase lift of price-sensitive buyers (`rate_lift_price`) is below" in text
     (sw,) = a.switches  # goal_gradient (flat) and erosion_floor (unused) give none
     assert sw.value == pytest.approx(float(psa.priors["rate_lift_price"].ppf(np.array([0.5 - 2.5 / 80]))[0]), rel=0.05)
     assert "A pilot that measured the frequency lift would be worth up to" in text
@@ -78,5 +79,13 @@ def test_the_figures_draw_both_intervals_and_the_tornado():
     ax = plot_profit_uncertainty(a.table)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a\\$b", "c"]  # literal text, never mathtext
     ax2 = plot_tornado(a.tornado)
-    assert ax2.get_yticklabels()[0].get_text().startswith("rate_lift_price")  # the widest swing on top
+    assert ax2.get_yticklabels()[0].get_text().startswith("purchase lift of price-sensitive buyers")  # widest on top
     plt.close("all")
+
+
+def test_every_assumption_has_plain_words_for_the_report():
+    from loyalty_sim.behaviour import PARAMETER_TABLE
+    from loyalty_sim.text.uncertainty import PLAIN_NAMES, plain_name
+
+    assert set(PLAIN_NAMES) == {p.name for p in PARAMETER_TABLE}
+    assert all("_" not in plain_name(p.name) and len(plain_name(p.name)) <= 45 for p in PARAMETER_TABLE)
