@@ -8,8 +8,8 @@ from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
 from ..text.uncertainty import plain_name
-from .style import plain_axis
 from .comparison import PALETTE, _ax
+from .style import plain_axis
 
 
 def plot_profit_uncertainty(table: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
