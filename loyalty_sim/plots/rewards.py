@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 
 from ..text.escape import plot_text
 from .comparison import _ax, plot_grouped_bars
-from .style import color_of
+from .style import color_of, plain_axis
 
 
 def plot_reward_distribution(table: pd.DataFrame, value: str = "value_back_share", *, ax: Axes | None = None,
@@ -35,5 +35,6 @@ def plot_ledger_lines(ledger: pd.DataFrame, column: str, *, ax: Axes | None = No
     if launch_week is not None:
         ax.axvline(launch_week, color="grey", ls=":", lw=1)
     ax.set(xlabel="week", ylabel=ylabel or column.replace("_", " "), title=title or column.replace("_", " ").capitalize())
+    plain_axis(ax.yaxis, digits=0 if not percent else 1)
     ax.legend(fontsize=8, frameon=False)
     return ax

@@ -65,8 +65,9 @@ def with_interval(est: float, lo: float, hi: float, *, digits: int = 0, pct: boo
 def summary_table(comp: Any, currency: str | None = None) -> pd.DataFrame:
     """One row per scheme, every number with its interval, in words a marketer reads.
 
-    Money carries ``currency`` (default: the scenario's); retention is in percentage
-    points, as the figures show it; ROI is the profit per unit of money spent.
+    Money is in ``currency`` (default: the scenario's), named once in the column header so
+    the cells stay short; retention is in percentage points, as the figures show it; ROI is
+    the profit per unit of money spent.
     """
     currency = currency or getattr(comp.scenario, "currency", None)
     eff = comp.effects().set_index(["scheme", "metric"])
@@ -81,9 +82,7 @@ def summary_table(comp: Any, currency: str | None = None) -> pd.DataFrame:
         rt, rlo, rhi, _ = e("retention_annual")
         p, plo, phi, _ = e("incremental_profit")
         roi, rolo, rohi, _ = e("roi")
-        profit = money(p, 0, currency=currency)
-        if finite(plo) is not None:
-            profit += f" ({interval(plo, phi, money, currency=currency)})"
+        profit = with_interval(p, plo, phi, digits=0)
         rows[name] = {
             "purchase frequency": with_interval(f / fb, flo / fb, fhi / fb, digits=1, pct=True),
             "spend per customer": with_interval(s / sb, slo / sb, shi / sb, digits=1, pct=True),
@@ -118,7 +117,7 @@ def payback_words(week: Any) -> str:
         return "has not paid back by the end of the horizon"
     if w < 1:
         return "is in profit from its launch week on"
-    return f"pays back {number(w, 0)} weeks after launch"
+    return f"pays back {number(w, 0)} {'week' if number(w, 0) == '1' else 'weeks'} after launch"
 
 
 def zero_effect_reason(scheme: Any, behaviour: Any) -> str | None:
@@ -316,13 +315,13 @@ def points_tradeoffs(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def breakage_sentence(ledger: pd.DataFrame) -> str:
-    """Breakage and end liability per design, in one paragraph (``rewards.ledger_table``)."""
+def breakage_sentence(ledger: pd.DataFrame, currency: str | None = None) -> str:
+    """Breakage and end liability (in ``currency``) per design, in one paragraph (``rewards.ledger_table``)."""
     if ledger.empty:
         return "None of these designs keeps a balance, so there is no breakage or liability."
     last = ledger.groupby("scheme", sort=False).tail(1).set_index("scheme")
     parts = [f"{_md(str(n).replace('_', ' '))} {percent(r['breakage_rate'], 1)} (liability at cost "
-             f"{number(r['liability_cost'], 0)})" for n, r in last.iterrows()]
+             f"{money(r['liability_cost'], 0, currency=currency)})" for n, r in last.iterrows()]
     return ("Breakage (units expired / issued so far) at the horizon: " + "; ".join(parts) + ". Breakage here "
             "emerges from behaviour: members who stop buying, or never reach a reward, leave balances that expire; "
             "without expiry they stay on the books as liability.")

@@ -52,7 +52,8 @@ def profit_impact_sentence(res: dict[str, Any], band: tuple[float, float] = (25.
     return text
 
 
-def sensitivity_sentence(grid: pd.DataFrame, *, vmax: float = 200.0, acquisition_cost: float = 0.0) -> str:
+def sensitivity_sentence(grid: pd.DataFrame, *, vmax: float = 200.0, acquisition_cost: float = 0.0,
+                         currency: str | None = None) -> str:
     """What the retention x discount-rate heat map shows and hides (markdown), from ``retention_sensitivity``."""
     c = sensitivity_counts(grid, vmax=vmax)
     parts = [f"Of the {c['cells']} cells, {c['on_scale']} are on the colour scale"]
@@ -64,7 +65,7 @@ def sensitivity_sentence(grid: pd.DataFrame, *, vmax: float = 200.0, acquisition
         parts.append(f"{c['undefined']} have no percentage (grey)")
     text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + ". "
     if c["undefined_nonpositive_profit"]:
-        cost = f" of {number(acquisition_cost, 0)}" if acquisition_cost else ""
+        cost = f" of {money(acquisition_cost, 0, currency=currency)}" if acquisition_cost else ""
         text += (f"In {c['undefined_nonpositive_profit']} of them the baseline profit per customer is zero or "
                  f"negative - a customer's value does not cover the acquisition cost{cost} - so the percentage "
                  "change is undefined and only the absolute change, shown in every cell (per customer), means "

@@ -24,7 +24,8 @@ __all__ = ["HtmlTable", "TABLE_CSS", "header", "html_table"]
 TABLE_CSS = """
 table.ls-table{border-collapse:collapse;margin:0.6em 0 1.2em;font-size:13px;max-width:100%;table-layout:auto}
 table.ls-table th{text-align:left;font-weight:600;border-bottom:2px solid #555;padding:4px 10px;vertical-align:bottom}
-table.ls-table td{text-align:left;border-bottom:1px solid #ddd;padding:4px 10px;vertical-align:top;overflow-wrap:anywhere}
+table.ls-table td{text-align:left;border-bottom:1px solid #ddd;padding:4px 10px;vertical-align:top;overflow-wrap:break-word}
+table.ls-table td:first-child{overflow-wrap:anywhere;min-width:9em}
 table.ls-table td.num,table.ls-table th.num{text-align:right}
 table.ls-table caption{caption-side:top;text-align:left;color:#444;padding-bottom:4px}
 .jp-RenderedHTMLCommon table.ls-table td,.jp-RenderedHTMLCommon table.ls-table th{text-align:left}

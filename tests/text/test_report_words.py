@@ -40,6 +40,7 @@ def test_roi_and_payback_in_words():
     assert roi_words(-0.4, "€") == "each € 1 spent loses € 0.40"
     assert "costs nothing" in roi_words(math.nan)
     assert payback_words(12.0) == "pays back 12 weeks after launch"
+    assert payback_words(1.2) == "pays back 1 week after launch"
     assert payback_words(math.nan) == "has not paid back by the end of the horizon"
     assert payback_words(0.0) == "is in profit from its launch week on"
 
