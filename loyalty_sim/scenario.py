@@ -44,6 +44,8 @@ from .schemes.common import MAX_WEEKS
 DEFAULT_CURRENCY = "EUR"
 #: A currency is 1-8 letters, currency symbols or dots ("EUR", "€", "US$", "kr."): never markup.
 CURRENCY_PATTERN = r"^[\p{L}\p{Sc}.]{1,8}$"
+#: ... in a reader's words, for an error
+CURRENCY_WORDS = "expected 1-8 letters, currency symbols or dots, such as EUR, € or US$"
 
 #: Most customers a scenario file may name (the population at week 0): a finite bound for the
 #: file format only; whether a run fits is decided by the memory estimate, which names the limit.
@@ -181,7 +183,7 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, source: str | None = None, 
     try:
         top = (_ScenarioFile if require_schemes else _SweepFile).model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, source=source, path="scenario") from None
+        raise validation_error(exc, source=source, path="scenario", patterns={CURRENCY_PATTERN: CURRENCY_WORDS}) from None
     source = source if source is not None else top.source
     calibration = None
     if "log" in top.population:

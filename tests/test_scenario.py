@@ -44,6 +44,11 @@ def _write(tmp_path, data, name="s.yaml"):
     ({"behaviour": {"goal_gradient": -0.1}}, r"behaviour\.goal_gradient"),
     ({"behaviour": {"bogus": 1}}, r"behaviour\.bogus"),
     ({"schemes": []}, r"scenario\.schemes"),
+    # a pattern is said in words, never as a regular expression
+    ({"currency": "<b>"}, r"scenario\.currency: expected 1-8 letters, currency symbols or dots, such as EUR"),
+    # a rule's own message without pydantic's "Value error, "
+    ({"schemes": [{"type": "points", "name": "p", "redemption": {"rule": "tiered", "thresholds": [5], "rewards": []}}]},
+     r"schemes\[0\]\.redemption: tiered redemption needs as many thresholds as rewards"),
 ])
 def test_invalid_scenarios_name_file_field_and_expectation(tmp_path, change, match):
     path = _write(tmp_path, {**GOOD, **change})

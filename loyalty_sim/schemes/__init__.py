@@ -96,10 +96,13 @@ def population_errors(scheme: SchemeConfig, params: Any, *, path: str) -> list[t
     return out
 
 
-def validation_error(exc: ValidationError, *, source: str | None, path: str, fields: Any = ()) -> ConfigError:
+def validation_error(exc: ValidationError, *, source: str | None, path: str, fields: Any = (),
+                     patterns: Mapping[str, str] | None = None) -> ConfigError:
     """Turn a pydantic error into a ConfigError naming each field path and what was expected.
 
-    An unknown top-level field gets a "did you mean" from ``fields`` (the model's field names).
+    An unknown top-level field gets a "did you mean" from ``fields`` (the model's field names); a
+    text that does not match a field's pattern is told what ``patterns`` (pattern -> words) says
+    instead of the regular expression, and a rule's own message loses pydantic's "Value error, ".
     """
     from ..text.suggest import did_you_mean
 
@@ -111,7 +114,12 @@ def validation_error(exc: ValidationError, *, source: str | None, path: str, fie
         got = err.get("input")
         got_s = "" if isinstance(got, Mapping) else f" (got {shown(got)})"
         hint = did_you_mean(err["loc"][0], fields) if err.get("type") == "extra_forbidden" and len(err["loc"]) == 1 else ""
-        msgs.append(f"{loc}: {err['msg']}{got_s}{hint}")
+        msg = err["msg"]
+        if err.get("type") == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        elif err.get("type") == "string_pattern_mismatch":
+            msg = (patterns or {}).get(str(err.get("ctx", {}).get("pattern")), msg)
+        msgs.append(f"{loc}: {msg}{got_s}{hint}")
     err = ConfigError("; ".join(msgs), source=source)
     err.field = first
     return err
