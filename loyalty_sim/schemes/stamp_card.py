@@ -199,10 +199,9 @@ class StampCardRuntime(MemberRuntime):
         # full cards are redeemed (booked this week); each new card starts with the head start, so
         # after the first completion every further one needs ``stamps_required - head_start`` stamps
         step = s.stamps_required - hs
-        # rewards are settled where there are any (0.0 otherwise: the engine skips them); stamps moved
-        # are spread over the week's customers only for the transaction log
+        # rewards are settled where there are any (0.0 otherwise: the engine skips them)
         reward_retail = reward_cost = 0.0
-        redeemed = np.zeros(idx.size) if self.ctx.writes_log else None
+        r_pos, rewards = bpos[:0], np.zeros(0)
         rewards_g = np.zeros(ng)
         has = np.flatnonzero(st >= s.stamps_required)
         if has.size:
@@ -219,8 +218,6 @@ class StampCardRuntime(MemberRuntime):
             reward_retail, reward_cost = np.zeros(idx.size), np.zeros(idx.size)
             reward_retail[r_pos] = rewards * s.reward_value
             reward_cost[r_pos] = rewards * s.reward_cost
-            if redeemed is not None:
-                redeemed[r_pos] = rewards * s.stamps_required
             rewards_g = np.bincount(self.granule_of[r_idx], weights=rewards, minlength=ng)  # whole numbers: exact
         issued_b = earned if head is None else earned + head  # stamps issued to each buying member
         # the changed cards' effects: every buying member holds one now, an expired card is gone
@@ -240,13 +237,13 @@ class StampCardRuntime(MemberRuntime):
             "liability_cost": outstanding / s.stamps_required * s.reward_cost,
             **members,
         }
-        issued = 0.0
-        if redeemed is not None:
-            issued = np.zeros(idx.size)
+        issued = redeemed = 0.0
+        if self.ctx.writes_log:  # stamps moved per customer: only the transaction log reads them
+            issued, redeemed = np.zeros(idx.size), np.zeros(idx.size)
             issued[bpos] = issued_b
-        return Settlement(reward_retail=reward_retail, reward_cost=reward_cost,
-                          points_earned=issued, points_redeemed=0.0 if redeemed is None else redeemed,
-                          ledger=ledger, costs=self.member_costs(ledger))
+            redeemed[r_pos] = rewards * s.stamps_required
+        return Settlement(reward_retail=reward_retail, reward_cost=reward_cost, points_earned=issued,
+                          points_redeemed=redeemed, ledger=ledger, costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
         out = super().customer_state()

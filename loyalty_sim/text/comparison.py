@@ -117,7 +117,8 @@ def payback_words(week: Any) -> str:
         return "has not paid back by the end of the horizon"
     if w < 1:
         return "is in profit from its launch week on"
-    return f"pays back {number(w, 0)} {'week' if number(w, 0) == '1' else 'weeks'} after launch"
+    n = number(w, 0)
+    return f"pays back {n} {'week' if n == '1' else 'weeks'} after launch"
 
 
 def zero_effect_reason(scheme: Any, behaviour: Any) -> str | None:
