@@ -40,9 +40,10 @@ from .errors import ConfigError
 from .granules import bounds as granule_bounds
 from .granules import counts as granule_counts
 from .granules import sums as granule_sums
-from .inversion import gamma_sum_quantile, poisson_quantile
+from .inversion import gamma_sum_quantile
 from .memory import check_memory, estimate_memory
 from .population import SEGMENTS, Population, Traits
+from .purchases import purchases_and_dropouts
 from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
     DEFAULT_BLOCK,
     DEFAULT_START_DATE,
@@ -382,30 +383,18 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
     """
     traits = st.traits
     eff = runtime.effects(w, idx) if runtime is not None else None
-    lam = traits.lam[idx]
-    flat = st.u_pos[idx]
-    u_count = st.u_flat[flat]
     if eff is None or _is_one(eff.rate):
-        prob0 = st.q0[idx]  # lam * 1.0 is lam: its exp(-lam) is known
+        mu, prob0, mu_full = traits.lam, st.q0, True  # lam * 1.0 is lam: its exp(-lam) is known
     else:
-        lam = lam * eff.rate
-        prob0 = None
+        mu = traits.lam[idx] * eff.rate
+        prob0, mu_full = np.exp(-mu), False
     if eff is None or (_is_one(eff.dropout) and _is_one(eff.rate)):
-        h = st.h0[idx]
+        h, h_full = st.h0, True
     else:
         # per-purchase dropout scaled by dropout / rate: purchases a scheme adds do not
         # bring dropout forward (the calendar-time churn hazard lam * p moves only by `dropout`)
-        h = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12))
-    k = poisson_quantile(u_count, lam, prob0=prob0)
-    rem = st.remaining[idx]
-    if h.size and h.min() > 0:
-        k_death = np.ceil(rem / h)
-    else:
-        with np.errstate(divide="ignore"):
-            k_death = np.where(h > 0, np.ceil(rem / np.where(h > 0, h, 1.0)), np.inf)
-    died = np.flatnonzero(k >= k_death)
-    made = np.minimum(k, k_death).astype(np.int64)  # k, or the purchase at which the customer leaves
-    st.remaining[idx] = rem - made * h
+        h, h_full = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12)), False
+    k, made, died = purchases_and_dropouts(idx, st.u_pos, st.u_flat, st.remaining, mu, prob0, mu_full, h, h_full)
 
     trial = None
     if newcomers.size:
@@ -417,7 +406,7 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
     buyers = np.flatnonzero(made != 0)
     gross = np.zeros(idx.size)
     if buyers.size:
-        u_spend = st.u_flat[flat[buyers] + GRANULE]
+        u_spend = st.u_flat[st.u_pos[idx[buyers]] + GRANULE]
         gross[buyers] = gamma_sum_quantile(made[buyers], st.spend_p, u_spend) * st.inv_nu[idx[buyers]]
         if eff is not None and not _is_one(eff.ticket):
             gross *= eff.ticket

@@ -8,6 +8,7 @@ differ only by the scheme's effect.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import gammaincinv, ndtri
 
 #: Above this mean the Poisson quantile uses a corrected normal approximation.
@@ -54,46 +55,49 @@ def poisson_quantile(u: np.ndarray, mu: np.ndarray, prob0: np.ndarray | None = N
         idx = None
         u_s, mu_s = u, mu
         prob = np.exp(-mu_s) if prob0 is None else np.asarray(prob0, dtype=float)
-    out_s = _poisson_search(u_s, mu_s, prob)
+    flat = [np.ascontiguousarray(a, dtype=float).ravel() for a in np.broadcast_arrays(u_s, mu_s, prob)]
+    out_s = _poisson_search(*flat).reshape(np.shape(u_s))
     if idx is None:
         return out_s
     out[idx] = out_s
     return out
 
 
-def _poisson_search(u: np.ndarray, mu: np.ndarray, prob: np.ndarray) -> np.ndarray:
-    """Sequential search ``d_k = u - P(N <= k)``, stopping at the first ``k`` with ``d_k <= 0``.
+#: the Poisson search stops after this many terms: u within about 1e-16 of 1 has exhausted the tail's precision
+POISSON_MAX_TERMS = 400
 
-    ``d_k`` only falls with ``k``, so the answer is the number of ``k`` with ``d_k > 0``: every
-    element is counted while it is positive, and the arrays are shrunk to the elements still
-    searching only once fewer than half of them are (shrinking is the costly step).
+
+@njit(cache=True, inline="always")
+def poisson_count(u: float, mu: float, prob0: float) -> int:
+    """Smallest ``n`` with ``P(N <= n) >= u``, ``N ~ Poisson(mu)``: sequential search on the CDF from ``prob0 = exp(-mu)``.
+
+    ``d_k = u - P(N <= k)`` only falls with ``k``; the terms are built as ``p_k = p_{k-1} * mu * (1 / k)``.
+    Plain IEEE operations in a fixed order, compiled without ``fastmath``: the same bits as the
+    same steps on numpy arrays.
     """
-    d = u - prob
-    pos = np.flatnonzero(d > 0)
-    res = np.zeros(u.shape, dtype=np.int64)
-    if not pos.size:
-        return res
-    dd, mm, pp = d[pos], mu[pos], prob[pos]
-    count = np.ones(pos.size, dtype=np.int64)
+    d = u - prob0
+    if not d > 0:
+        return 0
+    p = prob0
+    count = 1
     k = 0
     while True:
         k += 1
-        pp *= mm
-        pp *= 1.0 / k
-        dd -= pp
-        if k > 400:  # numerically exhausted tail (u within 1e-16 of 1): stop at 401
-            break
-        keep = dd > 0
-        n_keep = np.count_nonzero(keep)
-        if n_keep == 0:
-            break
-        count += keep
-        if n_keep < 0.5 * dd.size:
-            res[pos] = count
-            sel = np.flatnonzero(keep)
-            pos, dd, mm, pp, count = pos[sel], dd[sel], mm[sel], pp[sel], count[sel]
-    res[pos] = count
-    return res
+        p *= mu
+        p *= 1.0 / k
+        d -= p
+        if k > POISSON_MAX_TERMS or not d > 0:
+            return count
+        count += 1
+
+
+@njit(cache=True)
+def _poisson_search(u: np.ndarray, mu: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """:func:`poisson_count` elementwise."""
+    out = np.empty(u.size, dtype=np.int64)
+    for j in range(u.size):
+        out[j] = poisson_count(u[j], mu[j], prob[j])
+    return out
 
 
 def gamma_wilson_hilferty(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
