@@ -140,23 +140,22 @@ def profit_frame(result: SimulationResult, econ: Economics) -> pd.DataFrame:
     fixed += econ.fixed_cost_per_week if has_scheme else 0.0
     setup += econ.setup_cost if has_scheme else 0.0
     weeks = w.index.to_numpy()
-    out = pd.DataFrame(index=w.index)
-    out["gross_sales"] = w["gross_sales"]
-    out["discount"] = w["discount"]
-    out["revenue"] = w["revenue"]
-    out["cogs"] = (1.0 - econ.gross_margin) * w["gross_sales"]
-    out["gross_profit"] = out["revenue"] - out["cogs"]
-    out["reward_cost"] = w["reward_cost"]
-    out["programme_cost"] = costs["programme_cost"]
-    out["fixed_cost"] = np.where(weeks >= launch, fixed, 0.0)
-    out["setup_cost"] = np.where(weeks == launch, setup, 0.0)
-    out["profit"] = (out["gross_profit"] - out["reward_cost"] - out["programme_cost"]
-                     - out["fixed_cost"] - out["setup_cost"])
-    out["liability_retail"] = costs["liability_retail"]
-    out["liability_cost"] = costs["liability_cost"]
-    out["discount_factor"] = econ.weekly_discount_factor(weeks)
-    out["profit_pv"] = out["profit"] * out["discount_factor"]
-    return out
+    gross_sales, revenue = w["gross_sales"].to_numpy(), w["revenue"].to_numpy()
+    cogs = (1.0 - econ.gross_margin) * gross_sales
+    gross_profit = revenue - cogs
+    reward_cost, programme_cost = w["reward_cost"].to_numpy(), costs["programme_cost"].to_numpy()
+    fixed_cost = np.where(weeks >= launch, fixed, 0.0)
+    setup_cost = np.where(weeks == launch, setup, 0.0)
+    profit = gross_profit - reward_cost - programme_cost - fixed_cost - setup_cost
+    discount_factor = econ.weekly_discount_factor(weeks)
+    # the columns built as arrays and framed once (a frame grown column by column costs more than the sums)
+    return pd.DataFrame({
+        "gross_sales": gross_sales, "discount": w["discount"].to_numpy(), "revenue": revenue, "cogs": cogs,
+        "gross_profit": gross_profit, "reward_cost": reward_cost, "programme_cost": programme_cost,
+        "fixed_cost": fixed_cost, "setup_cost": setup_cost, "profit": profit,
+        "liability_retail": costs["liability_retail"].to_numpy(), "liability_cost": costs["liability_cost"].to_numpy(),
+        "discount_factor": discount_factor, "profit_pv": profit * discount_factor,
+    }, index=w.index)
 
 
 def _baseline_profit_frame(baseline: SimulationResult, econ: Economics) -> pd.DataFrame:

@@ -76,16 +76,15 @@ def weekly_costs(result: SimulationResult) -> pd.DataFrame:
     (outstanding units valued, end of week).
     """
     w = result.weekly
-    out = pd.DataFrame(index=w.index)
-    for c in ("discount", "reward_retail", "reward_cost"):
-        out[c] = w[c] if c in w else 0.0
-    prog = np.zeros(len(w))
+    n = len(w)
+    out = {c: w[c].to_numpy() if c in w else np.zeros(n) for c in ("discount", "reward_retail", "reward_cost")}
+    prog = np.zeros(n)
     costs = result.costs()
     for cost in costs.columns:
-        out[cost] = costs[cost]
-        prog = prog + out[cost].to_numpy()
+        out[cost] = costs[cost].to_numpy()
+        prog = prog + out[cost]
     out["programme_cost"] = prog
     for lia in ("liability_retail", "liability_cost"):
         booked = result.ledger(lia)
-        out[lia] = booked if booked is not None else 0.0
-    return out
+        out[lia] = booked.to_numpy() if booked is not None else np.zeros(n)
+    return pd.DataFrame(out, index=w.index)

@@ -317,12 +317,12 @@ class SimulationResult:
         """
         from .schemes.base import PROGRAMME_COSTS
 
-        out = pd.DataFrame(index=self.weekly.index)
+        out = {}
         for cost in PROGRAMME_COSTS:
             cols = self._ledger_columns(cost)
             if cols:
                 out[cost] = self.weekly[cols].sum(axis=1)
-        return out
+        return pd.DataFrame(out, index=self.weekly.index)
 
     def accounts(self) -> Iterator[tuple[Part, pd.DataFrame]]:
         """Weekly unit accounts (``issued, redeemed, expired, outstanding``) of each part with a unit."""
