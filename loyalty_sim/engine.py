@@ -35,6 +35,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from .errors import ConfigError
 from .granules import bounds as granule_bounds
@@ -464,10 +465,13 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
     _add_nonzero(win_rev, idx, revenue)
 
 
+@njit(cache=True)
 def _add_nonzero(total: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None:
     """``total[idx] += values``, touching only the non-zero values (x + 0.0 is x for every total here)."""
-    nz = np.flatnonzero(values != 0)
-    total[idx[nz]] += values[nz]
+    for j in range(idx.size):
+        v = values[j]
+        if v != 0:
+            total[idx[j]] += v
 
 
 def _block_customers(cust: dict[str, np.ndarray], win_tx: np.ndarray, win_rev: np.ndarray, cfg: SimulationConfig,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import gammaln
 
@@ -297,19 +298,11 @@ class MemberRuntime:
     def value_effects(self, week: int, idx: np.ndarray, response: np.ndarray,
                       member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rate and dropout multipliers from a response in [0, 1], with erosion and sensitivities."""
-        # ``1 + rate_sens * (response * fade)`` and ``1 - dropout_sens * (...)``, each step in place on
-        # a fresh gather (the same operations on the same operands: the same bits, fewer temporaries)
+        # ``1 + rate_sens * (response * fade)`` and ``1 - dropout_sens * (...)`` in one compiled pass
         g = self.erosion(week, idx)
-        g *= response
-        if not member.all():
-            g = np.where(member, g, 0.0)
-        rate = self.rate_sens[idx]
-        rate *= g
-        rate += 1.0
-        dropout = self.dropout_sens[idx]
-        dropout *= g
-        np.subtract(1.0, dropout, out=dropout)
-        return rate, dropout
+        response = np.broadcast_to(response, idx.shape)
+        member = np.broadcast_to(member, idx.shape)
+        return _value_effects(idx, g, response, member, self.rate_sens, self.dropout_sens)
 
     def goal_gradient(self, progress: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Rate multiplier ``(1 + goal_gradient * progress) / D`` (progress in [0, 1]).
@@ -326,28 +319,13 @@ class MemberRuntime:
         (``h`` = 1) get the full rise. Called once a week per customer (it records the progress).
         """
         g = self.behaviour.goal_gradient
-        p = np.clip(progress, 0.0, 1.0)
         big_h = self._big_h
         if idx is None:
-            return 1.0 + g * p
+            return 1.0 + g * np.clip(progress, 0.0, 1.0)
+        p = np.asarray(progress, dtype=float)
         if p.shape != idx.shape:
             p = np.broadcast_to(p, idx.shape)
-        last = self._last_progress[idx]
-        last -= 1e-12
-        cycled = self._cycled[idx]
-        cycled |= p < last
-        self._cycled[idx] = cycled
-        self._last_progress[idx] = p
-        # on the first card the divisor grows with progress (1 at launch), after it it is whole;
-        # (1 + g p) / (1 + share * lightness * (H - 1)), step by step in place
-        den = np.where(cycled, 1.0, p)
-        den *= self._lightness[idx]
-        den *= big_h - 1.0
-        den += 1.0
-        out = g * p
-        out += 1.0
-        out /= den
-        return out
+        return _goal_gradient(idx, p, self._last_progress, self._cycled, self._lightness, float(g), float(big_h))
 
     def member_ledger(self, week: int, idx: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
         """``members`` of the week, per granule (their cost: :meth:`member_costs`)."""
@@ -381,3 +359,44 @@ def empty_settlement(ledger: dict[str, np.ndarray] | None = None,
                      costs: dict[str, np.ndarray] | None = None) -> Settlement:
     """Nothing settled (but a ledger and costs may still be booked)."""
     return Settlement(ledger=ledger or {}, costs=costs or {})
+
+
+# ---------------------------------------------------------------- compiled steps
+# Plain IEEE arithmetic compiled by numba without ``fastmath`` (no reordering, no fused multiply-add):
+# each step is the one the numpy formulation did, element by element, so the bits are the same.
+
+@njit(cache=True)
+def _value_effects(idx: np.ndarray, fade: np.ndarray, response: np.ndarray, member: np.ndarray,
+                   rate_sens: np.ndarray, dropout_sens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``1 + rate_sens * x`` and ``1 - dropout_sens * x``, ``x = fade * response`` for members, else 0."""
+    rate = np.empty(idx.size)
+    dropout = np.empty(idx.size)
+    for j in range(idx.size):
+        i = idx[j]
+        x = fade[j] * response[j] if member[j] else 0.0
+        rate[j] = rate_sens[i] * x + 1.0
+        dropout[j] = 1.0 - dropout_sens[i] * x
+    return rate, dropout
+
+
+@njit(cache=True)
+def _goal_gradient(idx: np.ndarray, progress: np.ndarray, last_progress: np.ndarray, cycled: np.ndarray,
+                   lightness: np.ndarray, g: float, big_h: float) -> np.ndarray:
+    """:meth:`MemberRuntime.goal_gradient` of ``idx``; records their progress and whether it went back."""
+    out = np.empty(idx.size)
+    for j in range(idx.size):
+        i = idx[j]
+        p = progress[j]
+        if p < 0.0:  # np.clip(p, 0, 1): NaN and -0.0 pass through
+            p = 0.0
+        if p > 1.0:
+            p = 1.0
+        went_back = cycled[i] or p < last_progress[i] - 1e-12
+        cycled[i] = went_back
+        last_progress[i] = p
+        den = 1.0 if went_back else p
+        den *= lightness[i]
+        den *= big_h - 1.0
+        den += 1.0
+        out[j] = (g * p + 1.0) / den
+    return out
