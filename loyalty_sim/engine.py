@@ -42,7 +42,7 @@ from .granules import bounds as granule_bounds
 from .granules import counts as granule_counts
 from .granules import sums as granule_sums
 from .inversion import gamma_sum_quantile
-from .memory import check_memory, estimate_memory
+from .memory import LAUNCH_UNIFORMS_LIMIT, check_memory, estimate_memory, launch_uniform_bytes
 from .population import SEGMENTS, Population, Traits
 from .purchases import purchases_and_dropouts
 from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
@@ -119,9 +119,13 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
     if keep_launch_state and scheme is not None:
         raise ConfigError("only a run without a scheme can keep its launch state", field="keep_launch_state")
     keep = bool(keep_launch_state) and 0 < cfg.launch_week < cfg.weeks
+    # the weeks after launch draw the same uniforms in every scheme run: a kept launch state holds them if they fit
+    after = cfg.weeks - cfg.launch_week
+    keep_uniforms = keep and launch_uniform_bytes(population.n_customers, after, cfg.block_size) <= LAUNCH_UNIFORMS_LIMIT
     check_memory(estimate_memory(population.n_customers, cfg.weeks, params=population.params, output=cfg.output,
                                  block_size=cfg.block_size, workers=cfg.workers, scheme=scheme is not None,
-                                 n_windows=len(cfg.windows) - 1, size=population.size, launch_state=keep))
+                                 n_windows=len(cfg.windows) - 1, size=population.size, launch_state=keep,
+                                 launch_uniform_weeks=after if keep_uniforms else 0))
     starts = list(range(0, population.n_customers, cfg.block_size))
     from .behaviour import BehaviourParams
 
@@ -138,7 +142,7 @@ def simulate(population: Population, scheme: Any = None, *, weeks: int | None = 
         if scheme is None or not scheme.uses_referral_pool:
             blocks = resume.blocks
     tasks = [(population, scheme, cfg, s, min(s + cfg.block_size, population.n_customers), behaviour,
-              blocks.get(s), keep) for s in starts]
+              blocks.get(s), keep, keep_uniforms) for s in starts]
     results = _run_blocks(tasks, cfg.workers, progress)
     out = _assemble(population, scheme, cfg, results, behaviour)
     if keep:
@@ -214,12 +218,21 @@ class LaunchState:
     Before the launch week a scheme run *is* its counterfactual (the scheme is not yet there, and
     every random number is keyed by what it is for, not by the run), so a scheme run on the same
     customers and seed can start from here instead of replaying those weeks (:func:`simulate`'s
-    ``resume``). ``key`` is what a run must share with the one that made it.
+    ``resume``), and read the uniforms of the weeks after it instead of drawing them again
+    (:attr:`holds_uniforms`). ``key`` is what a run must share with the one that made it.
     """
 
     key: tuple
     population: Population
     blocks: dict[int, "_Block"]  # by the block's first customer
+
+    @property
+    def holds_uniforms(self) -> bool:
+        """Whether the blocks hold the uniforms of the weeks after launch, for the scheme runs to read.
+
+        They are held when they fit in :data:`loyalty_sim.memory.LAUNCH_UNIFORMS_LIMIT`.
+        """
+        return bool(self.blocks) and all(b.uniform_cache is not None for b in self.blocks.values())
 
 
 def _resume_key(population: Population, cfg: SimulationConfig) -> tuple:
@@ -273,6 +286,10 @@ class _Block:
         u_pos = gran.astype(np.int64) * (2 * GRANULE) + ctx.slot_of
         u_flat = np.empty(ng * 2 * GRANULE)  # per granule: a row of count uniforms, a row of spend uniforms
         self.state = _BlockState(traits, h0, q0, inv_nu, traits.hazard_budget.copy(), prm.spend_p, u_flat, u_pos)
+        #: the week's uniforms by week (which granules were drawn, the draws): recorded by a run that keeps its
+        #: launch state (``uniform_log``), read back by the runs that resume from it (``uniform_cache``)
+        self.uniform_log: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
+        self.uniform_cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
 
     def resumed(self, behaviour: Any) -> "_Block":
         """A copy to go on from (what the week loop updates is copied; the context gets ``behaviour``)."""
@@ -284,6 +301,7 @@ class _Block:
         out.weekly = {k: v.copy() for k, v in self.weekly.items()}
         out.ledger = {}
         out.logs = None if self.logs is None else list(self.logs)
+        out.uniform_log = None  # the copy reads what this block recorded, it records nothing itself
         out.state = dataclasses.replace(self.state, remaining=self.state.remaining.copy(),
                                         u_flat=np.empty_like(self.state.u_flat))
         return out
@@ -319,8 +337,14 @@ class _Block:
             ctx.prime_granule_sums(idx, gi, edges)
             per_granule = np.diff(edges)
             weekly["alive_start"][:, w] = per_granule
+            drawn = self.uniform_cache.get(w) if self.uniform_cache is not None else None
             for g in np.flatnonzero(per_granule):
-                streams[g].get(w, out=u_buf[g])
+                if drawn is not None and drawn[0][g]:
+                    u_buf[g] = drawn[1][g]  # the same numbers the counterfactual drew, keyed the same way
+                else:
+                    streams[g].get(w, out=u_buf[g])
+            if self.uniform_log is not None:
+                self.uniform_log[w] = (per_granule > 0, u_buf.copy())
 
             eff, k, made, buyers, died, gross, trial, settle, discount, revenue = _draw_week(
                 runtime if launched else None, w, idx, state, newcomers)
@@ -344,8 +368,11 @@ class _Block:
 
 def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
                     start: int, stop: int, behaviour: Any, resume: "_Block | None" = None,
-                    keep_launch_state: bool = False) -> _BlockResult:
-    """One block of customers over the horizon (from ``resume``, a block at the launch week, if given)."""
+                    keep_launch_state: bool = False, keep_uniforms: bool = False) -> _BlockResult:
+    """One block of customers over the horizon (from ``resume``, a block at the launch week, if given).
+
+    ``keep_uniforms``: the kept launch state also holds the uniforms of the weeks after launch.
+    """
     if resume is not None:
         block, first = resume.resumed(behaviour), cfg.launch_week
     else:
@@ -354,6 +381,8 @@ def _simulate_block(population: Population, scheme: Any, cfg: SimulationConfig,
     launch = cfg.launch_week if keep_launch_state else first
     block.run(runtime, first, launch)
     kept = block.resumed(behaviour) if keep_launch_state else None
+    if kept is not None and keep_uniforms:
+        kept.uniform_cache = block.uniform_log = {}
     block.run(runtime, launch, cfg.weeks)
     out = block.result(scheme, runtime)
     out.launch_state = kept

@@ -43,6 +43,8 @@ LOG_COPIES = 3
 #: Per customer of a kept launch state beyond traits and block state: arrival order, granule and slot,
 #: stream position, exp(-lam), dropout hazard, 1/nu.
 LAUNCH_STATE_BYTES = 8 + 4 + 8 + 8 + 8 + 3 * 8
+#: The weekly uniforms after launch a kept launch state holds for the scheme runs (bytes, at most).
+LAUNCH_UNIFORMS_LIMIT = 256 << 20
 #: Interpreter, numpy, pandas and scipy once imported (bytes).
 BASE_BYTES = 200 << 20
 
@@ -57,7 +59,7 @@ def _trait_bytes(n_categories: int) -> int:
 def estimate_memory(n_customers: int, weeks: int, *, params: PopulationParams | None = None,
                     output: str = "aggregate", block_size: int = 16 * GRANULE, workers: int = 1,
                     scheme: bool = False, n_windows: int = 1, results_held: int = 1,
-                    size: int | None = None, launch_state: bool = False) -> int:
+                    size: int | None = None, launch_state: bool = False, launch_uniform_weeks: int = 0) -> int:
     """Bytes of memory a simulation needs at its peak (an estimate, before anything is allocated).
 
     Parameters
@@ -83,6 +85,8 @@ def estimate_memory(n_customers: int, weeks: int, *, params: PopulationParams | 
     launch_state : bool
         Whether the baseline keeps every block at the launch week for the schemes to resume from
         (``simulate(..., keep_launch_state=True)``): a block's traits and state per customer.
+    launch_uniform_weeks : int
+        Weeks of uniforms the kept launch state holds (:func:`launch_uniform_bytes`).
 
     Returns
     -------
@@ -108,7 +112,15 @@ def estimate_memory(n_customers: int, weeks: int, *, params: PopulationParams | 
     weekly = 20 * (-(-n // GRANULE)) * weeks * 8 * 3   # per-granule weekly series (blocks, scatter, sum)
     if launch_state:
         held += n * (_trait_bytes(n_cat) + BLOCK_STATE_BYTES + WINDOW_BYTES * n_windows + LAUNCH_STATE_BYTES)
+        held += launch_uniform_bytes(n, launch_uniform_weeks, block_size)
     return int(BASE_BYTES + blocks + held + weekly)
+
+
+def launch_uniform_bytes(n_customers: int, weeks: int, block_size: int = 16 * GRANULE) -> int:
+    """Bytes of ``weeks`` weeks of the engine's uniforms (two per customer slot of every granule of every block)."""
+    n = int(n_customers)
+    granules = -(-n // GRANULE) + -(-n // max(int(block_size), 1))  # a block's last granule may be part-full
+    return granules * 2 * GRANULE * 8 * max(int(weeks), 0)
 
 
 def memory_limit() -> tuple[int, str]:

@@ -172,6 +172,41 @@ def test_a_scheme_run_resumed_at_launch_equals_the_run_from_week_0(kw):
         assert not full.weekly.equals(plain.weekly)  # the scheme acted
 
 
+def test_the_launch_state_holds_the_uniforms_after_launch_and_the_scheme_runs_read_them(monkeypatch):
+    """The weeks after launch draw the same uniforms in every scheme run: the counterfactual keeps them and
+    a resumed run reads them instead of drawing them again (the same numbers, fewer draws); a state too
+    large to hold them keeps none and the runs draw their own."""
+    import loyalty_sim.engine as engine
+    from loyalty_sim.streams import WeeklyUniforms
+
+    pop = Population("coffee_shop", size=6000, weeks=20, seed=7)
+    scheme = _schemes_for_resume()[1]
+    drawn = []
+    real_get = WeeklyUniforms.get
+
+    def counting_get(self, week, out=None):
+        drawn.append(week)
+        return real_get(self, week, out=out)
+
+    monkeypatch.setattr(WeeklyUniforms, "get", counting_get)
+    base = simulate(pop, seed=8, launch_week=7, keep_launch_state=True)
+    assert all(sorted(b.uniform_cache) == list(range(7, 20)) for b in base.launch_state.blocks.values())
+    full = simulate(pop, scheme, seed=8, launch_week=7)
+    drawn.clear()
+    resumed = simulate(pop, scheme, seed=8, launch_week=7, resume=base.launch_state)
+    pd.testing.assert_frame_equal(full.weekly, resumed.weekly, check_exact=True)
+    pd.testing.assert_frame_equal(full.customers, resumed.customers, check_exact=True)
+    purchase_draws = len(drawn)
+    monkeypatch.setattr(engine, "LAUNCH_UNIFORMS_LIMIT", 0)
+    none_kept = simulate(pop, seed=8, launch_week=7, keep_launch_state=True)
+    assert all(b.uniform_cache is None for b in none_kept.launch_state.blocks.values())
+    drawn.clear()
+    again = simulate(pop, scheme, seed=8, launch_week=7, resume=none_kept.launch_state)
+    pd.testing.assert_frame_equal(full.weekly, again.weekly, check_exact=True)
+    # held: no draw at all (this scheme draws nothing of its own); not held: every granule, every week after launch
+    assert purchase_draws == 0 and len(drawn) == 13 * -(-pop.n_customers // GRANULE)
+
+
 def test_resume_refuses_another_run_s_state():
     pop = Population("coffee_shop", size=3000, weeks=12, seed=7)
     base = simulate(pop, seed=8, launch_week=4, keep_launch_state=True)

@@ -14,7 +14,9 @@ Design (a nested Monte Carlo with common random numbers):
   and reused by every draw (``R`` counterfactual runs instead of ``N x R``);
 * before the launch week a scheme run is its counterfactual, so every scheme run starts from the
   counterfactual's blocks as they stood at the launch week (:class:`loyalty_sim.engine.LaunchState`)
-  instead of replaying the weeks before it, with the same numbers.
+  instead of replaying the weeks before it, with the same numbers;
+* every run draws the same uniforms in the weeks after launch (they are keyed by what they are for,
+  not by the run): the counterfactual keeps them, where they fit, and the scheme runs read them.
 
 Every run is a :class:`Task` carrying its keys (draw, scheme, replication) and everything it
 needs; :func:`run_task` runs one, and every list of tasks goes through :func:`_map`, the one place
@@ -220,7 +222,9 @@ def psa(scenario: Scenario, draws: int, *, replications: int = 2, economics: Eco
                runs=pd.DataFrame(rows), replications=r, seeds=seeds, level=level,
                reused={"counterfactual_runs": r, "counterfactual_runs_without_reuse": n * r,
                        "populations": r, "scheme_runs": len(rows),
-                       "weeks_before_launch": scenario.launch_week if 0 < scenario.launch_week < scenario.weeks else 0})
+                       "weeks_before_launch": scenario.launch_week if 0 < scenario.launch_week < scenario.weeks else 0,
+                       "uniforms_after_launch": all(c["result"].launch_state is not None
+                                                    and c["result"].launch_state.holds_uniforms for c in cf)})
 
 
 def collapsed(scenario: Scenario) -> Scenario:

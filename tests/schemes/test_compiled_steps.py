@@ -44,7 +44,7 @@ def test_goal_gradient_matches_the_numpy_steps_and_records_the_progress():
     lightness = rng.random(n_block)
     state = [rng.random(n_block), rng.random(n_block) < 0.2]  # last progress, went back before
     copies = [a.copy() for a in state]
-    for week in range(4):  # progress rises and sometimes falls back (a reward)
+    for _week in range(4):  # progress rises and sometimes falls back (a reward)
         progress = rng.uniform(-0.2, 1.3, idx.size)
         progress[:3] = [np.nan, -0.0, 1.0]
         got = _goal_gradient(idx, progress, state[0], state[1], lightness, 0.6, 1.21)
