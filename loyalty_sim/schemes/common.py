@@ -295,14 +295,20 @@ class MemberRuntime:
         return self._erosion_table[whole]
 
     # ---------------------------------------------------------- responses
-    def value_effects(self, week: int, idx: np.ndarray, response: np.ndarray,
-                      member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rate and dropout multipliers from a response in [0, 1], with erosion and sensitivities."""
-        # ``1 + rate_sens * (response * fade)`` and ``1 - dropout_sens * (...)`` in one compiled pass
+    def value_effects(self, week: int, idx: np.ndarray, response: np.ndarray, member: np.ndarray,
+                      pull: np.ndarray | None = None, pull_by_customer: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Rate and dropout multipliers from a response in [0, 1], with erosion and sensitivities.
+
+        ``pull``, if given, multiplies the members' rate (a goal gradient): one value per customer of the
+        block (``pull_by_customer``) or per element of ``idx``.
+        """
+        # ``(1 + rate_sens * (response * fade)) * pull`` and ``1 - dropout_sens * (...)`` in one compiled pass
         g = self.erosion(week, idx)
         response = np.broadcast_to(response, idx.shape)
         member = np.broadcast_to(member, idx.shape)
-        return _value_effects(idx, g, response, member, self.rate_sens, self.dropout_sens)
+        has_pull = pull is not None
+        return _value_effects(idx, g, response, member, self.rate_sens, self.dropout_sens,
+                              pull if has_pull else _NO_PULL, has_pull, pull_by_customer)
 
     def goal_gradient(self, progress: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Rate multiplier ``(1 + goal_gradient * progress) / D`` (progress in [0, 1]).
@@ -365,16 +371,26 @@ def empty_settlement(ledger: dict[str, np.ndarray] | None = None,
 # Plain IEEE arithmetic compiled by numba without ``fastmath`` (no reordering, no fused multiply-add):
 # each step is the one the numpy formulation did, element by element, so the bits are the same.
 
+_NO_PULL = np.ones(0)
+
+
 @njit(cache=True)
 def _value_effects(idx: np.ndarray, fade: np.ndarray, response: np.ndarray, member: np.ndarray,
-                   rate_sens: np.ndarray, dropout_sens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``1 + rate_sens * x`` and ``1 - dropout_sens * x``, ``x = fade * response`` for members, else 0."""
+                   rate_sens: np.ndarray, dropout_sens: np.ndarray, pull: np.ndarray, has_pull: bool,
+                   pull_by_customer: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(1 + rate_sens * x) * pull`` and ``1 - dropout_sens * x``, ``x = fade * response``, for members.
+
+    Non-members get ``x = 0`` and no pull (a rate times 1.0 is that rate).
+    """
     rate = np.empty(idx.size)
     dropout = np.empty(idx.size)
     for j in range(idx.size):
         i = idx[j]
         x = fade[j] * response[j] if member[j] else 0.0
-        rate[j] = rate_sens[i] * x + 1.0
+        r = rate_sens[i] * x + 1.0
+        if has_pull and member[j]:
+            r *= pull[i if pull_by_customer else j]
+        rate[j] = r
         dropout[j] = 1.0 - dropout_sens[i] * x
     return rate, dropout
 

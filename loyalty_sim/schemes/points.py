@@ -306,10 +306,9 @@ class PointsRuntime(MemberRuntime):
                 if prog is not None:
                     self._gg[changed] = np.where(self._pull[changed], self.goal_gradient(prog, changed), 1.0)
             response = self._response[idx]
-            gg = None if self._gg is None else self._gg[idx]
-        rate, dropout = self.value_effects(week, idx, response, member)
-        if gg is not None:
-            rate *= gg if member.all() else np.where(member, gg, 1.0)
+            rate, dropout = self.value_effects(week, idx, response, member, pull=self._gg)
+            return Effects(rate=rate, dropout=dropout)
+        rate, dropout = self.value_effects(week, idx, response, member, pull=gg, pull_by_customer=False)
         return Effects(rate=rate, dropout=dropout)
 
     # ---------------------------------------------------------------- settle

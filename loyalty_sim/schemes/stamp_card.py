@@ -129,11 +129,7 @@ class StampCardRuntime(MemberRuntime):
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         member = self.members(week, idx)
-        rate, dropout = self.value_effects(week, idx, self._card_response[idx], member)
-        gg = self._card_pull[idx]
-        if not member.all():
-            gg = np.where(member, gg, 1.0)
-        rate *= gg
+        rate, dropout = self.value_effects(week, idx, self._card_response[idx], member, pull=self._card_pull)
         return Effects(rate=rate, dropout=dropout)
 
     def _expire(self, week: int, b_idx: np.ndarray, head: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

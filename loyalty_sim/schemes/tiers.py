@@ -45,6 +45,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -250,13 +251,15 @@ class TiersRuntime(MemberRuntime):
         member = self.members(week, idx)
         if not self.scheme.has_benefit:
             return Effects()
-        rate, ticket, discount = self._rate[idx], self._ticket[idx], self._discount[idx]
         if self._responds:
-            lvl = self.level[idx].astype(np.intp)
-            _, value_dropout = self.value_effects(week, idx, self.value_response[lvl], member)
-            dropout = self._tier_dropout(idx, lvl, value_dropout)
-        else:
-            dropout = self._dropout[idx]
+            # value_effects' dropout times _tier_dropout's, and each tier's rate, ticket and discount, in one pass
+            return Effects(*_tier_effects(idx, np.broadcast_to(member, idx.shape), self.erosion(week, idx),
+                                          self.level, self.value_response, self.dropout_sens, self.status_cut,
+                                          self.perk_sens, self.perk_value, self.demoted,
+                                          1.0 + self.behaviour.demotion_dropout_rise, self._rate, self._ticket,
+                                          self._discount))
+        rate, ticket, discount = self._rate[idx], self._ticket[idx], self._discount[idx]
+        dropout = self._dropout[idx]
         if not member.all():
             rate, dropout = np.where(member, rate, 1.0), np.where(member, dropout, 1.0)
             ticket, discount = np.where(member, ticket, 1.0), np.where(member, discount, 0.0)
@@ -310,17 +313,14 @@ class TiersRuntime(MemberRuntime):
             self.total[idx] = self.buffer[:, idx].sum(axis=0, dtype=np.float64)
             moved = idx
             cand = idx if every else idx[np.flatnonzero(member)]
+            # thresholds increase: a tier above the one held is reached if the next one is (a NaN or infinite
+            # total is counted in full, as every other would be)
+            cand = cand[np.flatnonzero(~(self.total[cand] < self._promote_at[self.level[cand]]))]
         else:
-            row = self.buffer[slot]
-            change = fresh - row[idx]
-            self.total[idx] += change
-            row[idx] = fresh
-            # only members' totals change; only a risen total (or NaN) can reach a tier above the one held
-            moved = idx[np.flatnonzero(change != 0)]
-            cand = idx[np.flatnonzero(~(change <= 0))]
-        # thresholds increase: a tier above the one held is reached if the next one is (a NaN or infinite
-        # total is counted in full, as every other would be)
-        cand = cand[np.flatnonzero(~(self.total[cand] < self._promote_at[self.level[cand]]))]
+            # only members' totals change; only a risen total (or NaN) can reach a tier above the one held,
+            # and only if it reaches the next tier's threshold
+            moved, cand = _roll_window(idx, np.ascontiguousarray(fresh), self.buffer[slot], self.total,
+                                       self._promote_at, self.level)
         reach = self._reach(self.total[cand])
         up = reach > self.level[cand]
         promoted = cand[up]
@@ -374,3 +374,57 @@ class TiersRuntime(MemberRuntime):
         return out
 
 Tiers.runtime = TiersRuntime
+
+
+# ---------------------------------------------------------------- compiled steps
+# Plain IEEE arithmetic compiled by numba without ``fastmath`` (no reordering, no fused multiply-add):
+# each step is the one the numpy formulation did, element by element, so the bits are the same.
+
+@njit(cache=True)
+def _roll_window(idx: np.ndarray, fresh: np.ndarray, row: np.ndarray, total: np.ndarray, promote_at: np.ndarray,
+                 level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Put the week's amounts ``fresh`` of ``idx`` in the window slot ``row``, updating their rolling ``total``.
+
+    Returns the customers whose total changed and those whose total rose (or is NaN) to the next tier's
+    threshold or past it: the candidates for promotion.
+    """
+    moved = np.empty(idx.size, dtype=np.int64)
+    cand = np.empty(idx.size, dtype=np.int64)
+    n_moved = n_cand = 0
+    for j in range(idx.size):
+        i = idx[j]
+        change = fresh[j] - np.float64(row[i])
+        t = total[i] + change
+        total[i] = t
+        row[i] = fresh[j]
+        if change != 0:
+            moved[n_moved] = i
+            n_moved += 1
+        if not change <= 0 and not t < promote_at[level[i]]:
+            cand[n_cand] = i
+            n_cand += 1
+    return moved[:n_moved], cand[:n_cand]
+
+
+@njit(cache=True)
+def _tier_effects(idx: np.ndarray, member: np.ndarray, fade: np.ndarray, level: np.ndarray, value_response: np.ndarray,
+                  dropout_sens: np.ndarray, status_cut: np.ndarray, perk_sens: np.ndarray, perk_value: np.ndarray,
+                  demoted: np.ndarray, demoted_factor: float, tier_rate: np.ndarray, tier_ticket: np.ndarray,
+                  tier_discount: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rate, dropout, ticket and discount of ``idx``: their tier's for members, none for the others.
+
+    The dropout is ``value x status x perks x demotion`` (:meth:`TiersRuntime._tier_dropout` of
+    :meth:`MemberRuntime.value_effects`' dropout).
+    """
+    n = idx.size
+    rate, dropout, ticket, discount = np.ones(n), np.ones(n), np.ones(n), np.zeros(n)
+    for j in range(n):
+        if not member[j]:
+            continue
+        i = idx[j]
+        lvl = level[i]
+        value = 1.0 - dropout_sens[i] * (fade[j] * value_response[lvl])
+        perks = 1.0 - perk_sens[i] * perk_value[lvl]
+        dropout[j] = value * (1.0 - status_cut[lvl]) * perks * (demoted_factor if demoted[i] else 1.0)
+        rate[j], ticket[j], discount[j] = tier_rate[i], tier_ticket[i], tier_discount[i]
+    return rate, dropout, ticket, discount

@@ -3,6 +3,7 @@
 import numpy as np
 
 from loyalty_sim.schemes.common import _goal_gradient, _value_effects
+from loyalty_sim.schemes.tiers import _roll_window, _tier_effects
 
 
 def _numpy_value_effects(idx, fade, response, member, rate_sens, dropout_sens):
@@ -32,7 +33,7 @@ def test_value_effects_match_the_numpy_steps():
     member = rng.random(n) < 0.7
     rate_sens = rng.normal(1.0, 0.8, 8000)  # some negative: x = 0 gives -0.0, then + 1.0
     dropout_sens = rng.random(8000) * 0.9
-    got = _value_effects(idx, fade, response, member, rate_sens, dropout_sens)
+    got = _value_effects(idx, fade, response, member, rate_sens, dropout_sens, np.ones(0), False, True)
     want = _numpy_value_effects(idx, fade, response, member, rate_sens, dropout_sens)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
 
@@ -52,3 +53,60 @@ def test_goal_gradient_matches_the_numpy_steps_and_records_the_progress():
         assert got.tobytes() == want.tobytes()
         assert state[0].tobytes() == copies[0].tobytes() and np.array_equal(state[1], copies[1])
     assert state[1][idx].any() and not state[1][idx].all()
+
+
+def test_value_effects_with_a_pull_multiply_the_members_rate_only():
+    rng = np.random.default_rng(6)
+    idx = np.sort(rng.choice(3000, 2000, replace=False))
+    fade, response, member = rng.random(idx.size), rng.random(idx.size), rng.random(idx.size) < 0.6
+    rate_sens, dropout_sens, pull = rng.random(3000) * 2, rng.random(3000), 1.0 + rng.random(3000)
+    rate, dropout = _value_effects(idx, fade, response, member, rate_sens, dropout_sens, pull, True, True)
+    want_rate, want_dropout = _numpy_value_effects(idx, fade, response, member, rate_sens, dropout_sens)
+    want_rate *= np.where(member, pull[idx], 1.0)
+    assert rate.tobytes() == want_rate.tobytes() and dropout.tobytes() == want_dropout.tobytes()
+    by_element, _ = _value_effects(idx, fade, response, member, rate_sens, dropout_sens, pull[idx], True, False)
+    assert by_element.tobytes() == rate.tobytes()
+
+
+def test_rolling_window_matches_the_numpy_steps():
+    rng = np.random.default_rng(12)
+    n_block = 7000
+    idx = np.sort(rng.choice(n_block, 5000, replace=False))
+    row = (rng.random(n_block) * 30).astype(np.float32)
+    row[rng.random(n_block) < 0.5] = 0
+    total = rng.random(n_block) * 200
+    level = rng.integers(0, 3, n_block).astype(np.int16)
+    promote_at = np.array([50.0, 150.0, np.inf])
+    fresh = np.where(rng.random(idx.size) < 0.3, rng.gamma(2.0, 8.0, idx.size), 0.0)
+    fresh[:2] = np.nan, 0.0
+    want_row, want_total = row.copy(), total.copy()
+    change = fresh - want_row[idx]
+    want_total[idx] += change
+    want_row[idx] = fresh
+    want_moved = idx[np.flatnonzero(change != 0)]
+    cand = idx[np.flatnonzero(~(change <= 0))]
+    want_cand = cand[np.flatnonzero(~(want_total[cand] < promote_at[level[cand]]))]
+    moved, cand = _roll_window(idx, fresh, row, total, promote_at, level)
+    assert np.array_equal(moved, want_moved) and np.array_equal(cand, want_cand) and 0 < cand.size < moved.size
+    assert row.tobytes() == want_row.tobytes() and total.tobytes() == want_total.tobytes()
+
+
+def test_tier_effects_match_the_numpy_steps():
+    rng = np.random.default_rng(13)
+    n_block, k = 6000, 3
+    idx = np.sort(rng.choice(n_block, 4000, replace=False))
+    member = rng.random(idx.size) < 0.8
+    fade = rng.random(idx.size)
+    level = rng.integers(0, k, n_block).astype(np.int16)
+    value_response, status_cut, perk_value = rng.random(k), rng.random(k) * 0.2, rng.random(k)
+    dropout_sens, perk_sens = rng.random(n_block), rng.random(n_block) * 0.3
+    demoted = rng.random(n_block) < 0.1
+    tier_rate, tier_ticket, tier_discount = 1 + rng.random(n_block), 1 + rng.random(n_block), rng.random(n_block) * 0.1
+    got = _tier_effects(idx, member, fade, level, value_response, dropout_sens, status_cut, perk_sens, perk_value,
+                        demoted, 1.0 + 0.35, tier_rate, tier_ticket, tier_discount)
+    lvl = level[idx].astype(np.intp)
+    _, value = _numpy_value_effects(idx, fade, value_response[lvl], member, dropout_sens, dropout_sens)
+    dropout = value * (1.0 - status_cut[lvl]) * (1.0 - perk_sens[idx] * perk_value[lvl]) * np.where(demoted[idx], 1.0 + 0.35, 1.0)
+    want = (np.where(member, tier_rate[idx], 1.0), np.where(member, dropout, 1.0),
+            np.where(member, tier_ticket[idx], 1.0), np.where(member, tier_discount[idx], 0.0))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
