@@ -44,7 +44,7 @@ from .granules import sums as granule_sums
 from .inversion import gamma_sum_quantile
 from .memory import LAUNCH_UNIFORMS_LIMIT, check_memory, estimate_memory, launch_uniform_bytes
 from .population import SEGMENTS, Population, Traits
-from .purchases import purchases_and_dropouts
+from .purchases import purchases_and_dropouts, scheme_rates
 from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-exported
     DEFAULT_BLOCK,
     DEFAULT_START_DATE,
@@ -413,17 +413,15 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
     """
     traits = st.traits
     eff = runtime.effects(w, idx) if runtime is not None else None
-    if eff is None or _is_one(eff.rate):
-        mu, prob0, mu_full = traits.lam, st.q0, True  # lam * 1.0 is lam: its exp(-lam) is known
-    else:
-        mu = traits.lam[idx] * eff.rate
-        prob0, mu_full = np.exp(-mu), False
-    if eff is None or (_is_one(eff.dropout) and _is_one(eff.rate)):
-        h, h_full = st.h0, True
-    else:
-        # per-purchase dropout scaled by dropout / rate: purchases a scheme adds do not
-        # bring dropout forward (the calendar-time churn hazard lam * p moves only by `dropout`)
-        h, h_full = -np.log1p(-np.minimum(traits.p[idx] * eff.dropout / eff.rate, 1 - 1e-12)), False
+    # lam * 1.0 is lam and p * 1.0 / 1.0 is p: without multipliers exp(-lam) and the hazard are known
+    mu, prob0, mu_full = traits.lam, st.q0, True
+    h, h_full = st.h0, True
+    if eff is not None and not _is_one(eff.rate):
+        mu, prob0, h = scheme_rates(idx, traits.lam, traits.p, eff.rate, eff.dropout)
+        mu_full = h_full = False
+    elif eff is not None and not _is_one(eff.dropout):
+        _, _, h = scheme_rates(idx, traits.lam, traits.p, 1.0, eff.dropout)
+        h_full = False
     k, made, died = purchases_and_dropouts(idx, st.u_pos, st.u_flat, st.remaining, mu, prob0, mu_full, h, h_full)
 
     trial = None

@@ -99,3 +99,37 @@ def _dropouts_of(pos: np.ndarray, k: np.ndarray, idx: np.ndarray, remaining: np.
         j = pos[t]
         i = idx[j]
         made[j], died[j] = _dropout(k[j], remaining, i, h[i if h_by_customer else j])
+
+
+def scheme_rates(idx: np.ndarray, lam: np.ndarray, p: np.ndarray, rate: np.ndarray | float,
+                 dropout: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson mean, ``exp(-mean)`` and per-purchase dropout hazard of ``idx`` under a scheme's multipliers.
+
+    ``mu = lam * rate`` and ``h = -log1p(-min(p * dropout / rate, 1 - 1e-12))``: a scheme's dropout
+    multiplier is divided by its rate multiplier, so the purchases it adds do not bring dropout forward
+    (the calendar-time churn hazard ``lam * p`` moves only by ``dropout``). The products and the
+    quotient are one compiled pass; ``exp`` and ``log1p`` are numpy's.
+    """
+    rate = np.broadcast_to(np.asarray(rate, dtype=float), idx.shape)
+    dropout = np.broadcast_to(np.asarray(dropout, dtype=float), idx.shape)
+    mu, neg_mu, neg_x = _scheme_rate_terms(idx, lam, p, rate, dropout)
+    prob0 = np.exp(neg_mu, out=neg_mu)
+    h = np.log1p(neg_x, out=neg_x)
+    return mu, prob0, np.negative(h, out=h)
+
+
+@njit(cache=True)
+def _scheme_rate_terms(idx: np.ndarray, lam: np.ndarray, p: np.ndarray, rate: np.ndarray,
+                       dropout: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``mu = lam * rate``, ``-mu`` and ``-min(p * dropout / rate, 1 - 1e-12)`` (NaN passes through)."""
+    n = idx.size
+    mu, neg_mu, neg_x = np.empty(n), np.empty(n), np.empty(n)
+    cap = 1 - 1e-12
+    for j in range(n):
+        i = idx[j]
+        m = lam[i] * rate[j]
+        mu[j] = m
+        neg_mu[j] = -m
+        x = p[i] * dropout[j] / rate[j]
+        neg_x[j] = -(cap if x > cap else x)
+    return mu, neg_mu, neg_x

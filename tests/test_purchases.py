@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from loyalty_sim.inversion import poisson_quantile
-from loyalty_sim.purchases import purchases_and_dropouts
+from loyalty_sim.purchases import purchases_and_dropouts, scheme_rates
 
 
 def _numpy_search(u, mu, prob):
@@ -78,3 +78,19 @@ def test_poisson_quantile_keeps_the_shape_of_its_input():
     got = poisson_quantile(u, mu)
     assert got.shape == (3, 50)
     assert np.array_equal(got.ravel(), poisson_quantile(u.ravel(), mu.ravel()))
+
+
+def test_scheme_rates_have_the_bits_of_the_numpy_steps():
+    rng = np.random.default_rng(9)
+    n_block = 12_000
+    idx = np.sort(rng.choice(n_block, 8000, replace=False))
+    lam, p = rng.gamma(0.8, 0.5, n_block), rng.beta(1.0, 3.0, n_block)
+    p[:30] = 1.0  # capped below 1: a finite hazard
+    rate, dropout = 1.0 + rng.random(idx.size), rng.uniform(0.5, 1.2, idx.size)
+    dropout[:5] = np.nan
+    for r, d in ((rate, dropout), (1.0, dropout), (rate, 1.0)):
+        mu, prob0, h = scheme_rates(idx, lam, p, r, d)
+        want_mu = lam[idx] * r
+        want_h = -np.log1p(-np.minimum(p[idx] * d / r, 1 - 1e-12))
+        assert mu.tobytes() == want_mu.tobytes() and prob0.tobytes() == np.exp(-want_mu).tobytes()
+        assert h.tobytes() == want_h.tobytes() and np.isfinite(h[5:]).all()
