@@ -167,6 +167,7 @@ def _run_blocks(tasks: list[tuple], workers: int, progress: bool) -> list["_Bloc
         forked = "fork" in mp.get_all_start_methods()
         ctx = mp.get_context("fork") if forked else None
         if forked:
+            _compile_here(*tasks[0][:3], tasks[0][5])
             # blocks to resume from stay in this process's memory, which forked workers share: a task names its
             # block by position instead of carrying it (a block holds hundreds of bytes per customer)
             _FORK_INHERITED["resume"] = [t[6] for t in tasks]
@@ -186,6 +187,26 @@ def _run_blocks(tasks: list[tuple], workers: int, progress: bool) -> list["_Bloc
 
 #: what forked block workers inherit from the process that started them (see :func:`_run_blocks`)
 _FORK_INHERITED: dict[str, Any] = {}
+
+#: the schemes (by type) whose compiled steps this process has loaded (see :func:`_compile_here`)
+_COMPILED_FOR: set[str] = set()
+
+
+def _compile_here(population: Population, scheme: Any, cfg: SimulationConfig, behaviour: Any) -> None:
+    """Load the compiled steps a run uses into this process, once, before workers are forked from it.
+
+    A forked worker inherits what its parent has loaded; otherwise every worker of every run would load
+    them again (a few tenths of a second each). A few weeks of the first granule of customers are run and
+    thrown away: the steps are then compiled for the argument types the run passes them.
+    """
+    key = type(scheme).__name__ + "/".join(type(p).__name__ for p in getattr(scheme, "parts", []))
+    if key in _COMPILED_FOR:
+        return
+    weeks = min(cfg.weeks, cfg.launch_week + 2)
+    small = SimulationConfig(weeks=weeks, seed=cfg.seed, launch_week=min(cfg.launch_week, weeks - 1),
+                             start_date=cfg.start_date)
+    _simulate_block(population, scheme, small, 0, min(GRANULE, population.n_customers), behaviour)
+    _COMPILED_FOR.add(key)
 
 
 @dataclass(frozen=True)
