@@ -328,6 +328,10 @@ class BehaviourParams:
         """
         z = np.clip((np.asarray(v, dtype=float) - self.reward_threshold)
                     / (self.reward_saturation - self.reward_threshold), 0.0, 1.0)
+        return self.reward_curve(z)
+
+    def reward_curve(self, z: np.ndarray) -> np.ndarray:
+        """:meth:`reward_response` of the value's place ``z`` in [0, 1] between threshold and saturation."""
         return z ** self.reward_response_exponent
 
     def discount_response(self, d: np.ndarray | float) -> np.ndarray:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import Effects, Settlement
@@ -269,24 +270,14 @@ class PointsRuntime(MemberRuntime):
     # ---------------------------------------------------------------- effects
     def _responses(self, week: int, idx: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Reward response and goal-gradient progress (None: the rule has none) of ``idx``."""
-        r = self.scheme.redemption
-        bal = self.balance_old[idx] + self.balance_new[idx]
-        rate_pts = np.maximum(self.points_per_week[idx] * mult, 1e-9)
-        if r.rule == "tiered":
-            need = np.maximum(self.target_points[idx] - bal, 0.0)
-            progress = bal / self.target_points[idx]
-        elif r.rule == "minimum_unit":
-            need = np.maximum(r.unit - np.mod(bal, r.unit), 0.0)
-            progress = np.mod(bal, r.unit) / r.unit
-        else:
-            need = np.zeros(idx.size)
-            progress = None
-        v = self.base_value_rate[idx] * mult * self.behaviour.distance_discount(need / rate_pts)
-        response = self.behaviour.reward_response(v)
-        if progress is None:
-            return response, None
-        residual = np.where(self.redeemed_ever[idx], self.behaviour.post_reward_residual, 0.0)
-        return response, np.maximum(np.clip(progress, 0, 1), residual)
+        r, b = self.scheme.redemption, self.behaviour
+        rule = _RULE_CODES.get(r.rule, _NO_PROGRESS)
+        z, progress = _reward_terms(idx, self.balance_old, self.balance_new, self.points_per_week,
+                                    np.broadcast_to(mult, idx.shape), rule, self.target_points,
+                                    float(r.unit or 0.0), self.base_value_rate, b.distance_discount_per_week,
+                                    b.reward_threshold, b.reward_saturation - b.reward_threshold,
+                                    self.redeemed_ever, b.post_reward_residual)
+        return b.reward_curve(z), (None if rule == _NO_PROGRESS else progress)
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         member = self.members(week, idx)
@@ -486,3 +477,69 @@ class PointsRuntime(MemberRuntime):
         return {"points": self.balance.copy()}
 
 Points.runtime = PointsRuntime
+
+
+# ---------------------------------------------------------------- compiled steps
+# Plain IEEE arithmetic compiled by numba without ``fastmath`` (no reordering, no fused multiply-add):
+# each step is the one the numpy formulation did, element by element, so the bits are the same.
+
+#: redemption rules whose balance gives a goal-gradient progress (any other rule has none)
+_RULE_CODES = {"tiered": 0, "minimum_unit": 1}
+_NO_PROGRESS = 2
+
+
+@njit(cache=True)
+def _reward_terms(idx: np.ndarray, balance_old: np.ndarray, balance_new: np.ndarray, points_per_week: np.ndarray,
+                  mult: np.ndarray, rule: int, target_points: np.ndarray, unit: float, base_value_rate: np.ndarray,
+                  per_week: float, threshold: float, span: float, redeemed_ever: np.ndarray,
+                  residual: float) -> tuple[np.ndarray, np.ndarray]:
+    """Place of the reward's value in [0, 1] (before :meth:`BehaviourParams.reward_curve`) and progress of ``idx``.
+
+    The value rate is discounted by the weeks to the next reward at the customer's points per week
+    (:meth:`BehaviourParams.distance_discount`); the progress (``rule`` 0: towards the tier target, 1:
+    within a redemption unit) is floored at the post-reward residual once a customer has redeemed.
+    """
+    n = idx.size
+    z = np.empty(n)
+    progress = np.zeros(n)
+    for j in range(n):
+        i = idx[j]
+        bal = balance_old[i] + balance_new[i]
+        rate_pts = points_per_week[i] * mult[j]
+        if rate_pts < 1e-9:  # np.maximum(x, 1e-9): NaN passes through
+            rate_pts = 1e-9
+        if rule == 0:
+            need = target_points[i] - bal
+            prog = bal / target_points[i]
+        elif rule == 1:
+            part = np.fmod(bal, unit)  # np.mod: fmod, moved to the sign of the unit
+            if part != 0:
+                if (part < 0) != (unit < 0):
+                    part += unit
+            else:
+                part = np.copysign(0.0, unit)
+            need = unit - part
+            prog = part / unit
+        else:
+            need = 0.0
+            prog = 0.0
+        if need < 0.0:
+            need = 0.0
+        weeks_to = need / rate_pts
+        if weeks_to < 0.0:
+            weeks_to = 0.0
+        value = base_value_rate[i] * mult[j] * (1.0 / (1.0 + per_week * weeks_to))
+        place = (value - threshold) / span
+        if place < 0.0:
+            place = 0.0
+        if place > 1.0:
+            place = 1.0
+        z[j] = place
+        if rule != 2:
+            if prog < 0.0:
+                prog = 0.0
+            if prog > 1.0:
+                prog = 1.0
+            floor = residual if redeemed_ever[i] else 0.0
+            progress[j] = prog if (prog >= floor or prog != prog) else floor
+    return z, progress

@@ -110,3 +110,37 @@ def test_tier_effects_match_the_numpy_steps():
     want = (np.where(member, tier_rate[idx], 1.0), np.where(member, dropout, 1.0),
             np.where(member, tier_ticket[idx], 1.0), np.where(member, tier_discount[idx], 0.0))
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+
+
+def test_points_reward_terms_match_the_numpy_steps_for_every_rule():
+    from loyalty_sim.behaviour import BehaviourParams
+    from loyalty_sim.schemes.points import _reward_terms
+
+    rng = np.random.default_rng(21)
+    b = BehaviourParams()
+    n_block = 6000
+    idx = np.sort(rng.choice(n_block, 4000, replace=False))
+    old, new = np.floor(rng.random(n_block) * 300), np.floor(rng.random(n_block) * 80)
+    old[:50] = new[:50] = 0.0
+    per_week = rng.gamma(1.0, 3.0, n_block)
+    per_week[50:60] = 0.0  # floored at 1e-9 points a week
+    target, base_value = 100.0 + np.floor(rng.random(n_block) * 400), rng.random(n_block) * 0.2
+    redeemed = rng.random(n_block) < 0.3
+    mult = 1.0 + rng.random(idx.size)
+    for rule, unit in ((0, 0.0), (1, 150.0), (2, 0.0)):
+        z, progress = _reward_terms(idx, old, new, per_week, mult, rule, target, unit, base_value,
+                                    b.distance_discount_per_week, b.reward_threshold,
+                                    b.reward_saturation - b.reward_threshold, redeemed, b.post_reward_residual)
+        bal = old[idx] + new[idx]
+        rate_pts = np.maximum(per_week[idx] * mult, 1e-9)
+        if rule == 0:
+            need, prog = np.maximum(target[idx] - bal, 0.0), bal / target[idx]
+        elif rule == 1:
+            need, prog = np.maximum(unit - np.mod(bal, unit), 0.0), np.mod(bal, unit) / unit
+        else:
+            need, prog = np.zeros(idx.size), None
+        v = base_value[idx] * mult * b.distance_discount(need / rate_pts)
+        assert b.reward_curve(z).tobytes() == b.reward_response(v).tobytes()
+        if prog is not None:
+            residual = np.where(redeemed[idx], b.post_reward_residual, 0.0)
+            assert progress.tobytes() == np.maximum(np.clip(prog, 0, 1), residual).tobytes()
