@@ -35,7 +35,7 @@ SCHEME_BYTES = 8 * 8 + 2 + 10 * 8
 #: transactions, revenue, gross_sales, discount, reward_retail, reward_cost (7 x 8), first/last/
 #: dropout week and acquisition week (4 x 4), segment (1); per extra window 16.
 RESULT_BYTES = 7 * 8 + 4 * 4 + 1
-#: Bytes per row of the transaction log (engine.py ``LOG_COLUMNS``): customer_id, time, timestamp,
+#: Bytes per row of the transaction log (transaction_log.py ``LOG_COLUMNS``): customer_id, time, timestamp,
 #: amount, discount, points_earned, points_redeemed, reward_cost (8 x 8), week (4), category (1).
 LOG_ROW_BYTES = 8 * 8 + 4 + 1
 #: Copies of the log alive at once at the end of a run (block frames, their concatenation, the sort).
