@@ -223,15 +223,8 @@ class TiersRuntime(MemberRuntime):
         self._discount[pos] = self.discounts[lvl]
         if not self._responds:
             # no value response: its dropout multiplier is exactly 1 and drops out of the product
-            self._dropout[pos] = self._tier_dropout(pos, lvl, 1.0)
-
-    def _tier_dropout(self, pos: np.ndarray, lvl: np.ndarray, value_dropout: np.ndarray | float) -> np.ndarray:
-        """Dropout multiplier ``value_dropout x status x perks x demotion`` of customers ``pos`` in tiers ``lvl``."""
-        b = self.behaviour
-        status = 1.0 - self.status_cut[lvl]
-        perks = 1.0 - self.perk_sens[pos] * self.perk_value[lvl]
-        demotion = np.where(self.demoted[pos], 1.0 + b.demotion_dropout_rise, 1.0)
-        return value_dropout * status * perks * demotion
+            self._dropout[pos] = _tier_dropouts(pos, self.level, self.status_cut, self.perk_sens, self.perk_value,
+                                                self.demoted, 1.0 + self.behaviour.demotion_dropout_rise)
 
     def _regoal(self, pos: np.ndarray) -> None:
         """The rate of customers ``pos``, whose rolling total or tier changed: goal gradient towards the next tier."""
@@ -413,8 +406,7 @@ def _tier_effects(idx: np.ndarray, member: np.ndarray, fade: np.ndarray, level: 
                   tier_discount: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rate, dropout, ticket and discount of ``idx``: their tier's for members, none for the others.
 
-    The dropout is ``value x status x perks x demotion`` (:meth:`TiersRuntime._tier_dropout` of
-    :meth:`MemberRuntime.value_effects`' dropout).
+    The dropout is :func:`_tier_dropout` of :meth:`MemberRuntime.value_effects`' dropout.
     """
     n = idx.size
     rate, dropout, ticket, discount = np.ones(n), np.ones(n), np.ones(n), np.zeros(n)
@@ -424,7 +416,25 @@ def _tier_effects(idx: np.ndarray, member: np.ndarray, fade: np.ndarray, level: 
         i = idx[j]
         lvl = level[i]
         value = 1.0 - dropout_sens[i] * (fade[j] * value_response[lvl])
-        perks = 1.0 - perk_sens[i] * perk_value[lvl]
-        dropout[j] = value * (1.0 - status_cut[lvl]) * perks * (demoted_factor if demoted[i] else 1.0)
+        dropout[j] = _tier_dropout(value, i, lvl, status_cut, perk_sens, perk_value, demoted, demoted_factor)
         rate[j], ticket[j], discount[j] = tier_rate[i], tier_ticket[i], tier_discount[i]
     return rate, dropout, ticket, discount
+
+
+@njit(cache=True, inline="always")
+def _tier_dropout(value: float, i: int, lvl: int, status_cut: np.ndarray, perk_sens: np.ndarray,
+                  perk_value: np.ndarray, demoted: np.ndarray, demoted_factor: float) -> float:
+    """Dropout multiplier ``value x status x perks x demotion`` of customer ``i`` in tier ``lvl``."""
+    perks = 1.0 - perk_sens[i] * perk_value[lvl]
+    return value * (1.0 - status_cut[lvl]) * perks * (demoted_factor if demoted[i] else 1.0)
+
+
+@njit(cache=True)
+def _tier_dropouts(pos: np.ndarray, level: np.ndarray, status_cut: np.ndarray, perk_sens: np.ndarray,
+                   perk_value: np.ndarray, demoted: np.ndarray, demoted_factor: float) -> np.ndarray:
+    """:func:`_tier_dropout` of customers ``pos`` in their tiers, without a value response (value 1)."""
+    out = np.empty(pos.size)
+    for j in range(pos.size):
+        i = pos[j]
+        out[j] = _tier_dropout(1.0, i, level[i], status_cut, perk_sens, perk_value, demoted, demoted_factor)
+    return out
