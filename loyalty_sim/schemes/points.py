@@ -327,24 +327,17 @@ class PointsRuntime(MemberRuntime):
                     self._dirty.append(np.arange(self.n))
         return expired
 
-    def _take(self, pos: np.ndarray, pts: np.ndarray) -> None:
-        """Remove redeemed points, oldest bucket first."""
-        from_old = np.minimum(self.balance_old[pos], pts)
-        self.balance_old[pos] -= from_old
-        self.balance_new[pos] -= pts - from_old
-        self.balance_new[pos] = np.maximum(self.balance_new[pos], 0.0)
-
-    def _outstanding(self, expired: np.ndarray, a_idx: np.ndarray, before: np.ndarray) -> np.ndarray:
+    def _outstanding(self, expired: np.ndarray, after: np.ndarray, before: np.ndarray) -> np.ndarray:
         """Points held per granule after this week's settlement.
 
         With whole points the sums are exact in any order, so last week's total is updated by the
-        change of the balances that moved (expiry, and the members who bought) instead of summing
-        the whole block again; otherwise (or near 2**52) the block is summed as before.
+        change of the balances that moved (expiry, and the per-granule sums ``after`` and ``before`` of
+        the members who bought) instead of summing the whole block again; otherwise (or near 2**52) the
+        block is summed as before.
         """
         prev = self._out_prev
         if self._whole and prev is not None:
-            after = self.balance_old[a_idx] + self.balance_new[a_idx]
-            out = prev + self.ctx.granule_count(a_idx, after) - self.ctx.granule_count(a_idx, before)
+            out = prev + after - before
             if self.scheme.expiry.type != "none":
                 out = out - self.ctx.block_count(expired)
             if out.size == 0 or out.max() < 2.0 ** 52:
@@ -354,116 +347,54 @@ class PointsRuntime(MemberRuntime):
         self._out_prev = out if self._whole else None
         return out
 
-    def _redeem(self, week: int, a_idx: np.ndarray, bal: np.ndarray, at_till: np.ndarray,
-                to_pay: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Points redeemed, money off, reward at retail and at cost of buyers ``a_idx`` holding ``bal``."""
-        s, r = self.scheme, self.scheme.redemption
-        if r.rule == "tiered":
-            target = self.target_points[a_idx]
-            go = at_till & (bal >= target)
-            retail = np.where(go, self.target_value[a_idx], 0.0)
-            return np.where(go, target, 0.0), np.zeros(a_idx.size), retail, retail * r.reward_cost_share
-        u = self.ctx.uniforms("redeem", week)[a_idx]
-        unit = r.unit if r.rule == "minimum_unit" else 0.0
-        usable = np.floor(bal / unit) * unit if unit else bal
-        go = at_till & (usable > 0) & (u < r.redeem_probability) & (s.point_value > 0)
-        value = np.minimum(usable * s.point_value, to_pay)  # never more than is paid this week
-        pts = value / s.point_value if s.point_value > 0 else np.zeros_like(value)
-        if unit:
-            pts = np.floor(pts / unit + 1e-9) * unit
-        redeem_pts = np.where(go, pts, 0.0)
-        # money off is a discount (less revenue), not goods at cost: no reward at retail or at cost
-        return redeem_pts, redeem_pts * s.point_value, np.zeros(a_idx.size), np.zeros(a_idx.size)
-
     def settle(self, week: int, idx: np.ndarray, purchases: np.ndarray, gross: np.ndarray,
                bill: np.ndarray | None = None) -> Settlement:
         s, r = self.scheme, self.scheme.redemption
         member = self.members(week, idx)
-        members = self.member_ledger(week, idx, member)  # before the sums over buyers (the engine primed idx's)
-        mpos = np.flatnonzero(member)
-        if mpos.size == idx.size:  # everyone a member (automatic enrolment): no gathers needed
-            m_idx, buys_m, spend_m, pay_m = idx, purchases, gross, bill
-        else:
-            m_idx, buys_m, spend_m = idx[mpos], purchases[mpos], gross[mpos]
-            pay_m = None if bill is None else bill[mpos]
-        if pay_m is None:
-            pay_m = spend_m
-        expired = self._expire(week, m_idx)
-        # only members who bought can redeem (at the till) or earn (floor(0 * mult + 1e-9) = 0), and
-        # adding 0 spend or purchases changes nothing: the rest of the members are skipped
-        act = np.flatnonzero((buys_m > 0) | (spend_m != 0) | (pay_m != 0))
-        apos = mpos[act]
-        a_idx = m_idx[act]
-        buys, spend, to_pay = buys_m[act], spend_m[act], pay_m[act]
-        # redemption at the till (members who bought this week), from the balance held before
-        # this week's purchases: points earned on a purchase cannot pay for that same purchase
-        bal = self.balance_old[a_idx] + self.balance_new[a_idx]
+        members = self.member_ledger(week, idx, member)
+        expired = self._expire(week, idx)
+        # the multiplier of every customer of the week, before this week's purchases count (linear: 1)
+        linear = s.accrual.method == "linear"
+        mult = _ONE if linear else self.multiplier(week, idx, purchases)
+        u = self.ctx.uniforms("redeem", week) if r.rule != "tiered" else _ONE
+        # one compiled pass over the members who bought: redemption at the till from the balance held
+        # before this week's purchases (points earned on a purchase cannot pay for that same purchase),
+        # the refill bonus, accrual on what was paid (money off with points earns no points), the
+        # per-customer records and the per-granule sums
+        per_sale, sums, bought = _settle_members(
+            idx, member, purchases, gross, gross if bill is None else bill, linear, mult, u, week,
+            _REDEEM_CODES[r.rule], float(r.unit), float(r.redeem_probability), float(r.reward_cost_share),
+            float(r.refill_bonus), float(s.point_value), float(s.earn_rate), self.target_points,
+            self.target_value if r.rule == "tiered" else _ONE, self._keeps_spend, self._keeps_first,
+            self._keeps_purchases, self._keeps_last_earn, self.balance_old, self.balance_new, self.redeemed_ever,
+            self.redeemed_total, self.earned_total, self.earned_since_refill, self.cum_spend, self.first_purchase,
+            self.purchases, self.last_earn, self.ctx.granule_of, self.ctx.n_granules)
         if self._dirty is not None:
-            self._dirty.append(a_idx)  # their balance may change: effects recompute their response
-        refill = np.zeros(a_idx.size)
-        redeem_pts, money_off, retail, cost = self._redeem(week, a_idx, bal, buys > 0, to_pay)
-        done = redeem_pts > 0
-        red = np.flatnonzero(done)
-        if red.size:
-            self._take(a_idx[red], redeem_pts[red])
-            self.redeemed_ever[a_idx[red]] = True
-            self.redeemed_total[a_idx[red]] += redeem_pts[red]  # the others redeemed 0, which changes no total
-        if r.rule == "refill":
-            # a bonus when a redemption empties a balance that held points the member earned since the
-            # last bonus: redeeming the bonus alone does not re-arm it
-            empty = done & (self.balance[a_idx] < r.unit) & self.earned_since_refill[a_idx]
-            refill = np.where(empty, r.refill_bonus, 0.0)
-            self.balance_new[a_idx[empty]] += r.refill_bonus
-            self.earned_since_refill[a_idx[empty]] = False
-        # accrual on what the member paid (money off with points earns no points)
-        mult = self.multiplier(week, a_idx, buys)
-        earned = np.floor(s.earn_rate * np.maximum(to_pay - money_off, 0.0) * mult + 1e-9)
-        self.balance_new[a_idx] += earned
-        # what only some rules read is kept only for them (the multiplier and rolling expiry)
-        if self._keeps_spend:
-            self.cum_spend[a_idx] += spend
-        if self._keeps_first:
-            first = (self.first_purchase[a_idx] < 0) & (buys > 0)
-            self.first_purchase[a_idx[first]] = week
-        if self._keeps_purchases:
-            self.purchases[a_idx] += buys
-        if self._keeps_last_earn or r.rule == "refill":
-            earners = a_idx[np.flatnonzero(earned > 0)]
-            self.last_earn[earners] = week
-            if r.rule == "refill":
-                self.earned_since_refill[earners] = True
-        issued = earned + refill
-        self.earned_total[a_idx] += issued
-        ng = self.ctx.n_granules
-        # granule sums over the buyers only: the members skipped hold zeros, which change no sum
-        outstanding = self._outstanding(expired, a_idx, bal)
+            self._dirty.append(bought)  # their balance may have changed: effects recompute their response
+        money_off, retail, cost, issued, redeem_pts = per_sale
+        issued_sum, redeemed_sum, redemptions, refill_sum, after, before = sums
+        outstanding = self._outstanding(expired, after, before)
         per_point = s.value_per_point()
         cost_share = r.reward_cost_share if r.rule == "tiered" else 1.0
+        ng = self.ctx.n_granules
         ledger = {
-            "points_issued": self._points_sum(a_idx, issued), "points_redeemed": self._points_sum(a_idx, redeem_pts),
-            "points_expired": (self.ctx.block_sum(expired) if s.expiry.type != "none"
-                               else np.zeros(ng)),
+            "points_issued": issued_sum, "points_redeemed": redeemed_sum,
+            "points_expired": (self.ctx.block_sum(expired) if s.expiry.type != "none" else np.zeros(ng)),
             "points_outstanding": outstanding,
-            "refill_points": (self.ctx.granule_sum(a_idx, refill) if r.rule == "refill" else np.zeros(ng)),
-            "redemptions": self.ctx.granule_count(a_idx, done),
+            "refill_points": refill_sum if r.rule == "refill" else np.zeros(ng),
+            "redemptions": redemptions,
             "liability_retail": outstanding * per_point, "liability_cost": outstanding * per_point * cost_share,
             **members,
         }
-
-        def spread(values: np.ndarray) -> np.ndarray:
-            full = np.zeros(idx.size)
-            full[apos] = values
-            return full
-
         # a week without redemptions settles no money off and no reward (0.0: the engine skips them); tiered
-        # rewards are goods, never money off; points moved are spread out only for the transaction log
-        redeemed = red.size > 0
+        # rewards are goods, never money off; points moved are kept only for the transaction log
+        redeemed = bool(redemptions.any())
         log = self.ctx.writes_log
-        return Settlement(discount=spread(money_off) if redeemed and r.rule != "tiered" else 0.0,
-                          reward_retail=spread(retail) if redeemed and r.rule == "tiered" else 0.0,
-                          reward_cost=spread(cost) if redeemed and r.rule == "tiered" else 0.0,
-                          points_earned=spread(issued) if log else 0.0,
-                          points_redeemed=spread(redeem_pts) if log else 0.0,
+        return Settlement(discount=money_off if redeemed and r.rule != "tiered" else 0.0,
+                          reward_retail=retail if redeemed and r.rule == "tiered" else 0.0,
+                          reward_cost=cost if redeemed and r.rule == "tiered" else 0.0,
+                          points_earned=issued if log else 0.0,
+                          points_redeemed=redeem_pts if log else 0.0,
                           ledger=ledger, costs=self.member_costs(ledger))
 
     def customer_state(self) -> dict[str, np.ndarray]:
@@ -543,3 +474,136 @@ def _reward_terms(idx: np.ndarray, balance_old: np.ndarray, balance_new: np.ndar
             floor = residual if redeemed_ever[i] else 0.0
             progress[j] = prog if (prog >= floor or prog != prog) else floor
     return z, progress
+
+
+#: redemption rules, as the settle kernel knows them
+_REDEEM_CODES = {"tiered": 0, "minimum_unit": 1, "free": 2, "refill": 3}
+#: a placeholder for an array the kernel does not read (the linear multiplier, the tiered rule's uniforms)
+_ONE = np.ones(1)
+
+
+@njit(cache=True)
+def _np_min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats: NaN passes through."""
+    return a if (a <= b or a != a) else b
+
+
+@njit(cache=True)
+def _np_max(a: float, b: float) -> float:
+    """``np.maximum`` of two floats: NaN passes through."""
+    return a if (a >= b or a != a) else b
+
+
+@njit(cache=True)
+def _redeem_at_till(rule, bal, at_till, pay, u, target, target_value, unit, redeem_probability, reward_cost_share,
+                    point_value):  # pragma: no cover - compiled
+    """Points redeemed, money off, reward at retail and at cost of one member holding ``bal`` (see below)."""
+    if rule == 0:
+        go = at_till and bal >= target
+        retail = target_value if go else 0.0
+        return (target if go else 0.0), 0.0, retail, retail * reward_cost_share
+    step = unit if rule == 1 else 0.0
+    usable = np.floor(bal / step) * step if step != 0.0 else bal
+    go = at_till and usable > 0 and u < redeem_probability and point_value > 0
+    value = _np_min(usable * point_value, pay)  # never more than is paid this week
+    pts = value / point_value if point_value > 0 else 0.0
+    if step != 0.0:
+        pts = np.floor(pts / step + 1e-9) * step
+    if not go:
+        pts = 0.0
+    return pts, pts * point_value, 0.0, 0.0  # money off is a discount (less revenue), not goods at cost
+
+
+@njit(cache=True)
+def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, rule, unit, redeem_probability,
+                    reward_cost_share, refill_bonus, point_value, earn_rate, target_points, target_value,
+                    keeps_spend, keeps_first, keeps_purchases, keeps_last_earn, balance_old, balance_new,
+                    redeemed_ever, redeemed_total, earned_total, earned_since_refill, cum_spend, first_purchase,
+                    bought_count, last_earn, granule_of, n_granules):  # pragma: no cover - compiled
+    """One week's settlement of the members of ``idx`` who bought (or paid or spent anything).
+
+    ``rule``: 0 tiered, 1 minimum_unit, 2 free, 3 refill. Per member, in this order: redeem at the till
+    from the balance held before the week's purchases (tiered: the target once it is reached; the other
+    rules: a usable balance with probability ``redeem_probability``, ``u`` the week's uniforms, never
+    more than is paid), oldest bucket first; the refill bonus when a redemption empties a balance that
+    held points earned since the last bonus; points earned on what was paid, ``floor(earn_rate *
+    max(paid - money off, 0) * mult + 1e-9)``; the records the accrual and expiry rules read. The
+    state arrays are updated in place.
+
+    Returns the per-purchase arrays (aligned with ``idx``: money off, reward at retail and at cost,
+    points issued and redeemed), the per-granule sums (points issued and redeemed, redemptions, refill
+    points, and the balances after and before the week of the members who bought), added in index order
+    from 0.0 (bincount's bits), and the block positions of those members.
+    """
+    n = idx.size
+    money_off_out = np.zeros(n)
+    retail_out = np.zeros(n)
+    cost_out = np.zeros(n)
+    issued_out = np.zeros(n)
+    redeemed_out = np.zeros(n)
+    issued_sum = np.zeros(n_granules)
+    redeemed_sum = np.zeros(n_granules)
+    redemptions = np.zeros(n_granules)
+    refill_sum = np.zeros(n_granules)
+    after_sum = np.zeros(n_granules)
+    before_sum = np.zeros(n_granules)
+    bought = np.empty(n, dtype=idx.dtype)
+    n_bought = 0
+    for j in range(n):
+        if not member[j]:
+            continue
+        b = purchases[j]
+        spend = gross[j]
+        pay = bill[j]
+        if not (b > 0 or spend != 0 or pay != 0):
+            continue
+        i = idx[j]
+        bought[n_bought] = i
+        n_bought += 1
+        bal = balance_old[i] + balance_new[i]
+        at_till = b > 0
+        pts, money_off, retail, cost = _redeem_at_till(
+            rule, bal, b > 0, pay, u[i] if rule != 0 else 0.0, target_points[i], target_value[i] if rule == 0 else 0.0,
+            unit, redeem_probability, reward_cost_share, point_value)
+        done = pts > 0
+        if done:
+            from_old = _np_min(balance_old[i], pts)
+            balance_old[i] -= from_old
+            balance_new[i] -= pts - from_old
+            balance_new[i] = _np_max(balance_new[i], 0.0)
+            redeemed_ever[i] = True
+            redeemed_total[i] += pts
+        refill = 0.0
+        if rule == 3 and done and balance_old[i] + balance_new[i] < unit and earned_since_refill[i]:
+            refill = refill_bonus
+            balance_new[i] += refill_bonus
+            earned_since_refill[i] = False
+        m = 1.0 if linear else mult[j]  # x * 1.0 is x: the linear multiplier of 1, as numpy's ones
+        earned = np.floor(earn_rate * _np_max(pay - money_off, 0.0) * m + 1e-9)
+        balance_new[i] += earned
+        if keeps_spend:
+            cum_spend[i] += spend
+        if keeps_first and first_purchase[i] < 0 and b > 0:
+            first_purchase[i] = week
+        if keeps_purchases:
+            bought_count[i] += b
+        if (keeps_last_earn or rule == 3) and earned > 0:
+            last_earn[i] = week
+            if rule == 3:
+                earned_since_refill[i] = True
+        issued = earned + refill
+        earned_total[i] += issued
+        money_off_out[j] = money_off
+        retail_out[j] = retail
+        cost_out[j] = cost
+        issued_out[j] = issued
+        redeemed_out[j] = pts
+        g = granule_of[i]
+        issued_sum[g] += issued
+        redeemed_sum[g] += pts
+        redemptions[g] += 1.0 if done else 0.0
+        refill_sum[g] += refill
+        after_sum[g] += balance_old[i] + balance_new[i]
+        before_sum[g] += bal
+    return ((money_off_out, retail_out, cost_out, issued_out, redeemed_out),
+            (issued_sum, redeemed_sum, redemptions, refill_sum, after_sum, before_sum), bought[:n_bought])

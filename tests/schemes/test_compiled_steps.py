@@ -144,3 +144,112 @@ def test_points_reward_terms_match_the_numpy_steps_for_every_rule():
         if prog is not None:
             residual = np.where(redeemed[idx], b.post_reward_residual, 0.0)
             assert progress.tobytes() == np.maximum(np.clip(prog, 0, 1), residual).tobytes()
+
+
+def _numpy_settle(st, idx, member, purchases, gross, bill, mult, u, week, rule, unit, p_redeem, share, bonus,
+                  pv, earn_rate, keeps, granule_of, ng):
+    """The points settlement as numpy did it before it was compiled (state ``st``: a dict of arrays)."""
+    mpos = np.flatnonzero(member)
+    m_idx, buys_m, spend_m, pay_m = idx[mpos], purchases[mpos], gross[mpos], bill[mpos]
+    act = np.flatnonzero((buys_m > 0) | (spend_m != 0) | (pay_m != 0))
+    apos, a_idx = mpos[act], m_idx[act]
+    buys, spend, to_pay = buys_m[act], spend_m[act], pay_m[act]
+    bal = st["old"][a_idx] + st["new"][a_idx]
+    at_till = buys > 0
+    if rule == "tiered":
+        target = st["target_points"][a_idx]
+        go = at_till & (bal >= target)
+        retail = np.where(go, st["target_value"][a_idx], 0.0)
+        redeem, money_off, cost = np.where(go, target, 0.0), np.zeros(a_idx.size), retail * share
+    else:
+        step = unit if rule == "minimum_unit" else 0.0
+        usable = np.floor(bal / step) * step if step else bal
+        go = at_till & (usable > 0) & (u[a_idx] < p_redeem) & (pv > 0)
+        value = np.minimum(usable * pv, to_pay)
+        pts = value / pv if pv > 0 else np.zeros_like(value)
+        if step:
+            pts = np.floor(pts / step + 1e-9) * step
+        redeem = np.where(go, pts, 0.0)
+        money_off, retail, cost = redeem * pv, np.zeros(a_idx.size), np.zeros(a_idx.size)
+    done = redeem > 0
+    red = a_idx[done]
+    from_old = np.minimum(st["old"][red], redeem[done])
+    st["old"][red] -= from_old
+    st["new"][red] -= redeem[done] - from_old
+    st["new"][red] = np.maximum(st["new"][red], 0.0)
+    st["ever"][red] = True
+    st["redeemed"][red] += redeem[done]
+    refill = np.zeros(a_idx.size)
+    if rule == "refill":
+        empty = done & (st["old"][a_idx] + st["new"][a_idx] < unit) & st["since"][a_idx]
+        refill = np.where(empty, bonus, 0.0)
+        st["new"][a_idx[empty]] += bonus
+        st["since"][a_idx[empty]] = False
+    m = np.ones(a_idx.size) if mult is None else mult[apos]
+    earned = np.floor(earn_rate * np.maximum(to_pay - money_off, 0.0) * m + 1e-9)
+    st["new"][a_idx] += earned
+    if keeps:
+        st["spend"][a_idx] += spend
+        first = (st["first"][a_idx] < 0) & (buys > 0)
+        st["first"][a_idx[first]] = week
+        st["count"][a_idx] += buys
+    if keeps or rule == "refill":
+        earners = a_idx[earned > 0]
+        st["last"][earners] = week
+        if rule == "refill":
+            st["since"][earners] = True
+    issued = earned + refill
+    st["earned"][a_idx] += issued
+    g = granule_of[a_idx]
+
+    def by_granule(v):
+        return np.bincount(g, weights=v, minlength=ng).astype(float)
+
+    def spread(v):
+        full = np.zeros(idx.size)
+        full[apos] = v
+        return full
+
+    after = st["old"][a_idx] + st["new"][a_idx]
+    return ((spread(money_off), spread(retail), spread(cost), spread(issued), spread(redeem)),
+            tuple(by_granule(v) for v in (issued, redeem, done.astype(float), refill, after, bal)), a_idx)
+
+
+def test_points_settlement_matches_the_numpy_steps_for_every_rule():
+    from loyalty_sim.schemes.points import _ONE, _REDEEM_CODES, _settle_members
+    rng = np.random.default_rng(12)
+    n_block, ng = 6000, 3
+    granule_of = np.minimum(np.arange(n_block) // 2048, ng - 1).astype(np.int32)
+    for rule in ("tiered", "minimum_unit", "free", "refill"):
+        for linear in (True, False):
+            unit, pv = (100.0, 0.01) if rule == "minimum_unit" else (20.0, 0.02)
+            state = {"old": np.floor(rng.random(n_block) * 60), "new": np.floor(rng.random(n_block) * 200),
+                     "target_points": rng.choice([50.0, 150.0], n_block), "target_value": rng.choice([2.0, 7.0], n_block),
+                     "ever": rng.random(n_block) < 0.3, "redeemed": rng.random(n_block) * 9,
+                     "earned": rng.random(n_block) * 30, "since": rng.random(n_block) < 0.5,
+                     "spend": rng.random(n_block) * 80, "first": rng.choice([-1, 3], n_block),
+                     "count": rng.integers(0, 5, n_block), "last": rng.choice([-1, 2], n_block)}
+            copy = {k: v.copy() for k, v in state.items()}
+            for week in range(5, 9):  # balances carry from week to week
+                idx = np.sort(rng.choice(n_block, 4000, replace=False))
+                member = rng.random(idx.size) < 0.8
+                purchases = rng.poisson(0.6, idx.size)
+                gross = np.where(purchases > 0, rng.gamma(2.0, 9.0, idx.size) * purchases, 0.0)
+                bill = gross * np.where(rng.random(idx.size) < 0.2, 0.9, 1.0)
+                gross[:2], bill[2] = 0.0, 4.0  # spent nothing / paid without a purchase: still settled
+                mult = None if linear else rng.choice([1.0, 1.5, 2.0], idx.size)
+                u = rng.random(n_block)
+                got = _settle_members(idx, member, purchases, gross, bill, linear, _ONE if linear else mult, u, week,
+                                      _REDEEM_CODES[rule], unit, 0.4, 0.5, 10.0, pv, 1.0, state["target_points"],
+                                      state["target_value"], not linear, not linear, not linear, not linear,
+                                      state["old"], state["new"], state["ever"], state["redeemed"], state["earned"],
+                                      state["since"], state["spend"], state["first"], state["count"], state["last"],
+                                      granule_of, ng)
+                want = _numpy_settle(copy, idx, member, purchases, gross, bill, mult, u, week, rule, unit, 0.4, 0.5,
+                                     10.0, pv, 1.0, not linear, granule_of, ng)
+                assert all(a.tobytes() == b.tobytes() for a, b in zip(got[0], want[0])), (rule, linear, week)
+                assert all(a.tobytes() == b.tobytes() for a, b in zip(got[1], want[1])), (rule, linear, week)
+                assert np.array_equal(got[2], want[2])
+                for key in state:
+                    assert state[key].tobytes() == copy[key].tobytes(), (rule, linear, key)
+                assert want[1][2].sum() > 0  # some redeemed: the paths that change balances ran
