@@ -252,17 +252,26 @@ class MemberRuntime:
             self.members_ever[join] = True
             self._members_cache = None
 
-    def members(self, week: int, idx: np.ndarray) -> np.ndarray:
-        """Which of ``idx`` are members in ``week`` (asked again for the same week and positions: the same answer)."""
-        cached = self._members_cache
-        if cached is not None and cached[0] == week and cached[1] is idx:
-            return cached[2]
+    def _enrol_referred(self, idx: np.ndarray) -> None:
+        """Automatic enrolment of the referred customers among ``idx``: from their arrival (or launch)."""
         if self.ctx.has_pool and self.scheme.enrolment.mode == "automatic":
             pool = idx[np.searchsorted(idx, self.ctx.n_base):]  # referred customers (idx is sorted)
             if pool.size:
                 start = np.maximum(self.ctx.traits.acquisition_week[pool], self.ctx.launch_week)
                 self.enrol_week[pool] = np.floor(start)
                 self._set_enrolment(pool)
+
+    def _cached_members(self, week: int, idx: np.ndarray) -> np.ndarray | None:
+        """The last :meth:`members` answer, if it was for this week and these positions."""
+        cached = self._members_cache
+        return cached[2] if cached is not None and cached[0] == week and cached[1] is idx else None
+
+    def members(self, week: int, idx: np.ndarray) -> np.ndarray:
+        """Which of ``idx`` are members in ``week`` (asked again for the same week and positions: the same answer)."""
+        cached = self._cached_members(week, idx)
+        if cached is not None:
+            return cached
+        self._enrol_referred(idx)
         # with whole enrolment weeks, ``code <= week`` is ``enrol_week <= week`` (the cap lies beyond every week)
         code = self._enrol_code[idx] if self._whole_weeks else None
         m = code <= week if code is not None else self.enrol_week[idx] <= week
@@ -274,6 +283,24 @@ class MemberRuntime:
         self._members_cache = (week, idx, m, code)
         return m
 
+    def member_effects(self, week: int, idx: np.ndarray, response: np.ndarray,
+                       pull: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`members`, then :meth:`value_effects` of a response (and pull) held per customer of the block.
+
+        With whole enrolment weeks the two are one compiled pass (the same numbers); returns rate and dropout.
+        """
+        if self._cached_members(week, idx) is None:
+            self._enrol_referred(idx)
+            if self._whole_weeks:
+                m, rate, dropout = _member_value_effects(
+                    idx, self._enrol_code, week, self._erosion_by_code(week), response, self.rate_sens,
+                    self.dropout_sens, _NO_PULL if pull is None else pull, pull is not None, self.members_ever)
+                m.flags.writeable = False
+                self._members_cache = (week, idx, m, None)
+                return rate, dropout
+        member = self.members(week, idx)
+        return self.value_effects(week, idx, response[idx], member, pull=pull)
+
     def tenure(self, week: int, idx: np.ndarray) -> np.ndarray:
         """Weeks since enrolment (>= 0 for members)."""
         return week - self.enrol_week[idx]
@@ -282,17 +309,21 @@ class MemberRuntime:
         """``behaviour.erosion`` of the weeks since enrolment, looked up by whole weeks (the same numbers)."""
         if self._whole_weeks:
             # every enrolment week is whole: the erosion of each enrolment week this week, read by code
-            if self._erosion_week is None or self._erosion_week[0] != week:
-                age = np.maximum(week - np.arange(self.ctx.weeks + 1), 0)  # code ctx.weeks: not enrolled, age 0
-                self._erosion_week = (week, self._erosion_table[age])
             cached = self._members_cache
             same = cached is not None and cached[0] == week and cached[1] is idx and cached[3] is not None
-            return self._erosion_week[1][cached[3] if same else self._enrol_code[idx]]
+            return self._erosion_by_code(week)[cached[3] if same else self._enrol_code[idx]]
         age = np.maximum(self.tenure(week, idx), 0.0)
         whole = age.astype(np.int64)
         if age.size and (whole.max() >= self._erosion_table.size or not np.array_equal(whole, age)):
             return self.behaviour.erosion(age)  # a fractional or out-of-horizon age: computed directly
         return self._erosion_table[whole]
+
+    def _erosion_by_code(self, week: int) -> np.ndarray:
+        """Erosion this week of a member of each enrolment code (whole enrolment weeks)."""
+        if self._erosion_week is None or self._erosion_week[0] != week:
+            age = np.maximum(week - np.arange(self.ctx.weeks + 1), 0)  # code ctx.weeks: not enrolled, age 0
+            self._erosion_week = (week, self._erosion_table[age])
+        return self._erosion_week[1]
 
     # ---------------------------------------------------------- responses
     def value_effects(self, week: int, idx: np.ndarray, response: np.ndarray, member: np.ndarray,
@@ -416,3 +447,30 @@ def _goal_gradient(idx: np.ndarray, progress: np.ndarray, last_progress: np.ndar
         den += 1.0
         out[j] = (g * p + 1.0) / den
     return out
+
+
+@njit(cache=True)
+def _member_value_effects(idx: np.ndarray, code: np.ndarray, week: int, erosion: np.ndarray, response: np.ndarray,
+                          rate_sens: np.ndarray, dropout_sens: np.ndarray, pull: np.ndarray, has_pull: bool,
+                          members_ever: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Membership (``code <= week``, recorded in ``members_ever``) and :func:`_value_effects` of ``idx``.
+
+    ``erosion`` is indexed by enrolment code; ``response`` and ``pull`` by block position.
+    """
+    member = np.empty(idx.size, dtype=np.bool_)
+    rate = np.empty(idx.size)
+    dropout = np.empty(idx.size)
+    for j in range(idx.size):
+        i = idx[j]
+        c = code[i]
+        m = c <= week
+        member[j] = m
+        if m:
+            members_ever[i] = True
+        x = erosion[c] * response[i] if m else 0.0
+        r = rate_sens[i] * x + 1.0
+        if has_pull and m:
+            r *= pull[i]
+        rate[j] = r
+        dropout[j] = 1.0 - dropout_sens[i] * x
+    return member, rate, dropout

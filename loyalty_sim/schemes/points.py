@@ -280,8 +280,8 @@ class PointsRuntime(MemberRuntime):
         return b.reward_curve(z), (None if rule == _NO_PROGRESS else progress)
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
-        member = self.members(week, idx)
         if self._dirty is None:
+            member = self.members(week, idx)
             response, progress = self._responses(week, idx, self.multiplier(week, idx))
             gg = None if progress is None else np.where(self._pull[idx], self.goal_gradient(progress, idx), 1.0)
         else:
@@ -296,8 +296,7 @@ class PointsRuntime(MemberRuntime):
                 self._response[changed] = resp
                 if prog is not None:
                     self._gg[changed] = np.where(self._pull[changed], self.goal_gradient(prog, changed), 1.0)
-            response = self._response[idx]
-            rate, dropout = self.value_effects(week, idx, response, member, pull=self._gg)
+            rate, dropout = self.member_effects(week, idx, self._response, pull=self._gg)
             return Effects(rate=rate, dropout=dropout)
         rate, dropout = self.value_effects(week, idx, response, member, pull=gg, pull_by_customer=False)
         return Effects(rate=rate, dropout=dropout)

@@ -128,8 +128,7 @@ class StampCardRuntime(MemberRuntime):
         self._card_pull[pos] = gg if self._pull_all else np.where(self._pull[pos], gg, 1.0)
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
-        member = self.members(week, idx)
-        rate, dropout = self.value_effects(week, idx, self._card_response[idx], member, pull=self._card_pull)
+        rate, dropout = self.member_effects(week, idx, self._card_response, pull=self._card_pull)
         return Effects(rate=rate, dropout=dropout)
 
     def _expire(self, week: int, b_idx: np.ndarray, head: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -253,3 +253,25 @@ def test_points_settlement_matches_the_numpy_steps_for_every_rule():
                 for key in state:
                     assert state[key].tobytes() == copy[key].tobytes(), (rule, linear, key)
                 assert want[1][2].sum() > 0  # some redeemed: the paths that change balances ran
+
+
+def test_membership_and_value_effects_in_one_pass_match_the_numpy_steps():
+    from loyalty_sim.schemes.common import _member_value_effects
+    rng = np.random.default_rng(14)
+    n_block, weeks, week = 7000, 30, 12
+    idx = np.sort(rng.choice(n_block, 5000, replace=False))
+    code = rng.integers(0, weeks + 1, n_block).astype(np.intp)  # code ``weeks``: never enrolled
+    erosion = rng.random(weeks + 1)
+    response, pull = rng.random(n_block), 1.0 + rng.random(n_block)
+    rate_sens = rng.normal(1.0, 0.8, n_block)
+    dropout_sens = rng.random(n_block) * 0.9
+    ever = rng.random(n_block) < 0.1
+    want_ever = ever.copy()
+    member = code[idx] <= week
+    want_ever[idx[member]] = True
+    rate, dropout = _numpy_value_effects(idx, erosion[code[idx]], response[idx], member, rate_sens, dropout_sens)
+    rate = np.where(member, rate * pull[idx], rate)
+    got = _member_value_effects(idx, code, week, erosion, response, rate_sens, dropout_sens, pull, True, ever)
+    assert np.array_equal(got[0], member) and 0 < member.sum() < member.size
+    assert got[1].tobytes() == rate.tobytes() and got[2].tobytes() == dropout.tobytes()
+    assert np.array_equal(ever, want_ever)
