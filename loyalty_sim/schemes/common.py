@@ -432,21 +432,26 @@ def _goal_gradient(idx: np.ndarray, progress: np.ndarray, last_progress: np.ndar
     """:meth:`MemberRuntime.goal_gradient` of ``idx``; records their progress and whether it went back."""
     out = np.empty(idx.size)
     for j in range(idx.size):
-        i = idx[j]
-        p = progress[j]
-        if p < 0.0:  # np.clip(p, 0, 1): NaN and -0.0 pass through
-            p = 0.0
-        if p > 1.0:
-            p = 1.0
-        went_back = cycled[i] or p < last_progress[i] - 1e-12
-        cycled[i] = went_back
-        last_progress[i] = p
-        den = 1.0 if went_back else p
-        den *= lightness[i]
-        den *= big_h - 1.0
-        den += 1.0
-        out[j] = (g * p + 1.0) / den
+        out[j] = goal_gradient_of(idx[j], progress[j], last_progress, cycled, lightness, g, big_h)
     return out
+
+
+@njit(cache=True)
+def goal_gradient_of(i: int, p: float, last_progress: np.ndarray, cycled: np.ndarray, lightness: np.ndarray,
+                     g: float, big_h: float) -> float:
+    """:func:`_goal_gradient` of block position ``i`` at progress ``p`` (compiled steps call it per customer)."""
+    if p < 0.0:  # np.clip(p, 0, 1): NaN and -0.0 pass through
+        p = 0.0
+    if p > 1.0:
+        p = 1.0
+    went_back = cycled[i] or p < last_progress[i] - 1e-12
+    cycled[i] = went_back
+    last_progress[i] = p
+    den = 1.0 if went_back else p
+    den *= lightness[i]
+    den *= big_h - 1.0
+    den += 1.0
+    return (g * p + 1.0) / den
 
 
 @njit(cache=True)
@@ -474,3 +479,15 @@ def _member_value_effects(idx: np.ndarray, code: np.ndarray, week: int, erosion:
         rate[j] = r
         dropout[j] = 1.0 - dropout_sens[i] * x
     return member, rate, dropout
+
+
+@njit(cache=True)
+def np_min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats in compiled steps: NaN passes through."""
+    return a if (a <= b or a != a) else b
+
+
+@njit(cache=True)
+def np_max(a: float, b: float) -> float:
+    """``np.maximum`` of two floats in compiled steps: NaN passes through."""
+    return a if (a >= b or a != a) else b

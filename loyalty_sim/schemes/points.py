@@ -34,7 +34,8 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import Effects, Settlement
-from .common import MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_UNITS, MAX_WEEKS, MemberRuntime, Money, SchemeConfig, Units, Week
+from .common import (MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_UNITS, MAX_WEEKS, MemberRuntime, Money, SchemeConfig, Units,
+                     Week, np_max, np_min)
 
 
 class Accrual(BaseModel):
@@ -482,18 +483,6 @@ _ONE = np.ones(1)
 
 
 @njit(cache=True)
-def _np_min(a: float, b: float) -> float:
-    """``np.minimum`` of two floats: NaN passes through."""
-    return a if (a <= b or a != a) else b
-
-
-@njit(cache=True)
-def _np_max(a: float, b: float) -> float:
-    """``np.maximum`` of two floats: NaN passes through."""
-    return a if (a >= b or a != a) else b
-
-
-@njit(cache=True)
 def _redeem_at_till(rule, bal, at_till, pay, u, target, target_value, unit, redeem_probability, reward_cost_share,
                     point_value):  # pragma: no cover - compiled
     """Points redeemed, money off, reward at retail and at cost of one member holding ``bal`` (see below)."""
@@ -504,7 +493,7 @@ def _redeem_at_till(rule, bal, at_till, pay, u, target, target_value, unit, rede
     step = unit if rule == 1 else 0.0
     usable = np.floor(bal / step) * step if step != 0.0 else bal
     go = at_till and usable > 0 and u < redeem_probability and point_value > 0
-    value = _np_min(usable * point_value, pay)  # never more than is paid this week
+    value = np_min(usable * point_value, pay)  # never more than is paid this week
     pts = value / point_value if point_value > 0 else 0.0
     if step != 0.0:
         pts = np.floor(pts / step + 1e-9) * step
@@ -566,10 +555,10 @@ def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, 
             unit, redeem_probability, reward_cost_share, point_value)
         done = pts > 0
         if done:
-            from_old = _np_min(balance_old[i], pts)
+            from_old = np_min(balance_old[i], pts)
             balance_old[i] -= from_old
             balance_new[i] -= pts - from_old
-            balance_new[i] = _np_max(balance_new[i], 0.0)
+            balance_new[i] = np_max(balance_new[i], 0.0)
             redeemed_ever[i] = True
             redeemed_total[i] += pts
         refill = 0.0
@@ -578,7 +567,7 @@ def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, 
             balance_new[i] += refill_bonus
             earned_since_refill[i] = False
         m = 1.0 if linear else mult[j]  # x * 1.0 is x: the linear multiplier of 1, as numpy's ones
-        earned = np.floor(earn_rate * _np_max(pay - money_off, 0.0) * m + 1e-9)
+        earned = np.floor(earn_rate * np_max(pay - money_off, 0.0) * m + 1e-9)
         balance_new[i] += earned
         if keeps_spend:
             cum_spend[i] += spend

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from numba import njit
 from pydantic import Field, model_validator
 from scipy.special import gammaincc
 
 from ..inversion import binomial_quantile
 from .base import Effects, Settlement
-from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig
+from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig, goal_gradient_of, np_max
 
 
 class StampCard(SchemeConfig):
@@ -102,30 +103,14 @@ class StampCardRuntime(MemberRuntime):
         ``holds``: whether they hold a card (all of them, or none). Called whenever a card changes, so the
         goal gradient records every change of progress (an unchanged progress would record nothing).
         """
-        s = self.scheme
-        # stamps on the card (head start before one)
-        card = self.stamps[pos] if holds else np.full(pos.size, s.head_start, dtype=np.int64)
-        # weeks to the reward at the customer's base rate, for the distance discount (over the gathered rates)
-        weeks_to = self._stamp_rate[pos]
-        np.divide(s.stamps_required - card, weeks_to, out=weeks_to)
-        response = self.behaviour.distance_discount(weeks_to)
-        response *= self.value_response[pos]
-        self._card_response[pos] = response
-        # goal gradient: progress from the first to the last stamp, partial reset after a reward; it acts
-        # only on customers holding a card, from the visit that opened it (before that there is no
-        # progress to feel, head start or not)
-        progress = card / max(s.stamps_required - 1, 1)
-        residual = (self.completed[pos] > 0) * self.behaviour.post_reward_residual  # 0.0 before any reward
-        np.maximum(progress, residual, out=progress)
-        gg = self.goal_gradient(progress, pos)  # records the progress: called again only once it may change
-        if not holds:
-            self._card_pull[pos] = 1.0
-            return
-        if s.head_start:
-            # endowed progress: a card that starts part-filled feels under way (Nunes & Dreze 2006); the
-            # study measured it on every customer handed a card, so it is not scaled by heaviness
-            gg = gg * (1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required)
-        self._card_pull[pos] = gg if self._pull_all else np.where(self._pull[pos], gg, 1.0)
+        s, b = self.scheme, self.behaviour
+        # the endowed-progress lift: a card that starts part-filled feels under way (Nunes & Dreze 2006); the
+        # study measured it on every customer handed a card, so it is not scaled by heaviness
+        endowed = 1.0 + b.endowed_progress_lift * s.head_start / s.stamps_required if s.head_start else 1.0
+        _card_effects(pos, holds, self.stamps, s.head_start, s.stamps_required, self._stamp_rate,
+                      b.distance_discount_per_week, self.value_response, self.completed, b.post_reward_residual,
+                      self._last_progress, self._cycled, self._lightness, float(b.goal_gradient), float(self._big_h),
+                      endowed, self._pull, self._pull_all, self._card_response, self._card_pull)
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         rate, dropout = self.member_effects(week, idx, self._card_response, pull=self._card_pull)
@@ -250,3 +235,33 @@ class StampCardRuntime(MemberRuntime):
         return {"stamps": self.stamps.copy()}
 
 StampCard.runtime = StampCardRuntime
+
+
+# ---------------------------------------------------------------- compiled steps
+# Plain IEEE arithmetic compiled by numba without ``fastmath`` (no reordering, no fused multiply-add):
+# each step is the one the numpy formulation did, element by element, so the bits are the same.
+
+@njit(cache=True)
+def _card_effects(pos, holds, stamps, head_start, required, stamp_rate, per_week, value_response, completed,
+                  residual, last_progress, cycled, lightness, g, big_h, endowed, pull, pull_all, card_response,
+                  card_pull):  # pragma: no cover - compiled
+    """Card response and goal-gradient pull of customers ``pos`` (see :meth:`StampCardRuntime._card_effects`).
+
+    The response is the card's value response discounted by the weeks to the reward at the customer's
+    stamp rate; the progress runs from the first to the last stamp, floored at the post-reward residual
+    once a card was completed; the pull acts only on card holders with some value to pull towards.
+    """
+    per_card = max(required - 1, 1)
+    for j in range(pos.size):
+        i = pos[j]
+        card = stamps[i] if holds else head_start  # stamps on the card (head start before one)
+        weeks_to = (required - card) / stamp_rate[i]
+        card_response[i] = 1.0 / (1.0 + per_week * np_max(weeks_to, 0.0)) * value_response[i]
+        floor = residual if completed[i] > 0 else 0.0 * residual
+        gg = goal_gradient_of(i, np_max(card / per_card, floor), last_progress, cycled, lightness, g, big_h)
+        if not holds:
+            card_pull[i] = 1.0
+            continue
+        if head_start:
+            gg = gg * endowed
+        card_pull[i] = gg if (pull_all or pull[i]) else 1.0

@@ -275,3 +275,29 @@ def test_membership_and_value_effects_in_one_pass_match_the_numpy_steps():
     assert np.array_equal(got[0], member) and 0 < member.sum() < member.size
     assert got[1].tobytes() == rate.tobytes() and got[2].tobytes() == dropout.tobytes()
     assert np.array_equal(ever, want_ever)
+
+
+def test_card_effects_match_the_numpy_steps():
+    from loyalty_sim.schemes.stamp_card import _card_effects
+    rng = np.random.default_rng(16)
+    n_block, required = 5000, 10
+    for head_start, holds in ((0, True), (2, True), (2, False)):
+        stamps = rng.integers(head_start, required, n_block)
+        rate, value_response = rng.random(n_block) * 3 + 1e-6, rng.random(n_block)
+        completed = rng.integers(0, 3, n_block)
+        lightness, pull = rng.random(n_block), rng.random(n_block) < 0.8
+        state = [rng.random(n_block), rng.random(n_block) < 0.2]
+        copies = [a.copy() for a in state]
+        got = [np.zeros(n_block), np.ones(n_block)]
+        pos = np.sort(rng.choice(n_block, 3000, replace=False))
+        _card_effects(pos, holds, stamps, head_start, required, rate, 0.05, value_response, completed, 0.3,
+                      state[0], state[1], lightness, 0.6, 1.21, 1.07, pull, False, got[0], got[1])
+        card = stamps[pos] if holds else np.full(pos.size, head_start, dtype=np.int64)
+        want_response = 1.0 / (1.0 + 0.05 * np.maximum((required - card) / rate[pos], 0.0)) * value_response[pos]
+        progress = np.maximum(card / (required - 1), (completed[pos] > 0) * 0.3)
+        gg = _numpy_goal_gradient(pos, progress, copies[0], copies[1], lightness, 0.6, 1.21)
+        if head_start:
+            gg = gg * 1.07
+        want_pull = np.where(pull[pos], gg, 1.0) if holds else np.ones(pos.size)
+        assert got[0][pos].tobytes() == want_response.tobytes() and got[1][pos].tobytes() == want_pull.tobytes()
+        assert state[0].tobytes() == copies[0].tobytes() and np.array_equal(state[1], copies[1])
