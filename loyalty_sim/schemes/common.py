@@ -283,21 +283,31 @@ class MemberRuntime:
         self._members_cache = (week, idx, m, code)
         return m
 
+    def members_by_code(self, week: int, idx: np.ndarray) -> bool:
+        """Whether a compiled pass may find the week's members of ``idx`` itself (``is_member``), then
+        :meth:`remember_members`: enrolment weeks are whole and :meth:`members` was not asked yet."""
+        if self._cached_members(week, idx) is not None:
+            return False
+        self._enrol_referred(idx)
+        return self._whole_weeks
+
+    def remember_members(self, week: int, idx: np.ndarray, member: np.ndarray) -> None:
+        """Keep a compiled pass's membership of ``idx`` as the week's :meth:`members` answer."""
+        member.flags.writeable = False
+        self._members_cache = (week, idx, member, None)
+
     def member_effects(self, week: int, idx: np.ndarray, response: np.ndarray,
                        pull: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`members`, then :meth:`value_effects` of a response (and pull) held per customer of the block.
 
         With whole enrolment weeks the two are one compiled pass (the same numbers); returns rate and dropout.
         """
-        if self._cached_members(week, idx) is None:
-            self._enrol_referred(idx)
-            if self._whole_weeks:
-                m, rate, dropout = _member_value_effects(
-                    idx, self._enrol_code, week, self._erosion_by_code(week), response, self.rate_sens,
-                    self.dropout_sens, _NO_PULL if pull is None else pull, pull is not None, self.members_ever)
-                m.flags.writeable = False
-                self._members_cache = (week, idx, m, None)
-                return rate, dropout
+        if self.members_by_code(week, idx):
+            m, rate, dropout = _member_value_effects(
+                idx, self._enrol_code, week, self._erosion_by_code(week), response, self.rate_sens,
+                self.dropout_sens, _NO_PULL if pull is None else pull, pull is not None, self.members_ever)
+            self.remember_members(week, idx, m)
+            return rate, dropout
         member = self.members(week, idx)
         return self.value_effects(week, idx, response[idx], member, pull=pull)
 
@@ -467,12 +477,9 @@ def _member_value_effects(idx: np.ndarray, code: np.ndarray, week: int, erosion:
     dropout = np.empty(idx.size)
     for j in range(idx.size):
         i = idx[j]
-        c = code[i]
-        m = c <= week
+        m = is_member(i, code, week, members_ever)
         member[j] = m
-        if m:
-            members_ever[i] = True
-        x = erosion[c] * response[i] if m else 0.0
+        x = erosion[code[i]] * response[i] if m else 0.0
         r = rate_sens[i] * x + 1.0
         if has_pull and m:
             r *= pull[i]
@@ -491,3 +498,12 @@ def np_min(a: float, b: float) -> float:
 def np_max(a: float, b: float) -> float:
     """``np.maximum`` of two floats in compiled steps: NaN passes through."""
     return a if (a >= b or a != a) else b
+
+
+@njit(cache=True)
+def is_member(i: int, code: np.ndarray, week: int, members_ever: np.ndarray) -> bool:
+    """Whether block position ``i`` is a member in ``week`` (enrolment code at most the week); recorded."""
+    m = code[i] <= week
+    if m:
+        members_ever[i] = True
+    return m

@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .base import Effects, Settlement
-from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig
+from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig, goal_gradient_of, is_member
 
 
 class Tier(BaseModel):
@@ -227,30 +227,35 @@ class TiersRuntime(MemberRuntime):
                                                 self.demoted, 1.0 + self.behaviour.demotion_dropout_rise)
 
     def _regoal(self, pos: np.ndarray) -> None:
-        """The rate of customers ``pos``, whose rolling total or tier changed: goal gradient towards the next tier."""
-        lvl = self.level[pos].astype(np.intp)
-        progress = self.total[pos] / self._goal_threshold[lvl]
-        gg = self.goal_gradient(progress, pos)  # records the progress: called again only once it changes
-        rate = self._tier_rate[pos]
-        rate *= np.where(self._pulls[lvl], gg, 1.0)
-        # a demoted member buys less, not only leaves sooner: it ends below the never-promoted (Wagner et al. 2009)
-        demoted = self.demoted[pos]
-        if demoted.any():
-            rate[demoted] *= 1.0 - self.behaviour.demotion_rate_cut
-        self._rate[pos] = rate
+        """The rate of customers ``pos``, whose rolling total or tier changed: goal gradient towards the next tier.
+
+        A demoted member buys less, not only leaves sooner: it ends below the never-promoted (Wagner et al. 2009).
+        """
+        b = self.behaviour
+        _regoal(pos, self.level, self.total, self._goal_threshold, self._pulls, self._tier_rate, self.demoted,
+                1.0 - b.demotion_rate_cut, self._last_progress, self._cycled, self._lightness, float(b.goal_gradient),
+                float(self._big_h), self._rate)
 
     # ------------------------------------------------------------ effects
     def effects(self, week: int, idx: np.ndarray) -> Effects:
-        member = self.members(week, idx)
         if not self.scheme.has_benefit:
+            self.members(week, idx)
             return Effects()
         if self._responds:
+            member = self.members(week, idx)
             # value_effects' dropout times _tier_dropout's, and each tier's rate, ticket and discount, in one pass
             return Effects(*_tier_effects(idx, np.broadcast_to(member, idx.shape), self.erosion(week, idx),
                                           self.level, self.value_response, self.dropout_sens, self.status_cut,
                                           self.perk_sens, self.perk_value, self.demoted,
                                           1.0 + self.behaviour.demotion_dropout_rise, self._rate, self._ticket,
                                           self._discount))
+        if self.members_by_code(week, idx):
+            member, *effects = _kept_effects(idx, self._enrol_code, week, self.members_ever, self._rate,
+                                             self._ticket, self._discount, self._dropout)
+            self.remember_members(week, idx, member)
+            rate, ticket, discount, dropout = effects
+            return Effects(rate=rate, dropout=dropout, ticket=ticket, discount=discount)
+        member = self.members(week, idx)
         rate, ticket, discount = self._rate[idx], self._ticket[idx], self._discount[idx]
         dropout = self._dropout[idx]
         if not member.all():
@@ -438,3 +443,35 @@ def _tier_dropouts(pos: np.ndarray, level: np.ndarray, status_cut: np.ndarray, p
         i = pos[j]
         out[j] = _tier_dropout(1.0, i, level[i], status_cut, perk_sens, perk_value, demoted, demoted_factor)
     return out
+
+
+@njit(cache=True)
+def _regoal(pos, level, total, goal_threshold, pulls, tier_rate, demoted, demoted_factor, last_progress, cycled,
+            lightness, g, big_h, rate):  # pragma: no cover - compiled
+    """``rate`` of ``pos``: the tier's rate times the goal gradient towards the next tier where it pulls,
+    times ``demoted_factor`` for the demoted; records the progress (:func:`goal_gradient_of`)."""
+    for j in range(pos.size):
+        i = pos[j]
+        lvl = level[i]
+        gg = goal_gradient_of(i, total[i] / goal_threshold[lvl], last_progress, cycled, lightness, g, big_h)
+        r = tier_rate[i] * (gg if pulls[lvl] else 1.0)
+        if demoted[i]:
+            r *= demoted_factor
+        rate[i] = r
+
+
+@njit(cache=True)
+def _kept_effects(idx, code, week, members_ever, rate, ticket, discount, dropout):  # pragma: no cover - compiled
+    """Membership of ``idx`` (:func:`is_member`) and the kept effects of the members (none for the others)."""
+    n = idx.size
+    member = np.empty(n, dtype=np.bool_)
+    out = (np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    for j in range(n):
+        i = idx[j]
+        m = is_member(i, code, week, members_ever)
+        member[j] = m
+        out[0][j] = rate[i] if m else 1.0
+        out[1][j] = ticket[i] if m else 1.0
+        out[2][j] = discount[i] if m else 0.0
+        out[3][j] = dropout[i] if m else 1.0
+    return member, out[0], out[1], out[2], out[3]

@@ -301,3 +301,31 @@ def test_card_effects_match_the_numpy_steps():
         want_pull = np.where(pull[pos], gg, 1.0) if holds else np.ones(pos.size)
         assert got[0][pos].tobytes() == want_response.tobytes() and got[1][pos].tobytes() == want_pull.tobytes()
         assert state[0].tobytes() == copies[0].tobytes() and np.array_equal(state[1], copies[1])
+
+
+def test_tier_goal_and_kept_effects_match_the_numpy_steps():
+    from loyalty_sim.schemes.tiers import _kept_effects, _regoal
+    rng = np.random.default_rng(18)
+    n_block, k = 6000, 3
+    level = rng.integers(0, k, n_block).astype(np.int16)
+    total, goal = rng.random(n_block) * 900, np.array([250.0, 600.0, 600.0])
+    pulls, tier_rate = np.array([True, True, False]), 1.0 + rng.random(n_block)
+    demoted, lightness = rng.random(n_block) < 0.1, rng.random(n_block)
+    state = [rng.random(n_block), rng.random(n_block) < 0.2]
+    copies = [a.copy() for a in state]
+    pos = np.sort(rng.choice(n_block, 4000, replace=False))
+    rate = np.zeros(n_block)
+    _regoal(pos, level, total, goal, pulls, tier_rate, demoted, 0.9, state[0], state[1], lightness, 0.6, 1.21, rate)
+    lvl = level[pos].astype(np.intp)
+    gg = _numpy_goal_gradient(pos, total[pos] / goal[lvl], copies[0], copies[1], lightness, 0.6, 1.21)
+    want = tier_rate[pos] * np.where(pulls[lvl], gg, 1.0)
+    want[demoted[pos]] *= 0.9
+    assert rate[pos].tobytes() == want.tobytes()
+    assert state[0].tobytes() == copies[0].tobytes() and np.array_equal(state[1], copies[1])
+    code, ever = rng.integers(0, 31, n_block).astype(np.intp), np.zeros(n_block, dtype=bool)
+    kept = [rng.random(n_block) for _ in range(4)]
+    member, *got = _kept_effects(pos, code, 12, ever, *kept)
+    m = code[pos] <= 12
+    assert np.array_equal(member, m) and np.array_equal(np.flatnonzero(ever), pos[m])
+    for a, src, other in zip(got, kept, (1.0, 1.0, 0.0, 1.0)):
+        assert a.tobytes() == np.where(m, src[pos], other).tobytes()
