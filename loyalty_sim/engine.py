@@ -500,12 +500,8 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
 
     if not (np.isscalar(discount) or settle is None and eff is None):
         _add_nonzero(cust["discount"], idx, discount)
-    bidx = idx[buyers]
-    first = cust["first_purchase_week"]
-    first[bidx[first[bidx] < 0]] = w
-    cust["last_purchase_week"][bidx] = w
     cust["dropout_week"][idx[died]] = w
-    win_tx[bidx] += made[buyers]
+    _book_buyers(idx, buyers, made, w, cust["first_purchase_week"], cust["last_purchase_week"], win_tx)
     _add_nonzero(win_rev, idx, revenue)
 
 
@@ -516,6 +512,19 @@ def _add_nonzero(total: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None
         v = values[j]
         if v != 0:
             total[idx[j]] += v
+
+
+@njit(cache=True)
+def _book_buyers(idx: np.ndarray, buyers: np.ndarray, made: np.ndarray, w: int, first: np.ndarray, last: np.ndarray,
+                 win_tx: np.ndarray) -> None:
+    """The week's buyers (positions into ``idx``): first and last purchase week, purchases in the window."""
+    for b in range(buyers.size):
+        j = buyers[b]
+        i = idx[j]
+        if first[i] < 0:
+            first[i] = w
+        last[i] = w
+        win_tx[i] += made[j]
 
 
 def _block_customers(cust: dict[str, np.ndarray], win_tx: np.ndarray, win_rev: np.ndarray, cfg: SimulationConfig,

@@ -446,7 +446,7 @@ def _goal_gradient(idx: np.ndarray, progress: np.ndarray, last_progress: np.ndar
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def goal_gradient_of(i: int, p: float, last_progress: np.ndarray, cycled: np.ndarray, lightness: np.ndarray,
                      g: float, big_h: float) -> float:
     """:func:`_goal_gradient` of block position ``i`` at progress ``p`` (compiled steps call it per customer)."""
@@ -488,19 +488,19 @@ def _member_value_effects(idx: np.ndarray, code: np.ndarray, week: int, erosion:
     return member, rate, dropout
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def np_min(a: float, b: float) -> float:
     """``np.minimum`` of two floats in compiled steps: NaN passes through."""
     return a if (a <= b or a != a) else b
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def np_max(a: float, b: float) -> float:
     """``np.maximum`` of two floats in compiled steps: NaN passes through."""
     return a if (a >= b or a != a) else b
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_member(i: int, code: np.ndarray, week: int, members_ever: np.ndarray) -> bool:
     """Whether block position ``i`` is a member in ``week`` (enrolment code at most the week); recorded."""
     m = code[i] <= week

@@ -482,7 +482,7 @@ _REDEEM_CODES = {"tiered": 0, "minimum_unit": 1, "free": 2, "refill": 3}
 _ONE = np.ones(1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _redeem_at_till(rule, bal, at_till, pay, u, target, target_value, unit, redeem_probability, reward_cost_share,
                     point_value):  # pragma: no cover - compiled
     """Points redeemed, money off, reward at retail and at cost of one member holding ``bal`` (see below)."""
