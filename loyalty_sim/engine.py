@@ -461,7 +461,9 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
         till_discount = 0.0
     if runtime is not None:
         runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
-    settle = runtime.settle(w, idx, made, gross, bill=gross - till_discount) if runtime is not None else None
+    settle = None
+    if runtime is not None:  # gross - 0.0 is gross, to the bit: without a till discount the bill is the gross
+        settle = runtime.settle(w, idx, made, gross, bill=gross if _is_zero(till_discount) else gross - till_discount)
     discount = till_discount + (settle.discount if settle is not None else 0.0)
     revenue = gross if _is_zero(discount) else gross - discount  # gross - 0.0 is gross, to the bit
     return eff, k, made, buyers, died, gross, trial, settle, discount, revenue

@@ -481,9 +481,7 @@ def _member_value_effects(idx: np.ndarray, code: np.ndarray, week: int, erosion:
         member[j] = m
         x = erosion[code[i]] * response[i] if m else 0.0
         r = rate_sens[i] * x + 1.0
-        if has_pull and m:
-            r *= pull[i]
-        rate[j] = r
+        rate[j] = r * pull[i] if (has_pull and m) else r
         dropout[j] = 1.0 - dropout_sens[i] * x
     return member, rate, dropout
 
@@ -504,6 +502,5 @@ def np_max(a: float, b: float) -> float:
 def is_member(i: int, code: np.ndarray, week: int, members_ever: np.ndarray) -> bool:
     """Whether block position ``i`` is a member in ``week`` (enrolment code at most the week); recorded."""
     m = code[i] <= week
-    if m:
-        members_ever[i] = True
+    members_ever[i] |= m  # a store either way: no branch on who is a member
     return m

@@ -465,13 +465,13 @@ def _kept_effects(idx, code, week, members_ever, rate, ticket, discount, dropout
     """Membership of ``idx`` (:func:`is_member`) and the kept effects of the members (none for the others)."""
     n = idx.size
     member = np.empty(n, dtype=np.bool_)
-    out = (np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    rate_out, ticket_out, discount_out, dropout_out = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for j in range(n):
         i = idx[j]
         m = is_member(i, code, week, members_ever)
         member[j] = m
-        out[0][j] = rate[i] if m else 1.0
-        out[1][j] = ticket[i] if m else 1.0
-        out[2][j] = discount[i] if m else 0.0
-        out[3][j] = dropout[i] if m else 1.0
-    return member, out[0], out[1], out[2], out[3]
+        rate_out[j] = rate[i] if m else 1.0
+        ticket_out[j] = ticket[i] if m else 1.0
+        discount_out[j] = discount[i] if m else 0.0
+        dropout_out[j] = dropout[i] if m else 1.0
+    return member, rate_out, ticket_out, discount_out, dropout_out
