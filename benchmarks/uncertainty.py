@@ -8,7 +8,8 @@ per second, peak memory, and what was made once and reused by every draw:
   (``tests/uncertainty/test_psa.py`` checks it is bit-identical under far-apart behaviours).
 * the weeks before the launch: every scheme run starts from the counterfactual's blocks at the
   launch week (``tests/test_engine.py`` checks a resumed run equals a run from week 0, to the bit);
-* the uniforms of the weeks after launch: drawn once by the counterfactual, read by every scheme run
+* the uniforms of the weeks after launch (and the spend draws' normal quantiles): drawn once by the
+  counterfactual, read by every scheme run
   (held when they fit in ``loyalty_sim.memory.LAUNCH_UNIFORMS_LIMIT``; the same test checks the bits).
 
 Target: at most 120 s on 2 cores. Usage:
@@ -62,8 +63,8 @@ def main() -> None:
           f"serve all {args.draws} draws (without reuse: {p.reused['counterfactual_runs_without_reuse']} "
           f"counterfactual runs and as many populations); every scheme run starts at week "
           f"{p.reused['weeks_before_launch']} from the counterfactual's state there"
-          + (", and reads the counterfactual's uniforms of the weeks after it" if p.reused["uniforms_after_launch"]
-             else "; the uniforms after launch were too large to hold and are drawn by every run"))
+          + (", and reads the counterfactual's uniforms of the weeks after it (and their spend quantiles)"
+             if p.reused["uniforms_after_launch"] else "; the uniforms after launch were too large to hold and are drawn by every run"))
     best = a.table["expected"].idxmax()
     print(f"result: best on average {best} ({a.table.loc[best, 'expected']:,.0f}; P(best) "
           f"{a.table.loc[best, 'p_best']:.2f}); EVPI {a.voi.loc['all assumptions', 'evppi']:,.0f}")

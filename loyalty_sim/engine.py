@@ -36,6 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 from numba import njit
+from scipy.special import ndtri
 
 from .errors import ConfigError
 from .granules import bounds as granule_bounds
@@ -235,7 +236,8 @@ class LaunchState:
     Before the launch week a scheme run *is* its counterfactual (the scheme is not yet there, and
     every random number is keyed by what it is for, not by the run), so a scheme run on the same
     customers and seed can start from here instead of replaying those weeks (:func:`simulate`'s
-    ``resume``), and read the uniforms of the weeks after it instead of drawing them again
+    ``resume``), and read the uniforms of the weeks after it (and the normal quantiles of the spend
+    uniforms) instead of drawing them again
     (:attr:`holds_uniforms`). ``key`` is what a run must share with the one that made it.
     """
 
@@ -303,10 +305,11 @@ class _Block:
         u_pos = gran.astype(np.int64) * (2 * GRANULE) + ctx.slot_of
         u_flat = np.empty(ng * 2 * GRANULE)  # per granule: a row of count uniforms, a row of spend uniforms
         self.state = _BlockState(traits, h0, q0, inv_nu, traits.hazard_budget.copy(), prm.spend_p, u_flat, u_pos)
-        #: the week's uniforms by week (which granules were drawn, the draws): recorded by a run that keeps its
-        #: launch state (``uniform_log``), read back by the runs that resume from it (``uniform_cache``)
-        self.uniform_log: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
-        self.uniform_cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
+        #: the week's uniforms by week (which granules were drawn, the draws, the spend draws' normal quantiles):
+        #: recorded by a run that keeps its launch state (``uniform_log``), read back by the runs that resume
+        #: from it (``uniform_cache``)
+        self.uniform_log: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self.uniform_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def resumed(self, behaviour: Any) -> "_Block":
         """A copy to go on from (what the week loop updates is copied; the context gets ``behaviour``)."""
@@ -320,7 +323,7 @@ class _Block:
         out.logs = None if self.logs is None else list(self.logs)
         out.uniform_log = None  # the copy reads what this block recorded, it records nothing itself
         out.state = dataclasses.replace(self.state, remaining=self.state.remaining.copy(),
-                                        u_flat=np.empty_like(self.state.u_flat))
+                                        u_flat=np.empty_like(self.state.u_flat), z_flat=None)
         return out
 
     def run(self, runtime: Any, first: int, stop: int) -> None:
@@ -328,6 +331,9 @@ class _Block:
         ctx, cfg, state, weekly, ledger = self.ctx, self.cfg, self.state, self.weekly, self.ledger
         ng, weeks, gran = ctx.n_granules, cfg.weeks, ctx.granule_of
         u_buf = state.u_flat.reshape(ng, 2, GRANULE)
+        if self.uniform_cache is not None and state.z_flat is None:
+            state.z_flat = np.empty(ng * GRANULE)
+        z_buf = None if state.z_flat is None else state.z_flat.reshape(ng, GRANULE)
         streams = [WeeklyUniforms(cfg.seed, "purchases", g, width=2) for g in ctx.global_granules]
         alive, order, edges_in = self.alive, self.order, self.arrive_edges
         for w in range(first, stop):
@@ -358,10 +364,14 @@ class _Block:
             for g in np.flatnonzero(per_granule):
                 if drawn is not None and drawn[0][g]:
                     u_buf[g] = drawn[1][g]  # the same numbers the counterfactual drew, keyed the same way
+                    if z_buf is not None:
+                        z_buf[g] = drawn[2][g]
                 else:
                     streams[g].get(w, out=u_buf[g])
+                    if z_buf is not None:
+                        ndtri(u_buf[g, 1], out=z_buf[g])
             if self.uniform_log is not None:
-                self.uniform_log[w] = (per_granule > 0, u_buf.copy())
+                self.uniform_log[w] = (per_granule > 0, u_buf.copy(), ndtri(u_buf[:, 1]))
 
             eff, k, made, buyers, died, gross, trial, settle, discount, revenue = _draw_week(
                 runtime if launched else None, w, idx, state, newcomers)
@@ -418,6 +428,9 @@ class _BlockState:
     spend_p: float
     u_flat: np.ndarray  # the week's uniforms, (granule, count/spend row, slot) flattened
     u_pos: np.ndarray  # position of each customer's count uniform in u_flat
+    #: the week's spend uniforms' standard normal quantiles, (granule, slot) flattened, where a run reads
+    #: them with the uniforms the counterfactual drew (None: computed from the uniforms)
+    z_flat: np.ndarray | None = None
 
 
 def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers: np.ndarray) -> tuple:
@@ -451,8 +464,11 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
     buyers = np.flatnonzero(made != 0)
     gross = np.zeros(idx.size)
     if buyers.size:
-        u_spend = st.u_flat[st.u_pos[idx[buyers]] + GRANULE]
-        gross[buyers] = gamma_sum_quantile(made[buyers], st.spend_p, u_spend) * st.inv_nu[idx[buyers]]
+        pos = st.u_pos[idx[buyers]]
+        u_spend = st.u_flat[pos + GRANULE]
+        # the spend uniforms' normal quantiles, read where the counterfactual's were kept (the same numbers)
+        z = None if st.z_flat is None else st.z_flat[pos - (pos // (2 * GRANULE)) * GRANULE]
+        gross[buyers] = gamma_sum_quantile(made[buyers], st.spend_p, u_spend, z=z) * st.inv_nu[idx[buyers]]
         if eff is not None and not _is_one(eff.ticket):
             gross *= eff.ticket
     if eff is not None and not _is_zero(eff.discount):

@@ -123,11 +123,12 @@ def gamma_wilson_hilferty(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
     return x
 
 
-def gamma_sum_quantile(n: np.ndarray, shape: float, u: np.ndarray) -> np.ndarray:
+def gamma_sum_quantile(n: np.ndarray, shape: float, u: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
     """Quantile at ``u`` of the sum of ``n`` Gamma(``shape``, 1) variates: :func:`gamma_wilson_hilferty` of ``n * shape``.
 
     The same numbers, faster: the terms that depend only on the shape are computed once per
-    distinct ``n`` (a handful of counts) instead of once per element.
+    distinct ``n`` (a handful of counts) instead of once per element. ``z``, if given, is
+    ``ndtri(u)`` computed before (the same numbers: it is elementwise).
     """
     n = np.asarray(n, dtype=np.int64)
     u = np.asarray(u, dtype=float)
@@ -140,7 +141,7 @@ def gamma_sum_quantile(n: np.ndarray, shape: float, u: np.ndarray) -> np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         c_tab = 1.0 / (9.0 * k_tab)
         one_c, root_c = 1.0 - c_tab, np.sqrt(c_tab)
-    z = ndtri(u)
+    z = ndtri(u) if z is None else np.asarray(z, dtype=float)
     # k (1 - c + z sqrt c)^3 with the table looked up once per element; the cube is numpy's power
     cube = _wilson_hilferty_base(n.ravel(), z.ravel(), one_c, root_c).reshape(z.shape)
     np.power(cube, 3, out=cube)

@@ -117,10 +117,13 @@ def estimate_memory(n_customers: int, weeks: int, *, params: PopulationParams | 
 
 
 def launch_uniform_bytes(n_customers: int, weeks: int, block_size: int = 16 * GRANULE) -> int:
-    """Bytes of ``weeks`` weeks of the engine's uniforms (two per customer slot of every granule of every block)."""
+    """Bytes of ``weeks`` weeks of the engine's uniforms and the spend uniforms' normal quantiles.
+
+    Three numbers per customer slot of every granule of every block.
+    """
     n = int(n_customers)
     granules = -(-n // GRANULE) + -(-n // max(int(block_size), 1))  # a block's last granule may be part-full
-    return granules * 2 * GRANULE * 8 * max(int(weeks), 0)
+    return granules * 3 * GRANULE * 8 * max(int(weeks), 0)
 
 
 def memory_limit() -> tuple[int, str]:

@@ -193,10 +193,14 @@ def test_the_launch_state_holds_the_uniforms_after_launch_and_the_scheme_runs_re
     assert all(sorted(b.uniform_cache) == list(range(7, 20)) for b in base.launch_state.blocks.values())
     full = simulate(pop, scheme, seed=8, launch_week=7)
     drawn.clear()
+    import loyalty_sim.inversion as inversion
+    quantiles = []  # the spend draws' normal quantiles: kept with the uniforms, not computed again
+    real_ndtri = inversion.ndtri
+    monkeypatch.setattr(inversion, "ndtri", lambda u: quantiles.append(np.size(u)) or real_ndtri(u))
     resumed = simulate(pop, scheme, seed=8, launch_week=7, resume=base.launch_state)
     pd.testing.assert_frame_equal(full.weekly, resumed.weekly, check_exact=True)
     pd.testing.assert_frame_equal(full.customers, resumed.customers, check_exact=True)
-    purchase_draws = len(drawn)
+    purchase_draws, held_quantiles = len(drawn), len(quantiles)
     monkeypatch.setattr(engine, "LAUNCH_UNIFORMS_LIMIT", 0)
     none_kept = simulate(pop, seed=8, launch_week=7, keep_launch_state=True)
     assert all(b.uniform_cache is None for b in none_kept.launch_state.blocks.values())
@@ -205,6 +209,7 @@ def test_the_launch_state_holds_the_uniforms_after_launch_and_the_scheme_runs_re
     pd.testing.assert_frame_equal(full.weekly, again.weekly, check_exact=True)
     # held: no draw at all (this scheme draws nothing of its own); not held: every granule, every week after launch
     assert purchase_draws == 0 and len(drawn) == 13 * -(-pop.n_customers // GRANULE)
+    assert held_quantiles == 0 and len(quantiles) > 0
 
 
 def test_resume_refuses_another_run_s_state():

@@ -284,8 +284,11 @@ class MemberRuntime:
         return m
 
     def members_by_code(self, week: int, idx: np.ndarray) -> bool:
-        """Whether a compiled pass may find the week's members of ``idx`` itself (``is_member``), then
-        :meth:`remember_members`: enrolment weeks are whole and :meth:`members` was not asked yet."""
+        """Whether a compiled pass may find the week's members of ``idx`` itself (``is_member``).
+
+        It may when enrolment weeks are whole and :meth:`members` was not asked yet; it then gives its
+        answer to :meth:`remember_members`.
+        """
         if self._cached_members(week, idx) is not None:
             return False
         self._enrol_referred(idx)

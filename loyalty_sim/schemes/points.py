@@ -34,8 +34,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import Effects, Settlement
-from .common import (MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_UNITS, MAX_WEEKS, MemberRuntime, Money, SchemeConfig, Units,
-                     Week, np_max, np_min)
+from .common import MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_UNITS, MAX_WEEKS, MemberRuntime, Money, SchemeConfig, Units, Week, np_max, np_min
 
 
 class Accrual(BaseModel):
@@ -549,7 +548,6 @@ def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, 
         bought[n_bought] = i
         n_bought += 1
         bal = balance_old[i] + balance_new[i]
-        at_till = b > 0
         pts, money_off, retail, cost = _redeem_at_till(
             rule, bal, b > 0, pay, u[i] if rule != 0 else 0.0, target_points[i], target_value[i] if rule == 0 else 0.0,
             unit, redeem_probability, reward_cost_share, point_value)

@@ -448,8 +448,10 @@ def _tier_dropouts(pos: np.ndarray, level: np.ndarray, status_cut: np.ndarray, p
 @njit(cache=True)
 def _regoal(pos, level, total, goal_threshold, pulls, tier_rate, demoted, demoted_factor, last_progress, cycled,
             lightness, g, big_h, rate):  # pragma: no cover - compiled
-    """``rate`` of ``pos``: the tier's rate times the goal gradient towards the next tier where it pulls,
-    times ``demoted_factor`` for the demoted; records the progress (:func:`goal_gradient_of`)."""
+    """``rate`` of ``pos``: the tier's rate times the goal gradient towards the next tier (where it pulls).
+
+    Times ``demoted_factor`` for the demoted; records the progress (:func:`goal_gradient_of`).
+    """
     for j in range(pos.size):
         i = pos[j]
         lvl = level[i]
