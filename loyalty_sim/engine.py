@@ -305,6 +305,7 @@ class _Block:
         u_pos = gran.astype(np.int64) * (2 * GRANULE) + ctx.slot_of
         u_flat = np.empty(ng * 2 * GRANULE)  # per granule: a row of count uniforms, a row of spend uniforms
         self.state = _BlockState(traits, h0, q0, inv_nu, traits.hazard_budget.copy(), prm.spend_p, u_flat, u_pos)
+        self._own_uniforms = u_flat  # the block's own buffer (the state may point at a cached week's instead)
         #: the week's uniforms by week (which granules were drawn, the draws, the spend draws' normal quantiles):
         #: recorded by a run that keeps its launch state (``uniform_log``), read back by the runs that resume
         #: from it (``uniform_cache``)
@@ -323,17 +324,18 @@ class _Block:
         out.logs = None if self.logs is None else list(self.logs)
         out.uniform_log = None  # the copy reads what this block recorded, it records nothing itself
         out.state = dataclasses.replace(self.state, remaining=self.state.remaining.copy(),
-                                        u_flat=np.empty_like(self.state.u_flat), z_flat=None)
+                                        u_flat=np.empty_like(self._own_uniforms), z_flat=None)
+        out._own_uniforms = out.state.u_flat
         return out
 
     def run(self, runtime: Any, first: int, stop: int) -> None:
         """Weeks ``first`` to ``stop - 1``; ``runtime`` (None: no scheme) acts from the launch week."""
         ctx, cfg, state, weekly, ledger = self.ctx, self.cfg, self.state, self.weekly, self.ledger
         ng, weeks, gran = ctx.n_granules, cfg.weeks, ctx.granule_of
-        u_buf = state.u_flat.reshape(ng, 2, GRANULE)
-        if self.uniform_cache is not None and state.z_flat is None:
-            state.z_flat = np.empty(ng * GRANULE)
-        z_buf = None if state.z_flat is None else state.z_flat.reshape(ng, GRANULE)
+        own_u = self._own_uniforms  # the block's own buffers, for the weeks it draws (some of) its numbers itself
+        own_z = np.empty(ng * GRANULE) if self.uniform_cache is not None else None
+        u_buf = own_u.reshape(ng, 2, GRANULE)
+        z_buf = None if own_z is None else own_z.reshape(ng, GRANULE)
         streams = [WeeklyUniforms(cfg.seed, "purchases", g, width=2) for g in ctx.global_granules]
         alive, order, edges_in = self.alive, self.order, self.arrive_edges
         for w in range(first, stop):
@@ -361,17 +363,21 @@ class _Block:
             per_granule = np.diff(edges)
             weekly["alive_start"][:, w] = per_granule
             drawn = self.uniform_cache.get(w) if self.uniform_cache is not None else None
-            for g in np.flatnonzero(per_granule):
-                if drawn is not None and drawn[0][g]:
-                    u_buf[g] = drawn[1][g]  # the same numbers the counterfactual drew, keyed the same way
-                    if z_buf is not None:
-                        z_buf[g] = drawn[2][g]
-                else:
-                    streams[g].get(w, out=u_buf[g])
-                    if z_buf is not None:
-                        ndtri(u_buf[g, 1], out=z_buf[g])
+            present = np.flatnonzero(per_granule)
+            if drawn is not None and drawn[0][present].all():
+                # the counterfactual drew every granule of the week, keyed the same way: read its numbers in place
+                state.u_flat, state.z_flat = drawn[1].reshape(-1), drawn[2].reshape(-1)
+            else:
+                state.u_flat, state.z_flat = own_u, own_z
+                for g in present:
+                    if drawn is not None and drawn[0][g]:
+                        u_buf[g], z_buf[g] = drawn[1][g], drawn[2][g]
+                    else:
+                        streams[g].get(w, out=u_buf[g])
+                        if z_buf is not None:
+                            ndtri(u_buf[g, 1], out=z_buf[g])
             if self.uniform_log is not None:
-                self.uniform_log[w] = (per_granule > 0, u_buf.copy(), ndtri(u_buf[:, 1]))
+                self.uniform_log[w] = _read_only(per_granule > 0, u_buf.copy(), ndtri(u_buf[:, 1]))
 
             eff, k, made, buyers, died, gross, trial, settle, discount, revenue = _draw_week(
                 runtime if launched else None, w, idx, state, newcomers)
@@ -521,6 +527,13 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
     cust["dropout_week"][idx[died]] = w
     _book_buyers(idx, buyers, made, w, cust["first_purchase_week"], cust["last_purchase_week"], win_tx)
     _add_nonzero(win_rev, idx, revenue)
+
+
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``arrays``, no longer writeable (what every resumed run reads in place)."""
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
 
 
 @njit(cache=True)
