@@ -431,12 +431,22 @@ def _value_effects(idx: np.ndarray, fade: np.ndarray, response: np.ndarray, memb
     for j in range(idx.size):
         i = idx[j]
         x = fade[j] * response[j] if member[j] else 0.0
-        r = rate_sens[i] * x + 1.0
-        if has_pull and member[j]:
-            r *= pull[i if pull_by_customer else j]
-        rate[j] = r
-        dropout[j] = 1.0 - dropout_sens[i] * x
+        r = value_rate(x, rate_sens[i])
+        rate[j] = r * pull[i if pull_by_customer else j] if (has_pull and member[j]) else r
+        dropout[j] = value_dropout(x, dropout_sens[i])
     return rate, dropout
+
+
+@njit(cache=True, inline="always")
+def value_rate(x: float, rate_sens: float) -> float:
+    """Rate multiplier ``1 + rate_sens * x`` of an eroded value response ``x`` (compiled steps share it)."""
+    return rate_sens * x + 1.0
+
+
+@njit(cache=True, inline="always")
+def value_dropout(x: float, dropout_sens: float) -> float:
+    """Dropout multiplier ``1 - dropout_sens * x`` of an eroded value response ``x`` (compiled steps share it)."""
+    return 1.0 - dropout_sens * x
 
 
 @njit(cache=True)
@@ -483,9 +493,9 @@ def _member_value_effects(idx: np.ndarray, code: np.ndarray, week: int, erosion:
         m = is_member(i, code, week, members_ever)
         member[j] = m
         x = erosion[code[i]] * response[i] if m else 0.0
-        r = rate_sens[i] * x + 1.0
+        r = value_rate(x, rate_sens[i])
         rate[j] = r * pull[i] if (has_pull and m) else r
-        dropout[j] = 1.0 - dropout_sens[i] * x
+        dropout[j] = value_dropout(x, dropout_sens[i])
     return member, rate, dropout
 
 

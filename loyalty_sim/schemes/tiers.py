@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .base import Effects, Settlement
-from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig, goal_gradient_of, is_member
+from .common import MAX_MONEY, MAX_WEEKS, MemberRuntime, SchemeConfig, goal_gradient_of, is_member, value_dropout
 
 
 class Tier(BaseModel):
@@ -420,7 +420,7 @@ def _tier_effects(idx: np.ndarray, member: np.ndarray, fade: np.ndarray, level: 
             continue
         i = idx[j]
         lvl = level[i]
-        value = 1.0 - dropout_sens[i] * (fade[j] * value_response[lvl])
+        value = value_dropout(fade[j] * value_response[lvl], dropout_sens[i])
         dropout[j] = _tier_dropout(value, i, lvl, status_cut, perk_sens, perk_value, demoted, demoted_factor)
         rate[j], ticket[j], discount[j] = tier_rate[i], tier_ticket[i], tier_discount[i]
     return rate, dropout, ticket, discount
