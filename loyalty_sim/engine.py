@@ -505,28 +505,22 @@ def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], c
     weekly["purchasers"][:, w] = np.diff(np.searchsorted(buyers, edges))
     weekly["transactions"][:, w] = granule_counts(made, edges)
     weekly["gross_sales"][:, w] = granule_sums(gross, edges)
+    weekly["dropouts"][:, w] = np.diff(np.searchsorted(died, edges))
     if np.isscalar(discount):
         weekly["revenue"][:, w] = weekly["gross_sales"][:, w]
+        _add_nonzero(win_rev, idx, revenue)
     else:
-        weekly["discount"][:, w] = granule_sums(discount, edges)
-        weekly["revenue"][:, w] = granule_sums(revenue, edges)
-    weekly["dropouts"][:, w] = np.diff(np.searchsorted(died, edges))
+        weekly["discount"][:, w] = _sum_and_add(discount, idx, edges, cust["discount"])
+        weekly["revenue"][:, w] = _sum_and_add(revenue, idx, edges, win_rev)
     if settle is not None:
         for key in ("reward_retail", "reward_cost"):
             val = getattr(settle, key)
             if not _is_zero(val):
-                # rewards are rare: find the week's non-zero ones once for the granule sums and the totals
-                val = np.broadcast_to(val, idx.shape)
-                nz = np.flatnonzero(val != 0)
-                weekly[key][:, w] = granule_sums(val[nz], np.searchsorted(nz, edges))
-                cust[key][idx[nz]] += val[nz]
+                val = np.ascontiguousarray(np.broadcast_to(np.asarray(val, dtype=float), idx.shape))
+                weekly[key][:, w] = _sum_and_add(val, idx, edges, cust[key])
         _book_ledger(ledger, settle, w, ng, weeks)
-
-    if not (np.isscalar(discount) or settle is None and eff is None):
-        _add_nonzero(cust["discount"], idx, discount)
     cust["dropout_week"][idx[died]] = w
     _book_buyers(idx, buyers, made, w, cust["first_purchase_week"], cust["last_purchase_week"], win_tx)
-    _add_nonzero(win_rev, idx, revenue)
 
 
 def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -543,6 +537,25 @@ def _add_nonzero(total: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None
         v = values[j]
         if v != 0:
             total[idx[j]] += v
+
+
+@njit(cache=True)
+def _sum_and_add(values: np.ndarray, idx: np.ndarray, edges: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Each granule's sum of ``values`` (:func:`loyalty_sim.granules.sums`, to the bit) and ``total[idx] += values``.
+
+    One pass: a run's sum adds every value left to right from +0.0; the total touches only the non-zero
+    values (x + 0.0 is x for every total here).
+    """
+    out = np.empty(edges.size - 1)
+    for g in range(edges.size - 1):
+        run = 0.0
+        for j in range(edges[g], edges[g + 1]):
+            v = values[j]
+            run += v
+            if v != 0:
+                total[idx[j]] += v
+        out[g] = run
+    return out
 
 
 @njit(cache=True)

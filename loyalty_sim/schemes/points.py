@@ -34,7 +34,21 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import Effects, Settlement
-from .common import MAX_COUNT, MAX_MONEY, MAX_RATE, MAX_UNITS, MAX_WEEKS, MemberRuntime, Money, SchemeConfig, Units, Week, np_max, np_min
+from .common import (
+    MAX_COUNT,
+    MAX_MONEY,
+    MAX_RATE,
+    MAX_UNITS,
+    MAX_WEEKS,
+    MemberRuntime,
+    Money,
+    SchemeConfig,
+    Units,
+    Week,
+    goal_gradient_of,
+    np_max,
+    np_min,
+)
 
 
 class Accrual(BaseModel):
@@ -207,10 +221,10 @@ class PointsRuntime(MemberRuntime):
             step = r.unit if r.rule == "minimum_unit" else 0.0
             self.target_points = np.full(n, step)
         self._pull = self.base_value_rate > 0
-        # effects' per-customer response cache (linear accrual only: the multiplier is then always 1): the
-        # positions whose balance may have changed since the last effects (None: no cache); every
-        # customer's at first, the customers not yet arrived included (their state is still the initial one)
-        self._dirty: list[np.ndarray] | None = [np.arange(n)] if scheme.accrual.method == "linear" else None
+        # effects' per-customer response cache (linear accrual only: the multiplier is then always 1): marks
+        # the positions whose balance may have changed since the last effects (None: no cache); every
+        # customer at first, the customers not yet arrived included (their state is still the initial one)
+        self._changed: np.ndarray | None = np.ones(n, dtype=bool) if scheme.accrual.method == "linear" else None
         self._response = np.zeros(n)
         #: goal-gradient multiplier where the reward pulls (1 elsewhere), for the rules that have one
         self._gg = np.zeros(n) if r.rule in ("tiered", "minimum_unit") else None
@@ -280,7 +294,7 @@ class PointsRuntime(MemberRuntime):
         return b.reward_curve(z), (None if rule == _NO_PROGRESS else progress)
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
-        if self._dirty is None:
+        if self._changed is None:
             member = self.members(week, idx)
             response, progress = self._responses(week, idx, self.multiplier(week, idx))
             gg = None if progress is None else np.where(self._pull[idx], self.goal_gradient(progress, idx), 1.0)
@@ -288,14 +302,14 @@ class PointsRuntime(MemberRuntime):
             # linear accrual: a customer's response and progress change only with the balance (settle
             # and expiry list who changed), so only those are recomputed, by the same formulas
             # (goal_gradient too: called again with the same progress it changes nothing and gives the same)
-            dirty = self._dirty
-            changed = dirty[0] if len(dirty) == 1 else np.unique(np.concatenate(dirty))
-            self._dirty = []
+            changed = np.flatnonzero(self._changed)
+            self._changed.fill(False)
             if changed.size:
                 resp, prog = self._responses(week, changed, np.ones(changed.size))
-                self._response[changed] = resp
-                if prog is not None:
-                    self._gg[changed] = np.where(self._pull[changed], self.goal_gradient(prog, changed), 1.0)
+                has_pull = prog is not None
+                _keep_responses(changed, resp, prog if has_pull else resp, has_pull, self._response,
+                                self._gg if has_pull else resp, self._pull, self._last_progress, self._cycled,
+                                self._lightness, float(self.behaviour.goal_gradient), float(self._big_h))
             rate, dropout = self.member_effects(week, idx, self._response, pull=self._gg)
             return Effects(rate=rate, dropout=dropout)
         rate, dropout = self.value_effects(week, idx, response, member, pull=gg, pull_by_customer=False)
@@ -314,16 +328,16 @@ class PointsRuntime(MemberRuntime):
             expired[stale] = bal[stale]
             self.balance_old[stale] = 0.0
             self.balance_new[stale] = 0.0
-            if self._dirty is not None:
-                self._dirty.append(np.flatnonzero(stale))
+            if self._changed is not None:
+                self._changed |= stale
         elif e.type == "calendar":
             since = week - self.ctx.launch_week
             if since > 0 and since % e.weeks == 0:
                 expired = self.balance_old.copy()
                 self.balance_old = self.balance_new
                 self.balance_new = np.zeros(self.n)
-                if self._dirty is not None:
-                    self._dirty.append(np.arange(self.n))
+                if self._changed is not None:
+                    self._changed.fill(True)
         return expired
 
     def _outstanding(self, expired: np.ndarray, after: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -368,8 +382,8 @@ class PointsRuntime(MemberRuntime):
             self._keeps_purchases, self._keeps_last_earn, self.balance_old, self.balance_new, self.redeemed_ever,
             self.redeemed_total, self.earned_total, self.earned_since_refill, self.cum_spend, self.first_purchase,
             self.purchases, self.last_earn, self.ctx.granule_of, self.ctx.n_granules)
-        if self._dirty is not None:
-            self._dirty.append(bought)  # their balance may have changed: effects recompute their response
+        if self._changed is not None:
+            self._changed[bought] = True  # their balance may have changed: effects recompute their response
         money_off, retail, cost, issued, redeem_pts = per_sale
         issued_sum, redeemed_sum, redemptions, refill_sum, after, before = sums
         outstanding = self._outstanding(expired, after, before)
@@ -473,6 +487,23 @@ def _reward_terms(idx: np.ndarray, balance_old: np.ndarray, balance_new: np.ndar
             floor = residual if redeemed_ever[i] else 0.0
             progress[j] = prog if (prog >= floor or prog != prog) else floor
     return z, progress
+
+
+@njit(cache=True)
+def _keep_responses(changed: np.ndarray, response: np.ndarray, progress: np.ndarray, has_pull: bool,
+                    kept_response: np.ndarray, kept_pull: np.ndarray, pull: np.ndarray, last_progress: np.ndarray,
+                    cycled: np.ndarray, lightness: np.ndarray, g: float, big_h: float) -> None:  # pragma: no cover
+    """Keep the recomputed response of the positions ``changed`` and (``has_pull``) their goal gradient.
+
+    The goal gradient is :meth:`MemberRuntime.goal_gradient` of their progress (which it records) where
+    the reward pulls, 1 elsewhere.
+    """
+    for j in range(changed.size):
+        i = changed[j]
+        kept_response[i] = response[j]
+        if has_pull:
+            gg = goal_gradient_of(i, progress[j], last_progress, cycled, lightness, g, big_h)
+            kept_pull[i] = gg if pull[i] else 1.0
 
 
 #: redemption rules, as the settle kernel knows them

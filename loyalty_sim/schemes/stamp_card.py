@@ -104,13 +104,19 @@ class StampCardRuntime(MemberRuntime):
         goal gradient records every change of progress (an unchanged progress would record nothing).
         """
         s, b = self.scheme, self.behaviour
-        # the endowed-progress lift: a card that starts part-filled feels under way (Nunes & Dreze 2006); the
-        # study measured it on every customer handed a card, so it is not scaled by heaviness
-        endowed = 1.0 + b.endowed_progress_lift * s.head_start / s.stamps_required if s.head_start else 1.0
+        endowed = self._endowed()
         _card_effects(pos, holds, self.stamps, s.head_start, s.stamps_required, self._stamp_rate,
                       b.distance_discount_per_week, self.value_response, self.completed, b.post_reward_residual,
                       self._last_progress, self._cycled, self._lightness, float(b.goal_gradient), float(self._big_h),
                       endowed, self._pull, self._pull_all, self._card_response, self._card_pull)
+
+    def _endowed(self) -> float:
+        """The endowed-progress lift of the pull: a card that starts part-filled feels under way (Nunes & Dreze 2006).
+
+        The study measured it on every customer handed a card, so it is not scaled by heaviness.
+        """
+        s = self.scheme
+        return 1.0 + self.behaviour.endowed_progress_lift * s.head_start / s.stamps_required if s.head_start else 1.0
 
     def effects(self, week: int, idx: np.ndarray) -> Effects:
         rate, dropout = self.member_effects(week, idx, self._card_response, pull=self._card_pull)
@@ -174,38 +180,19 @@ class StampCardRuntime(MemberRuntime):
             earned = binomial_quantile(u, buys, self.qualify[b_idx])
         else:
             earned = buys
-        st = self.stamps[b_idx] + earned
-        self.stamps[b_idx] = st
-        # full cards are redeemed (booked this week); each new card starts with the head start, so
-        # after the first completion every further one needs ``stamps_required - head_start`` stamps
-        step = s.stamps_required - hs
-        # rewards are settled where there are any (0.0 otherwise: the engine skips them)
-        reward_retail = reward_cost = 0.0
-        r_pos, rewards = bpos[:0], np.zeros(0)
-        rewards_g = np.zeros(ng)
-        has = np.flatnonzero(st >= s.stamps_required)
-        if has.size:
-            over = st[has] - s.stamps_required
-            full = 1 + over // step
-            r_idx = b_idx[has]
-            self.stamps[r_idx] = hs + over % step
-            self.completed[r_idx] += full
-            self.card_start[r_idx] = week
-            if hs:
-                head[has] += full * hs  # the head starts of the new cards, issued now
-            rewards = full.astype(float)
-            r_pos = bpos[has]
-            reward_retail, reward_cost = np.zeros(idx.size), np.zeros(idx.size)
-            reward_retail[r_pos] = rewards * s.reward_value
-            reward_cost[r_pos] = rewards * s.reward_cost
-            rewards_g = np.bincount(self.granule_of[r_idx], weights=rewards, minlength=ng)  # whole numbers: exact
-        issued_b = earned if head is None else earned + head  # stamps issued to each buying member
-        # the changed cards' effects: every buying member holds one now, an expired card is gone
+        # an expired card is gone (its effects first); then, in one compiled pass, each buying member's stamps
+        # go on his card, full cards are redeemed (booked this week) and his card's effects are computed
         if lapsed.size:
             self._card_effects(lapsed, holds=False)
-        self._card_effects(b_idx, holds=True)
-        # stamps and rewards are whole numbers: their sums are exact in any order and grouping
-        issued_g = self.ctx.granule_count(b_idx, issued_b)
+        b = self.behaviour
+        retail, cost, rewards, issued_b, rewards_g, issued_g, rewarded = _fill_cards(
+            bpos, b_idx, earned, head if hs else _NO_HEAD, bool(hs), idx.size, week, float(s.reward_value),
+            float(s.reward_cost), self.completed, self.card_start, self.granule_of, ng, self.stamps, hs,
+            s.stamps_required, self._stamp_rate, b.distance_discount_per_week, self.value_response,
+            b.post_reward_residual, self._last_progress, self._cycled, self._lightness, float(b.goal_gradient),
+            float(self._big_h), self._endowed(), self._pull, self._pull_all, self._card_response, self._card_pull)
+        # rewards are settled where there are any (0.0 otherwise: the engine skips them)
+        reward_retail, reward_cost = (retail, cost) if rewarded else (0.0, 0.0)
         redeemed_g = rewards_g * s.stamps_required
         self._outstanding = self._outstanding + issued_g - redeemed_g - expired_g
         outstanding = self._outstanding
@@ -221,7 +208,7 @@ class StampCardRuntime(MemberRuntime):
         if self.ctx.writes_log:  # stamps moved per customer: only the transaction log reads them
             issued, redeemed = np.zeros(idx.size), np.zeros(idx.size)
             issued[bpos] = issued_b
-            redeemed[r_pos] = rewards * s.stamps_required
+            redeemed[bpos] = rewards * s.stamps_required
         return Settlement(reward_retail=reward_retail, reward_cost=reward_cost, points_earned=issued,
                           points_redeemed=redeemed, ledger=ledger, costs=self.member_costs(ledger))
 
@@ -235,6 +222,9 @@ class StampCardRuntime(MemberRuntime):
         return {"stamps": self.stamps.copy()}
 
 StampCard.runtime = StampCardRuntime
+
+#: a placeholder for the head starts when cards have none
+_NO_HEAD = np.zeros(1)
 
 
 # ---------------------------------------------------------------- compiled steps
@@ -265,3 +255,49 @@ def _card_effects(pos, holds, stamps, head_start, required, stamp_rate, per_week
         if head_start:
             gg = gg * endowed
         card_pull[i] = gg if (pull_all or pull[i]) else 1.0
+
+
+@njit(cache=True)
+def _fill_cards(bpos, b_idx, earned, head, has_head, n_idx, week, reward_value, reward_cost, completed, card_start,
+                granule_of, n_granules, stamps, head_start, required, stamp_rate, per_week, value_response, residual,
+                last_progress, cycled, lightness, g, big_h, endowed, pull, pull_all, card_response,
+                card_pull):  # pragma: no cover - compiled
+    """The buying members' stamps (``b_idx``, at ``bpos`` of the week's customers), in one pass.
+
+    Per buyer: the stamps ``earned`` go on his card; a full card is redeemed, and after the first
+    completion every further card needs ``required - head_start`` stamps; the head starts of his new
+    cards are added to ``head`` (his head-start stamps so far, if ``has_head``); then every buyer's
+    card effects (:func:`_card_effects`, holding a card). Returns the rewards at retail and at cost
+    (aligned with the week's ``n_idx`` customers), the rewards and stamps issued per buyer, their
+    per-granule sums (whole numbers: exact in any order) and the number of buyers rewarded.
+    """
+    step = required - head_start
+    nb = b_idx.size
+    retail, cost = np.zeros(n_idx), np.zeros(n_idx)
+    rewards, issued = np.zeros(nb), np.empty(nb)
+    rewards_g, issued_g = np.zeros(n_granules), np.zeros(n_granules)
+    rewarded = 0
+    for t in range(nb):
+        i = b_idx[t]
+        st = stamps[i] + earned[t]
+        h = head[t] if has_head else 0.0
+        if st >= required:
+            over = st - required
+            full = 1 + over // step
+            stamps[i] = head_start + over % step
+            completed[i] += full
+            card_start[i] = week
+            h += full * head_start  # the head starts of the new cards, issued now
+            r = float(full)
+            rewards[t] = r
+            retail[bpos[t]] = r * reward_value
+            cost[bpos[t]] = r * reward_cost
+            rewards_g[granule_of[i]] += r
+            rewarded += 1
+        else:
+            stamps[i] = st
+        issued[t] = earned[t] + h
+        issued_g[granule_of[i]] += issued[t]
+    _card_effects(b_idx, True, stamps, head_start, required, stamp_rate, per_week, value_response, completed,
+                  residual, last_progress, cycled, lightness, g, big_h, endowed, pull, pull_all, card_response, card_pull)
+    return retail, cost, rewards, issued, rewards_g, issued_g, rewarded

@@ -282,16 +282,12 @@ class TiersRuntime(MemberRuntime):
         """Customers ``pos`` (positions in the block) per granule."""
         return np.bincount(self.granule_of[pos], minlength=self.ctx.n_granules).astype(float)
 
-    def _tier_counts(self, idx: np.ndarray, held: np.ndarray, members: np.ndarray) -> np.ndarray:
-        """Members of ``idx`` by tier ``held`` (k x granules), from the ``members`` per granule.
+    def _tier_counts(self, counts: np.ndarray, members: np.ndarray) -> np.ndarray:
+        """Members by tier (k x granules) from the ``counts`` above the base tier (:func:`_counts_above_base`).
 
         Customers who are not members are all in the base tier; the base tier's count is what the
-        others leave of ``members`` (whole numbers: exact).
+        others leave of ``members`` per granule (whole numbers: exact).
         """
-        ng = self.ctx.n_granules
-        up = np.flatnonzero(held != 0)
-        at = held[up].astype(np.intp) * ng + self.granule_of[idx[up]]
-        counts = np.bincount(at, minlength=self.k * ng).reshape(self.k, ng).astype(float)
         counts[0] = members - counts[1:].sum(axis=0)
         return counts
 
@@ -300,7 +296,8 @@ class TiersRuntime(MemberRuntime):
         s = self.scheme
         member = self.members(week, idx)
         every = member.all()
-        held = self.level[idx]  # the tier whose benefits the customer had this week (non-members: the base)
+        # customers by the tier whose benefits they had this week (non-members: the base), before it changes
+        counts = _counts_above_base(idx, self.level, self.granule_of, self.k, self.ctx.n_granules)
         # this week's qualifying amount overwrites the slot of the week leaving the window
         slot = (week - self.ctx.launch_week) % s.window_weeks
         amount = gross if s.qualify_by == "spend" else purchases
@@ -349,7 +346,7 @@ class TiersRuntime(MemberRuntime):
         count = self._granule_count
         ledger = {"promotions": count(promoted), "demotions": count(demoted), "reviews": count(due)}
         members = self.member_ledger(week, idx, member)
-        counts = self._tier_counts(idx, held, members["members"])
+        counts = self._tier_counts(counts, members["members"])
         for lvl, tier in enumerate(s.tiers):
             ledger[f"tier_{tier.name}"] = counts[lvl]
         # summed tier by tier, elementwise: a BLAS product (perk_cost @ counts) picks its kernel, FMA use and
@@ -443,6 +440,19 @@ def _tier_dropouts(pos: np.ndarray, level: np.ndarray, status_cut: np.ndarray, p
         i = pos[j]
         out[j] = _tier_dropout(1.0, i, level[i], status_cut, perk_sens, perk_value, demoted, demoted_factor)
     return out
+
+
+@njit(cache=True)
+def _counts_above_base(idx: np.ndarray, level: np.ndarray, granule_of: np.ndarray, k: int,
+                       n_granules: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Customers ``idx`` by tier ``level`` (k x granules), the base tier's row left at 0 (whole numbers: exact)."""
+    counts = np.zeros((k, n_granules))
+    for j in range(idx.size):
+        i = idx[j]
+        lvl = level[i]
+        if lvl != 0:
+            counts[lvl, granule_of[i]] += 1.0
+    return counts
 
 
 @njit(cache=True)

@@ -329,3 +329,110 @@ def test_tier_goal_and_kept_effects_match_the_numpy_steps():
     assert np.array_equal(member, m) and np.array_equal(np.flatnonzero(ever), pos[m])
     for a, src, other in zip(got, kept, (1.0, 1.0, 0.0, 1.0)):
         assert a.tobytes() == np.where(m, src[pos], other).tobytes()
+
+
+def test_card_filling_matches_the_numpy_steps():
+    from loyalty_sim.schemes.stamp_card import _NO_HEAD, _card_effects, _fill_cards
+    rng = np.random.default_rng(21)
+    n_block, n_idx, n_granules, required = 6000, 4000, 5, 10
+    for head_start in (0, 3):
+        idx = np.sort(rng.choice(n_block, n_idx, replace=False))
+        bpos = np.sort(rng.choice(n_idx, 2500, replace=False))
+        b_idx = idx[bpos]
+        earned = rng.integers(0, 25, bpos.size)  # some fill two or more cards at once
+        head = rng.integers(0, 2, bpos.size) * float(head_start)
+        granule_of = np.sort(rng.integers(0, n_granules, n_block))
+        state = {"stamps": rng.integers(head_start, required, n_block), "completed": rng.integers(0, 3, n_block),
+                 "start": rng.integers(-1, 20, n_block), "last": rng.random(n_block), "cycled": rng.random(n_block) < 0.2,
+                 "response": np.zeros(n_block), "pull": np.ones(n_block)}
+        want = {k: v.copy() for k, v in state.items()}
+        rate, value_response = rng.random(n_block) * 3 + 1e-6, rng.random(n_block)
+        lightness, pulls = rng.random(n_block), rng.random(n_block) < 0.8
+        card_args = (head_start, required, rate, 0.05, value_response)
+        gg_args = (0.3, None, None, lightness, 0.6, 1.21, 1.07 if head_start else 1.0, pulls, False)
+        got = _fill_cards(bpos, b_idx, earned, head if head_start else _NO_HEAD, bool(head_start), n_idx, 30, 4.5, 1.2,
+                          state["completed"], state["start"], granule_of, n_granules, state["stamps"], *card_args,
+                          0.3, state["last"], state["cycled"], *gg_args[3:], state["response"], state["pull"])
+        # the numpy steps the kernel replaced
+        w_head = head.copy()
+        st = want["stamps"][b_idx] + earned
+        want["stamps"][b_idx] = st
+        step = required - head_start
+        has = np.flatnonzero(st >= required)
+        over = st[has] - required
+        full = 1 + over // step
+        r_idx = b_idx[has]
+        want["stamps"][r_idx] = head_start + over % step
+        want["completed"][r_idx] += full
+        want["start"][r_idx] = 30
+        if head_start:
+            w_head[has] += full * head_start
+        rewards = full.astype(float)
+        retail, cost = np.zeros(n_idx), np.zeros(n_idx)
+        retail[bpos[has]], cost[bpos[has]] = rewards * 4.5, rewards * 1.2
+        issued = earned if not head_start else earned + w_head
+        _card_effects(b_idx, True, want["stamps"], *card_args, want["completed"], 0.3, want["last"], want["cycled"],
+                      *gg_args[3:], want["response"], want["pull"])
+        all_rewards = np.zeros(bpos.size)
+        all_rewards[has] = rewards
+        assert 0 < has.size < bpos.size and (full > 1).any()
+        assert got[0].tobytes() == retail.tobytes() and got[1].tobytes() == cost.tobytes()
+        assert got[2].tobytes() == all_rewards.tobytes() and np.array_equal(got[3], issued)
+        assert np.array_equal(got[4], np.bincount(granule_of[r_idx], weights=rewards, minlength=n_granules))
+        assert np.array_equal(got[5], np.bincount(granule_of[b_idx], weights=issued, minlength=n_granules))
+        assert got[6] == has.size
+        for k in state:
+            assert state[k].tobytes() == want[k].tobytes(), k
+
+
+def test_tier_counts_match_the_numpy_steps():
+    from loyalty_sim.schemes.tiers import _counts_above_base
+    rng = np.random.default_rng(22)
+    n_block, k, ng = 5000, 4, 6
+    level = rng.integers(0, k, n_block).astype(np.int16)
+    granule_of = np.sort(rng.integers(0, ng, n_block))
+    idx = np.sort(rng.choice(n_block, 3000, replace=False))
+    held = level[idx]
+    up = np.flatnonzero(held != 0)
+    want = np.bincount(held[up].astype(np.intp) * ng + granule_of[idx[up]], minlength=k * ng).reshape(k, ng)
+    got = _counts_above_base(idx, level, granule_of, k, ng)
+    assert np.array_equal(got, want.astype(float)) and got[0].sum() == 0 and got[1:].sum() == up.size
+
+
+def test_kept_points_responses_match_the_numpy_steps():
+    from loyalty_sim.schemes.points import _keep_responses
+    rng = np.random.default_rng(23)
+    n_block = 5000
+    changed = np.sort(rng.choice(n_block, 2000, replace=False))
+    response, progress = rng.random(changed.size), rng.random(changed.size) * 1.2 - 0.1
+    pull, lightness = rng.random(n_block) < 0.7, rng.random(n_block)
+    state = [rng.random(n_block), rng.random(n_block) < 0.2, np.zeros(n_block), np.zeros(n_block)]
+    copies = [a.copy() for a in state]
+    _keep_responses(changed, response, progress, True, state[2], state[3], pull, state[0], state[1], lightness,
+                    0.6, 1.21)
+    copies[2][changed] = response
+    gg = _numpy_goal_gradient(changed, progress, copies[0], copies[1], lightness, 0.6, 1.21)
+    copies[3][changed] = np.where(pull[changed], gg, 1.0)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(state, copies))
+    kept = np.zeros(n_block)
+    _keep_responses(changed, response, response, False, kept, kept, pull, state[0], state[1], lightness, 0.6, 1.21)
+    assert state[0].tobytes() == copies[0].tobytes() and np.array_equal(kept[changed], response)
+
+
+def test_engine_sums_and_totals_in_one_pass_match_the_numpy_steps():
+    from loyalty_sim.engine import _sum_and_add
+    from loyalty_sim.granules import bounds, sums
+    rng = np.random.default_rng(24)
+    n_block, ng = 8000, 7
+    idx = np.sort(rng.choice(n_block, 5000, replace=False))
+    granule_of = np.sort(rng.integers(0, ng, n_block))
+    edges = bounds(granule_of[idx], ng)
+    values = np.where(rng.random(idx.size) < 0.3, rng.normal(0, 5, idx.size), 0.0)
+    values[:3] = -0.0
+    total = rng.random(n_block)
+    want_total = total.copy()
+    nz = np.flatnonzero(values != 0)
+    want_total[idx[nz]] += values[nz]
+    got = _sum_and_add(values, idx, edges, total)
+    assert got.tobytes() == np.bincount(granule_of[idx], weights=values, minlength=ng).tobytes()
+    assert got.tobytes() == sums(values, edges).tobytes() and total.tobytes() == want_total.tobytes()
