@@ -17,8 +17,11 @@ thread) is printed as well.
 
 ``--schemes`` runs the baseline and every scheme of ``loyalty_sim/scenarios/benchmark.yaml``
 on the same customers ``--repeat`` times (interleaved, so a change in load hits every run)
-and prints each run's time, its ratio to the baseline of the same round, and the median
-and range over rounds.
+and prints each run's wall and CPU time (main process and workers), its ratios to the baseline
+of the same round, and the median and range over rounds. CPU time is the steadier measure on a
+shared machine: a neighbour's load delays a run's wall clock more than its own work. It then
+measures the one-thread model floor for the same base and prints the total at the speed of the
+machine the targets were set on (whose floor took ``REFERENCE_FLOOR`` seconds).
 
 ``--resume`` runs them as a comparison does: the baseline keeps its blocks at the launch week and each
 scheme starts there (same numbers; the baseline's time includes keeping them).
@@ -38,6 +41,16 @@ import numpy as np
 
 from loyalty_sim import Population, simulate
 from loyalty_sim.streams import GRANULE
+
+#: seconds of :func:`model_floor` for the default base (1,000,000 customers x 104 weeks) on the quiet 2-core machine
+#: the speed targets of issue 16 were measured on
+REFERENCE_FLOOR = 3.70
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its finished child processes (the workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _peak_mb() -> float:
@@ -154,28 +167,43 @@ def run_schemes(args: argparse.Namespace) -> None:
           + (", schemes resumed at the launch week from the baseline's state" if args.resume else ""))
     names = ["baseline", *(s.name for s in sc.schemes)]
     times: dict[str, list[float]] = {n: [] for n in names}
+    cpus: dict[str, list[float]] = {n: [] for n in names}
+    draws = None
     for r in range(args.repeat):
         start = None
         for name, scheme in zip(names, [None, *sc.schemes]):
-            t0 = time.perf_counter()
+            c0, t0 = _cpu_seconds(), time.perf_counter()
             res = simulate(pop, scheme, seed=sc.seed, launch_week=sc.launch_week, workers=args.workers,
                            behaviour=sc.behaviour, keep_launch_state=args.resume and scheme is None, resume=start)
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
             if scheme is None:
                 start, res.launch_state = res.launch_state, None
+                draws = int(res.weekly["alive_start"].sum()), int(res.weekly["purchasers"].sum())
             times[name].append(dt)
-            ratio = dt / times["baseline"][r]
-            print(f"  round {r + 1} {name:<24} {dt:7.2f} s  x{ratio:4.2f} baseline   "
+            cpus[name].append(cpu)
+            print(f"  round {r + 1} {name:<24} {dt:7.2f} s  x{dt / times['baseline'][r]:4.2f} baseline   "
+                  f"CPU {cpu:6.2f} s  x{cpu / cpus['baseline'][r]:4.2f}   "
                   f"{int(res.weekly['transactions'].sum()):>13,} transactions")
             del res  # one result at a time, as a scenario run that summarises and moves on
-    print("median over rounds (range):")
+    print("median over rounds (range), wall time and CPU time (main process and workers):")
     totals = [sum(times[n][r] for n in names) for r in range(args.repeat)]
     for name in names:
         ratios = [t / b for t, b in zip(times[name], times["baseline"])]
+        cpu_ratios = [t / b for t, b in zip(cpus[name], cpus["baseline"])]
         print(f"  {name:<24} {statistics.median(times[name]):7.2f} s ({min(times[name]):.2f}..{max(times[name]):.2f})"
-              f"  x{statistics.median(ratios):.2f} baseline ({min(ratios):.2f}..{max(ratios):.2f})")
-    print(f"total wall time              {statistics.median(totals):8.2f} s ({min(totals):.2f}..{max(totals):.2f}; "
-          "target 32 s)")
+              f"  x{statistics.median(ratios):.2f} baseline ({min(ratios):.2f}..{max(ratios):.2f})"
+              f"   CPU x{statistics.median(cpu_ratios):.2f} ({min(cpu_ratios):.2f}..{max(cpu_ratios):.2f})")
+    total = statistics.median(totals)
+    print(f"total wall time              {total:8.2f} s ({min(totals):.2f}..{max(totals):.2f}; target 32 s)")
+    # the targets were set on a machine whose one-thread model floor for this base took REFERENCE_FLOOR s:
+    # the same floor measured now says how much slower this machine is at the model's own draws
+    floor = model_floor(*draws, pop.params.mean_rate, pop.params.spend_p)
+    print(f"model floor (numpy Poisson+Gamma, 1 thread) {floor:6.2f} s; baseline "
+          f"{statistics.median(times['baseline']) / floor:.2f}x this floor")
+    if (args.customers, args.weeks) == (1_000_000, 104):
+        scale = floor / REFERENCE_FLOOR
+        print(f"this machine draws the model's variates x{scale:.2f} as slowly as the one the targets were set on "
+              f"(floor {REFERENCE_FLOOR} s): total {total / scale:.1f} s at its speed (target 32 s)")
     print(f"peak memory (self+children)  {_peak_mb():8.0f} MB (target 2048 MB; "
           f"main process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
           f"largest worker {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB)")
