@@ -475,20 +475,62 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
         # the spend uniforms' normal quantiles, read where the counterfactual's were kept (the same numbers)
         z = None if st.z_flat is None else st.z_flat[pos - (pos // (2 * GRANULE)) * GRANULE]
         gross[buyers] = gamma_sum_quantile(made[buyers], st.spend_p, u_spend, z=z) * st.inv_nu[idx[buyers]]
-        if eff is not None and not _is_one(eff.ticket):
+    till_discount, bill = 0.0, gross  # gross - 0.0 is gross, to the bit: without a till discount the bill is the gross
+    if eff is not None:
+        # the ticket multiplies what the buyers spend (no buyers: nothing to multiply)
+        has_ticket, has_discount = buyers.size > 0 and not _is_one(eff.ticket), not _is_zero(eff.discount)
+        if has_ticket and has_discount:  # one pass: the ticket, then the discount on it and what is left to pay
+            till_discount, bill = _till(gross, _per_customer(eff.ticket, idx), _per_customer(eff.discount, idx))
+        elif has_ticket:
             gross *= eff.ticket
-    if eff is not None and not _is_zero(eff.discount):
-        till_discount = gross * eff.discount
-    else:
-        till_discount = 0.0
+        elif has_discount:
+            till_discount = gross * eff.discount
+            bill = gross - till_discount
     if runtime is not None:
         runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
     settle = None
-    if runtime is not None:  # gross - 0.0 is gross, to the bit: without a till discount the bill is the gross
-        settle = runtime.settle(w, idx, made, gross, bill=gross if _is_zero(till_discount) else gross - till_discount)
-    discount = till_discount + (settle.discount if settle is not None else 0.0)
-    revenue = gross if _is_zero(discount) else gross - discount  # gross - 0.0 is gross, to the bit
+    if runtime is not None:
+        settle = runtime.settle(w, idx, made, gross, bill=bill)
+    settle_discount = settle.discount if settle is not None else 0.0
+    if _is_zero(till_discount) and _is_zero(settle_discount):
+        return eff, k, made, buyers, died, gross, trial, settle, 0.0, gross  # gross - 0.0 is gross, to the bit
+    if _is_zero(till_discount) or _is_zero(settle_discount):
+        discount = till_discount + settle_discount
+        revenue = gross - discount
+    else:
+        discount, revenue = _net(gross, till_discount, _per_customer(settle_discount, idx))
     return eff, k, made, buyers, died, gross, trial, settle, discount, revenue
+
+
+def _per_customer(x: np.ndarray | float, idx: np.ndarray) -> np.ndarray:
+    """``x`` as one float per element of ``idx`` (a scalar repeated, an array as it is)."""
+    if np.isscalar(x) or np.ndim(x) == 0:
+        return np.full(idx.size, float(x))
+    return np.ascontiguousarray(x, dtype=float)
+
+
+@njit(cache=True)
+def _till(gross: np.ndarray, ticket: np.ndarray, discount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``gross *= ticket`` in place, then the till discount ``gross * discount`` and the bill ``gross - discount``."""
+    till, bill = np.empty(gross.size), np.empty(gross.size)
+    for j in range(gross.size):
+        x = gross[j] * ticket[j]
+        gross[j] = x
+        d = x * discount[j]
+        till[j] = d
+        bill[j] = x - d
+    return till, bill
+
+
+@njit(cache=True)
+def _net(gross: np.ndarray, till: np.ndarray, settled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The week's discount ``till + settled`` and revenue ``gross - discount``, in one pass."""
+    discount, revenue = np.empty(gross.size), np.empty(gross.size)
+    for j in range(gross.size):
+        d = till[j] + settled[j]
+        discount[j] = d
+        revenue[j] = gross[j] - d
+    return discount, revenue
 
 
 def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], cust: dict[str, np.ndarray],

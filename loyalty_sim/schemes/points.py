@@ -316,9 +316,11 @@ class PointsRuntime(MemberRuntime):
         return Effects(rate=rate, dropout=dropout)
 
     # ---------------------------------------------------------------- settle
-    def _expire(self, week: int, m_idx: np.ndarray) -> np.ndarray:
-        """Expire points; returns expired points per customer of the block."""
+    def _expire(self, week: int, m_idx: np.ndarray) -> np.ndarray | None:
+        """Expire points; returns expired points per customer of the block (None: points never expire)."""
         e = self.scheme.expiry
+        if e.type == "none":
+            return None
         expired = np.zeros(self.n)
         if e.type == "rolling":
             # rolling: lapse once `weeks` whole weeks have passed without earning (checked before this
@@ -381,9 +383,9 @@ class PointsRuntime(MemberRuntime):
             self.target_value if r.rule == "tiered" else _ONE, self._keeps_spend, self._keeps_first,
             self._keeps_purchases, self._keeps_last_earn, self.balance_old, self.balance_new, self.redeemed_ever,
             self.redeemed_total, self.earned_total, self.earned_since_refill, self.cum_spend, self.first_purchase,
-            self.purchases, self.last_earn, self.ctx.granule_of, self.ctx.n_granules)
-        if self._changed is not None:
-            self._changed[bought] = True  # their balance may have changed: effects recompute their response
+            self.purchases, self.last_earn, self.ctx.granule_of, self.ctx.n_granules, self.ctx.writes_log,
+            # those who bought are marked: their balance may have changed, effects recompute their response
+            _NO_MARKS if self._changed is None else self._changed)
         money_off, retail, cost, issued, redeem_pts = per_sale
         issued_sum, redeemed_sum, redemptions, refill_sum, after, before = sums
         outstanding = self._outstanding(expired, after, before)
@@ -510,6 +512,8 @@ def _keep_responses(changed: np.ndarray, response: np.ndarray, progress: np.ndar
 _REDEEM_CODES = {"tiered": 0, "minimum_unit": 1, "free": 2, "refill": 3}
 #: a placeholder for an array the kernel does not read (the linear multiplier, the tiered rule's uniforms)
 _ONE = np.ones(1)
+#: no positions to mark (the settle kernel marks those who bought only where effects keep responses)
+_NO_MARKS = np.zeros(0, dtype=bool)
 
 
 @njit(cache=True, inline="always")
@@ -537,7 +541,7 @@ def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, 
                     reward_cost_share, refill_bonus, point_value, earn_rate, target_points, target_value,
                     keeps_spend, keeps_first, keeps_purchases, keeps_last_earn, balance_old, balance_new,
                     redeemed_ever, redeemed_total, earned_total, earned_since_refill, cum_spend, first_purchase,
-                    bought_count, last_earn, granule_of, n_granules):  # pragma: no cover - compiled
+                    bought_count, last_earn, granule_of, n_granules, keeps_log, changed):  # pragma: no cover - compiled
     """One week's settlement of the members of ``idx`` who bought (or paid or spent anything).
 
     ``rule``: 0 tiered, 1 minimum_unit, 2 free, 3 refill. Per member, in this order: redeem at the till
@@ -548,17 +552,20 @@ def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, 
     max(paid - money off, 0) * mult + 1e-9)``; the records the accrual and expiry rules read. The
     state arrays are updated in place.
 
-    Returns the per-purchase arrays (aligned with ``idx``: money off, reward at retail and at cost,
-    points issued and redeemed), the per-granule sums (points issued and redeemed, redemptions, refill
+    Returns the per-purchase arrays (aligned with ``idx``: money off, empty for the tiered rule;
+    reward at retail and at cost, empty for the other rules; points issued and redeemed, empty
+    unless ``keeps_log``), the per-granule sums (points issued and redeemed, redemptions, refill
     points, and the balances after and before the week of the members who bought), added in index order
-    from 0.0 (bincount's bits), and the block positions of those members.
+    from 0.0 (bincount's bits), and the block positions of those members, who are also marked in
+    ``changed`` (unless it is empty).
     """
     n = idx.size
-    money_off_out = np.zeros(n)
-    retail_out = np.zeros(n)
-    cost_out = np.zeros(n)
-    issued_out = np.zeros(n)
-    redeemed_out = np.zeros(n)
+    money_off_out = np.zeros(n if rule != 0 else 0)
+    retail_out = np.zeros(n if rule == 0 else 0)
+    cost_out = np.zeros(n if rule == 0 else 0)
+    issued_out = np.zeros(n if keeps_log else 0)
+    redeemed_out = np.zeros(n if keeps_log else 0)
+    marks = changed.size > 0
     issued_sum = np.zeros(n_granules)
     redeemed_sum = np.zeros(n_granules)
     redemptions = np.zeros(n_granules)
@@ -578,6 +585,8 @@ def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, 
         i = idx[j]
         bought[n_bought] = i
         n_bought += 1
+        if marks:
+            changed[i] = True
         bal = balance_old[i] + balance_new[i]
         pts, money_off, retail, cost = _redeem_at_till(
             rule, bal, b > 0, pay, u[i] if rule != 0 else 0.0, target_points[i], target_value[i] if rule == 0 else 0.0,
@@ -610,11 +619,14 @@ def _settle_members(idx, member, purchases, gross, bill, linear, mult, u, week, 
                 earned_since_refill[i] = True
         issued = earned + refill
         earned_total[i] += issued
-        money_off_out[j] = money_off
-        retail_out[j] = retail
-        cost_out[j] = cost
-        issued_out[j] = issued
-        redeemed_out[j] = pts
+        if rule == 0:
+            retail_out[j] = retail
+            cost_out[j] = cost
+        else:
+            money_off_out[j] = money_off
+        if keeps_log:
+            issued_out[j] = issued
+            redeemed_out[j] = pts
         g = granule_of[i]
         issued_sum[g] += issued
         redeemed_sum[g] += pts
