@@ -57,6 +57,7 @@ from .result import (  # noqa: F401 - SimulationConfig, SimulationResult re-expo
 from .schemes.base import Settlement
 from .schemes.context import BlockContext
 from .streams import GRANULE, WeeklyUniforms
+from .till import net_of_discounts, per_customer, ticket_and_discount
 from .transaction_log import LOG_COLUMNS, empty_log, week_log  # noqa: F401 - LOG_COLUMNS re-exported
 
 #: Weekly totals every run records (per granule, then summed in granule order).
@@ -480,7 +481,7 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
         # the ticket multiplies what the buyers spend (no buyers: nothing to multiply)
         has_ticket, has_discount = buyers.size > 0 and not _is_one(eff.ticket), not _is_zero(eff.discount)
         if has_ticket and has_discount:  # one pass: the ticket, then the discount on it and what is left to pay
-            till_discount, bill = _till(gross, _per_customer(eff.ticket, idx), _per_customer(eff.discount, idx))
+            till_discount, bill = ticket_and_discount(gross, per_customer(eff.ticket, idx), per_customer(eff.discount, idx))
         elif has_ticket:
             gross *= eff.ticket
         elif has_discount:
@@ -498,39 +499,8 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
         discount = till_discount + settle_discount
         revenue = gross - discount
     else:
-        discount, revenue = _net(gross, till_discount, _per_customer(settle_discount, idx))
+        discount, revenue = net_of_discounts(gross, till_discount, per_customer(settle_discount, idx))
     return eff, k, made, buyers, died, gross, trial, settle, discount, revenue
-
-
-def _per_customer(x: np.ndarray | float, idx: np.ndarray) -> np.ndarray:
-    """``x`` as one float per element of ``idx`` (a scalar repeated, an array as it is)."""
-    if np.isscalar(x) or np.ndim(x) == 0:
-        return np.full(idx.size, float(x))
-    return np.ascontiguousarray(x, dtype=float)
-
-
-@njit(cache=True)
-def _till(gross: np.ndarray, ticket: np.ndarray, discount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``gross *= ticket`` in place, then the till discount ``gross * discount`` and the bill ``gross - discount``."""
-    till, bill = np.empty(gross.size), np.empty(gross.size)
-    for j in range(gross.size):
-        x = gross[j] * ticket[j]
-        gross[j] = x
-        d = x * discount[j]
-        till[j] = d
-        bill[j] = x - d
-    return till, bill
-
-
-@njit(cache=True)
-def _net(gross: np.ndarray, till: np.ndarray, settled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The week's discount ``till + settled`` and revenue ``gross - discount``, in one pass."""
-    discount, revenue = np.empty(gross.size), np.empty(gross.size)
-    for j in range(gross.size):
-        d = till[j] + settled[j]
-        discount[j] = d
-        revenue[j] = gross[j] - d
-    return discount, revenue
 
 
 def _record_week(weekly: dict[str, np.ndarray], ledger: dict[str, np.ndarray], cust: dict[str, np.ndarray],
