@@ -487,10 +487,9 @@ def _draw_week(runtime: Any, w: int, idx: np.ndarray, st: _BlockState, newcomers
         elif has_discount:
             till_discount = gross * eff.discount
             bill = gross - till_discount
-    if runtime is not None:
-        runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
     settle = None
     if runtime is not None:
+        runtime.visited(w, idx, made)  # opt-in joiners sign up at their first visit after launch
         settle = runtime.settle(w, idx, made, gross, bill=bill)
     settle_discount = settle.discount if settle is not None else 0.0
     if _is_zero(till_discount) and _is_zero(settle_discount):
